@@ -1,0 +1,13 @@
+//! `vatd`: the Vatchain node. An ABCI application for CometBFT v0.38 whose state machine is
+//! the kernel.
+//!
+//! - [`node`]: the owner thread. It alone holds the kernel (and so the store and every vat
+//!   worker); everything else talks to it over a channel.
+//! - [`abci`]: the `tendermint_abci::Application` — a cheap `Clone` handle that forwards
+//!   each ABCI call to the owner thread.
+//!
+//! Architecture invariant: only this crate links tendermint-abci; the kernel knows nothing
+//! of ABCI.
+
+pub mod abci;
+pub mod node;

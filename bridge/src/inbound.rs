@@ -1,0 +1,57 @@
+//! Inbound chain messages become kernel sends.
+
+use serde_json::Value;
+use vatchain_kernel::{KCapData, KRef};
+
+use crate::smallcaps;
+
+/// A bad inbound message (rejected with this reason, never delivered).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InboundError {
+    #[error("method name must be 1 to 100 characters")]
+    BadMethod,
+    #[error("arguments must be a JSON array, got {0}")]
+    ArgsNotArray(&'static str),
+}
+
+/// Builds the `methargs` capdata of a send from a method name and JSON arguments.
+/// The arguments carry no object references (clients hold none); `slots` is empty.
+pub fn methargs(method: &str, args: &Value) -> Result<KCapData, InboundError> {
+    if method.is_empty() || method.len() > 100 {
+        return Err(InboundError::BadMethod);
+    }
+    let Value::Array(items) = args else {
+        let kind = match args {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Object(_) => "an object",
+            Value::Array(_) => unreachable!("handled above"),
+        };
+        return Err(InboundError::ArgsNotArray(kind));
+    };
+    let body = smallcaps::encode(&Value::Array(vec![
+        Value::String(method.to_string()),
+        Value::Array(items.clone()),
+    ]));
+    Ok(KCapData {
+        body,
+        slots: Vec::<KRef>::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builds_upstream_methargs() {
+        let m = methargs("increment", &json!([2, "$x"])).expect("valid");
+        assert_eq!(m.body, r#"#["increment",[2,"!$x"]]"#);
+        assert!(m.slots.is_empty());
+        assert_eq!(methargs("", &json!([])), Err(InboundError::BadMethod));
+        assert_eq!(methargs("m", &json!({})), Err(InboundError::ArgsNotArray("an object")));
+    }
+}

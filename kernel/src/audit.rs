@@ -1,0 +1,236 @@
+//! `audit`: recomputes every refcount and checks every c-list pairing from scratch, then
+//! compares with what the kernel keeps. Tests end every scenario with a clean audit.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::events::{KMessage, KernelEvent};
+use crate::refs::{KRef, VRef};
+use crate::state::objects::RefCount;
+use crate::state::promises::PromiseState;
+use crate::state::{keys, KState};
+
+/// Everything `audit` found wrong; empty when the kernel is consistent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditReport {
+    pub problems: Vec<String>,
+    /// Objects and promises that exist.
+    pub objects: usize,
+    pub promises: usize,
+}
+
+impl AuditReport {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[derive(Default)]
+struct Expected {
+    objects: BTreeMap<KRef, RefCount>,
+    promises: BTreeMap<KRef, u64>,
+}
+
+impl Expected {
+    fn hold(&mut self, k: KRef, reachable: bool) {
+        match k {
+            KRef::Object(_) => {
+                let rc = self.objects.entry(k).or_default();
+                rc.recognizable += 1;
+                if reachable {
+                    rc.reachable += 1;
+                }
+            }
+            KRef::Promise(_) => *self.promises.entry(k).or_default() += 1,
+        }
+    }
+
+    fn message(&mut self, target: KRef, msg: &KMessage) {
+        self.hold(target, true);
+        for k in msg.krefs() {
+            self.hold(k, true);
+        }
+    }
+}
+
+pub(crate) fn audit(st: &KState) -> AuditReport {
+    let mut problems = Vec::new();
+    let mut exp = Expected::default();
+
+    // Every existing object and promise.
+    let mut objects = BTreeSet::new();
+    let mut promises = BTreeSet::new();
+    for prefix in ["ko", "kp"] {
+        for (key, _) in st.scan(prefix) {
+            if let Some((head, "refCount")) = key.split_once('.') {
+                if let Ok(k) = head.parse::<KRef>() {
+                    if k.is_object() {
+                        objects.insert(k);
+                    } else {
+                        promises.insert(k);
+                    }
+                }
+            }
+        }
+    }
+
+    // C-lists of live vats.
+    let live = st.live_vats();
+    let mut retire_import_pending = BTreeSet::new();
+    for a in st.gc_actions() {
+        let parts: Vec<&str> = a.split(' ').collect();
+        if let [v, "retireImport", k] = parts.as_slice() {
+            retire_import_pending.insert((v.to_string(), k.to_string()));
+        }
+    }
+    for &v in &live {
+        for (key, value) in st.scan(&keys::clist_prefix(v)) {
+            let name = &key[keys::clist_prefix(v).len()..];
+            if let Ok(k) = name.parse::<KRef>() {
+                let Some((flag, vref)) = value.split_once(' ') else {
+                    problems.push(format!("{key} = {value:?} is not `<flag> <vref>`"));
+                    continue;
+                };
+                let reachable = flag == "R";
+                match st.get(&keys::clist_v(v, vref)) {
+                    Some(back) if back == name => {}
+                    other => problems.push(format!("{key} -> {vref} but {v}.c.{vref} = {other:?}")),
+                }
+                let Ok(vr) = VRef::parse(vref) else {
+                    problems.push(format!("{key} holds malformed vref {vref:?}"));
+                    continue;
+                };
+                if vr.is_export() {
+                    if k.is_object() && st.object_owner(k) != Some(v) {
+                        problems.push(format!("{v} exports {k} as {vref} but its owner is {:?}", st.object_owner(k)));
+                    }
+                    if k.is_promise() {
+                        exp.hold(k, true);
+                    }
+                } else {
+                    exp.hold(k, reachable);
+                    if k.is_object() && !objects.contains(&k) && !retire_import_pending.contains(&(v.to_string(), k.to_string())) {
+                        problems.push(format!("{v} imports deleted object {k} with no retireImport pending"));
+                    }
+                }
+                if k.is_promise() && !promises.contains(&k) {
+                    problems.push(format!("{v}'s c-list names deleted promise {k}"));
+                }
+            } else {
+                let Ok(k) = value.parse::<KRef>() else {
+                    problems.push(format!("{key} = {value:?} is not a kref"));
+                    continue;
+                };
+                match st.clist_vref(v, k) {
+                    Some((_, back)) if back.as_str() == name => {}
+                    other => problems.push(format!("{key} -> {k} but the reverse entry is {other:?}")),
+                }
+            }
+        }
+        for slot in st.vat_parameters(v).slots {
+            exp.hold(slot, true);
+        }
+    }
+
+    // Terminated vats keep nothing.
+    for v in st.terminated_vats() {
+        let left = st.scan(&keys::vat_prefix(v));
+        if !left.is_empty() {
+            problems.push(format!("terminated {v} still has {} keys, e.g. {}", left.len(), left[0].0));
+        }
+    }
+
+    // Queues.
+    for queue in [keys::RUN_QUEUE, keys::ACCEPTANCE_QUEUE] {
+        for ev in st.queue_items(queue) {
+            match ev {
+                KernelEvent::Send { target, msg } => exp.message(target, &msg),
+                KernelEvent::Notify { kpid, .. } => exp.hold(kpid, true),
+                KernelEvent::StartVat { .. } => {}
+            }
+        }
+    }
+
+    // Promise records: queued messages and resolution data.
+    for &p in &promises {
+        match st.promise_state(p) {
+            Some(PromiseState::Unresolved { decider }) => {
+                for msg in st.promise_queue(p) {
+                    exp.message(p, &msg);
+                }
+                if let Some(d) = decider {
+                    if st.vat_is_live(d) && st.clist_vref(d, p).is_none() {
+                        problems.push(format!("{p} is decided by {d}, which has no c-list entry for it"));
+                    }
+                }
+            }
+            Some(PromiseState::Fulfilled(data) | PromiseState::Rejected(data)) => {
+                for s in data.slots {
+                    exp.hold(s, true);
+                }
+            }
+            None => problems.push(format!("{p} has a refCount but no state")),
+        }
+    }
+    for k in st.pinned() {
+        exp.hold(k, true);
+    }
+
+    // Compare.
+    for &o in &objects {
+        let have = st.object_refcount(o).unwrap_or_default();
+        let want = exp.objects.remove(&o).unwrap_or_default();
+        if have != want {
+            problems.push(format!(
+                "{o}: refCount {},{} but holders make {},{}",
+                have.reachable, have.recognizable, want.reachable, want.recognizable
+            ));
+        }
+        if let Some(owner) = st.object_owner(o) {
+            if !st.vat_is_live(owner) {
+                problems.push(format!("{o} is owned by dead vat {owner}"));
+            } else if st.clist_vref(owner, o).is_none() {
+                problems.push(format!("{o} is owned by {owner}, which has no c-list entry for it"));
+            }
+        }
+    }
+    for (o, rc) in exp.objects {
+        if !objects.contains(&o) && rc.reachable > 0 {
+            problems.push(format!("{o} is held ({},{}) but does not exist", rc.reachable, rc.recognizable));
+        }
+    }
+    for &p in &promises {
+        let have = st.promise_refcount(p).unwrap_or(0);
+        let want = exp.promises.remove(&p).unwrap_or(0);
+        if have != want {
+            problems.push(format!("{p}: refCount {have} but holders make {want}"));
+        }
+    }
+    for (p, n) in exp.promises {
+        problems.push(format!("{p} is held {n} times but does not exist"));
+    }
+
+    // At rest (no queued work) nothing unreferenced may linger.
+    let at_rest = st.queue_len(keys::RUN_QUEUE) == 0
+        && st.queue_len(keys::ACCEPTANCE_QUEUE) == 0
+        && st.gc_actions().is_empty();
+    if at_rest {
+        for &p in &promises {
+            if st.promise_refcount(p) == Some(0) {
+                problems.push(format!("{p} has refCount 0 but was not deleted"));
+            }
+        }
+        for &o in &objects {
+            let rc = st.object_refcount(o).unwrap_or_default();
+            let owner_live = st.object_owner(o).is_some_and(|v| st.vat_is_live(v));
+            if !owner_live && rc.reachable == 0 {
+                problems.push(format!("orphan {o} is unreachable but was not retired"));
+            }
+        }
+    }
+
+    AuditReport {
+        problems,
+        objects: objects.len(),
+        promises: promises.len(),
+    }
+}

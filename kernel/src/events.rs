@@ -1,0 +1,50 @@
+//! Kernel-side messages and queue events, as stored (JSON) in the run-queue, the
+//! acceptance-queue and promise queues.
+
+use serde::{Deserialize, Serialize};
+
+use crate::capdata::CapData;
+use crate::refs::{KRef, VatId};
+
+/// Capdata whose slots are kernel refs.
+pub type KCapData = CapData<KRef>;
+
+/// A message in kernel names: method and arguments, and the promise for its result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KMessage {
+    pub methargs: KCapData,
+    pub result: Option<KRef>,
+}
+
+impl KMessage {
+    /// Every kref the message holds: result, then argument slots (the target is separate).
+    pub(crate) fn krefs(&self) -> impl Iterator<Item = KRef> + '_ {
+        self.result.iter().copied().chain(self.methargs.slots.iter().copied())
+    }
+}
+
+/// An event on the run-queue or the acceptance-queue.
+///
+/// # Invariants
+/// While queued, a `Send` holds one refcount on its target, its result and each argument
+/// slot (objects: reachable and recognizable); a `Notify` holds one on its promise.
+/// Moving an event between queues (or onto a promise queue) moves those holds; delivering
+/// or discarding it releases them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum KernelEvent {
+    Send {
+        target: KRef,
+        msg: KMessage,
+    },
+    Notify {
+        #[serde(rename = "vatID")]
+        vat_id: VatId,
+        kpid: KRef,
+    },
+    /// Starts a vat with the parameters recorded in `vN.vatParameters`.
+    StartVat {
+        #[serde(rename = "vatID")]
+        vat_id: VatId,
+    },
+}

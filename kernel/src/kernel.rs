@@ -1,0 +1,612 @@
+//! The kernel: the crank loop over the acceptance-queue, GC actions, the reap queue and
+//! the run-queue, and the host-facing API.
+//!
+//! A crank is one unit of work; its writes go to the store's crank buffer and are
+//! committed (or, if the vat misbehaved, aborted) at its end. After every crank, refcounts
+//! that reached zero are processed. The kernel never commits a block: the host does.
+
+use std::collections::BTreeMap;
+
+use crate::capdata::{self, CapData};
+use crate::events::{KCapData, KMessage, KernelEvent};
+use crate::gc::GcStep;
+use crate::refs::{KRef, VatId};
+use crate::state::promises::PromiseState;
+use crate::state::vats::VatOptions;
+use crate::state::{keys, KState, SCHEMA_VERSION};
+use crate::store::{Hash32, Store};
+use crate::syscall::SyscallCtx;
+use crate::worker::{VatDelivery, VatSource, VatWorker, WorkerFactory};
+
+/// Kernel settings that are not consensus state.
+#[derive(Clone, Debug)]
+pub struct KernelConfig {
+    /// Deliveries between bringOutYourDead for vats that set none (upstream mainnet: 1000).
+    pub default_reap_interval: u64,
+}
+
+impl Default for KernelConfig {
+    fn default() -> Self {
+        KernelConfig {
+            default_reap_interval: 1000,
+        }
+    }
+}
+
+/// Errors of the kernel's host API (bad requests from the host, or a DB this binary cannot
+/// use). Vat misbehaviour is never an error here: it terminates the vat.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    #[error("kernel DB has schema version {found}, but this binary needs {expected}: {hint}")]
+    SchemaVersion {
+        found: u32,
+        expected: u32,
+        hint: &'static str,
+    },
+    #[error("a vat named {0:?} already exists")]
+    DuplicateVatName(String),
+    #[error("bad vat name {0:?}: use 1 to 200 characters of [A-Za-z0-9._-]")]
+    BadVatName(String),
+    #[error("{0} does not exist in the kernel")]
+    UnknownKRef(KRef),
+    #[error("{0} is not a live vat")]
+    UnknownVat(String),
+}
+
+/// How much work one `run` may do.
+#[derive(Clone, Copy, Debug)]
+pub struct RunBudget {
+    /// Stop after the crank that brings the total to or past this many computrons.
+    pub computrons: u64,
+    /// Stop after this many cranks.
+    pub cranks: u64,
+}
+
+impl RunBudget {
+    pub const UNLIMITED: RunBudget = RunBudget {
+        computrons: u64::MAX,
+        cranks: u64::MAX,
+    };
+    pub fn computrons(n: u64) -> RunBudget {
+        RunBudget {
+            computrons: n,
+            cranks: u64::MAX,
+        }
+    }
+}
+
+/// What one crank did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CrankKind {
+    /// An acceptance-queue event was routed.
+    Routed,
+    /// A delivery to a vat (name of the delivery).
+    Delivery { vat: VatId, delivery: &'static str },
+    /// Work that needed no delivery (a dead target, stale GC actions…).
+    NoDelivery,
+}
+
+/// The outcome of one crank.
+#[derive(Clone, Debug)]
+pub struct CrankReport {
+    pub kind: CrankKind,
+    pub computrons: u64,
+    /// A vat terminated in this crank, and why.
+    pub terminated: Option<(VatId, String)>,
+}
+
+/// What `run` did.
+#[derive(Clone, Debug, Default)]
+pub struct RunReport {
+    pub cranks: u64,
+    pub deliveries: u64,
+    pub computrons: u64,
+    /// No work was left when `run` returned.
+    pub idle: bool,
+    pub terminated: Vec<(VatId, String)>,
+}
+
+/// The SwingSet-style kernel.
+pub struct Kernel {
+    pub(crate) st: KState,
+    workers: BTreeMap<VatId, Box<dyn VatWorker>>,
+    factory: Box<dyn WorkerFactory>,
+    config: KernelConfig,
+}
+
+/// The next unit of work, in upstream's priority order.
+enum Work {
+    Accept(KernelEvent),
+    Gc(crate::gc::GcDelivery),
+    GcNegated,
+    Reap(VatId),
+    Run(KernelEvent),
+}
+
+impl Kernel {
+    /// Opens the kernel on `store`, initialising a fresh DB (schema version, counters) in a
+    /// crank of its own. A DB with another schema version is refused: migrations run only
+    /// from an explicit upgrade step, never silently.
+    pub fn new(store: Store, factory: Box<dyn WorkerFactory>, config: KernelConfig) -> Result<Kernel, KernelError> {
+        let mut st = KState::new(store);
+        match st.get(keys::VERSION) {
+            None => {
+                st.set(keys::VERSION, &SCHEMA_VERSION.to_string());
+                st.set_u64(keys::CRANK_NUMBER, 0);
+                st.set_json(keys::RUN_QUEUE, &(1u64, 1u64));
+                st.set_json(keys::ACCEPTANCE_QUEUE, &(1u64, 1u64));
+                st.store.commit_crank();
+            }
+            Some(v) => {
+                let found: u32 = v.parse().unwrap_or(0);
+                if found != SCHEMA_VERSION {
+                    let hint = if found < SCHEMA_VERSION {
+                        "run the chain's upgrade handler (or `vatd migrate` on a halted node)"
+                    } else {
+                        "this DB was written by a newer binary; run that binary"
+                    };
+                    return Err(KernelError::SchemaVersion {
+                        found,
+                        expected: SCHEMA_VERSION,
+                        hint,
+                    });
+                }
+            }
+        }
+        Ok(Kernel {
+            st,
+            workers: BTreeMap::new(),
+            factory,
+            config,
+        })
+    }
+
+    /// The store, for reads (queries, dumps).
+    pub fn store(&self) -> &Store {
+        &self.st.store
+    }
+
+    /// The store, for the host to commit blocks and write host state between cranks.
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.st.store
+    }
+
+    /// Takes the store back (e.g. to reopen the kernel on it).
+    pub fn into_store(self) -> Store {
+        self.st.store
+    }
+
+    /// Commits the block being built (host API; see [`Store::commit_block`]).
+    pub fn commit_block(&mut self, height: u64) -> Result<Hash32, crate::store::StoreError> {
+        self.st.store.commit_block(height)
+    }
+
+    /// Creates a vat and queues its `startVat`. Its root object (`o+0`) exists at once, so
+    /// the host can hand it out before the vat starts.
+    pub fn create_vat(
+        &mut self,
+        source: VatSource,
+        options: VatOptions,
+        vat_parameters: KCapData,
+    ) -> Result<VatId, KernelError> {
+        let name = &options.name;
+        if name.is_empty()
+            || name.len() > 200
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return Err(KernelError::BadVatName(name.clone()));
+        }
+        if self.st.vat_id_by_name(name).is_some() {
+            return Err(KernelError::DuplicateVatName(name.clone()));
+        }
+        for k in &vat_parameters.slots {
+            self.check_kref(*k)?;
+        }
+        let v = self.st.create_vat_records(&source, &options, &vat_parameters);
+        let root = crate::refs::VRef::parse("o+0").expect("o+0 is a valid vref");
+        self.st
+            .map_vat_to_kernel(v, &root, crate::state::clist::VatUse::NORMAL)
+            .expect("a new vat can always export its root");
+        self.st.push_run(&KernelEvent::StartVat { vat_id: v });
+        self.st.store.commit_crank();
+        Ok(v)
+    }
+
+    /// The vat named `name`, if live.
+    pub fn vat_id(&self, name: &str) -> Option<VatId> {
+        self.st.vat_id_by_name(name).filter(|v| self.st.vat_is_live(*v))
+    }
+
+    /// Live vats, static then dynamic, in creation order.
+    pub fn vats(&self) -> Vec<VatId> {
+        self.st.live_vats()
+    }
+
+    /// The kernel object of a vat's root.
+    pub fn vat_root(&self, v: VatId) -> Option<KRef> {
+        self.st.clist_kref(v, "o+0")
+    }
+
+    fn check_kref(&self, k: KRef) -> Result<(), KernelError> {
+        self.st
+            .kref_exists(k)
+            .then_some(())
+            .ok_or(KernelError::UnknownKRef(k))
+    }
+
+    /// Sends a message from outside the kernel (the host). With `want_result`, returns a
+    /// promise for the answer, pinned until [`Kernel::unpin`].
+    pub fn queue_to_kref(
+        &mut self,
+        target: KRef,
+        methargs: KCapData,
+        want_result: bool,
+    ) -> Result<Option<KRef>, KernelError> {
+        self.check_kref(target)?;
+        for k in &methargs.slots {
+            self.check_kref(*k)?;
+        }
+        let result = want_result.then(|| {
+            let kp = self.st.add_kernel_promise(None);
+            self.pin_inner(kp);
+            kp
+        });
+        let msg = KMessage { methargs, result };
+        self.st.incref(target, true);
+        for k in msg.krefs().collect::<Vec<_>>() {
+            self.st.incref(k, true);
+        }
+        self.st.push_acceptance(&KernelEvent::Send { target, msg });
+        self.st.store.commit_crank();
+        Ok(result)
+    }
+
+    fn pin_inner(&mut self, k: KRef) {
+        self.st.incref(k, true);
+        let mut pins = self.st.pinned();
+        pins.push(k);
+        self.st.set_pinned(&pins);
+    }
+
+    /// Holds `k` on behalf of the host (one count per pin).
+    pub fn pin(&mut self, k: KRef) -> Result<(), KernelError> {
+        self.check_kref(k)?;
+        self.pin_inner(k);
+        self.st.store.commit_crank();
+        Ok(())
+    }
+
+    /// Releases one pin of `k` (frees it if nothing else holds it).
+    pub fn unpin(&mut self, k: KRef) {
+        let mut pins = self.st.pinned();
+        if let Some(i) = pins.iter().position(|p| *p == k) {
+            pins.remove(i);
+            self.st.set_pinned(&pins);
+            self.st.decref(k, true);
+            self.st.process_refcounts();
+            self.st.store.commit_crank();
+        }
+    }
+
+    /// Where a kernel promise stands (`None`: no such promise).
+    pub fn promise_state(&self, kp: KRef) -> Option<PromiseState> {
+        self.st.promise_state(kp)
+    }
+
+    /// Terminates a vat on the host's behalf (e.g. governance), rejecting its promises.
+    pub fn terminate_vat(&mut self, v: VatId, reason: &str) -> Result<(), KernelError> {
+        if !self.st.vat_is_live(v) {
+            return Err(KernelError::UnknownVat(v.to_string()));
+        }
+        self.workers.remove(&v);
+        self.st.terminate_vat(v, &capdata::error(reason));
+        self.end_crank();
+        Ok(())
+    }
+
+    /// Reads a kv key (host queries, tests).
+    pub fn kv_get(&self, key: &str) -> Option<String> {
+        self.st.get(key)
+    }
+
+    /// Every kv entry whose key starts with `prefix`.
+    pub fn kv_scan(&self, prefix: &str) -> Vec<(String, String)> {
+        self.st.scan(prefix)
+    }
+
+    /// Runs cranks until there is no work left or `budget` is spent.
+    pub fn run(&mut self, budget: RunBudget) -> RunReport {
+        let mut report = RunReport::default();
+        loop {
+            if report.computrons >= budget.computrons || report.cranks >= budget.cranks {
+                report.idle = !self.has_work();
+                return report;
+            }
+            let Some(crank) = self.step() else {
+                report.idle = true;
+                return report;
+            };
+            report.cranks += 1;
+            report.computrons += crank.computrons;
+            if matches!(crank.kind, CrankKind::Delivery { .. }) {
+                report.deliveries += 1;
+            }
+            report.terminated.extend(crank.terminated);
+        }
+    }
+
+    /// Whether any queue holds work.
+    pub fn has_work(&self) -> bool {
+        self.st.queue_len(keys::ACCEPTANCE_QUEUE) > 0
+            || self.st.queue_len(keys::RUN_QUEUE) > 0
+            || !self.st.gc_actions().is_empty()
+            || !self.st.reap_queue().is_empty()
+    }
+
+    fn next_work(&mut self) -> Option<Work> {
+        if let Some(ev) = self.st.pop_acceptance() {
+            return Some(Work::Accept(ev));
+        }
+        match self.st.next_gc_step() {
+            GcStep::Deliver(d) => return Some(Work::Gc(d)),
+            GcStep::Negated => return Some(Work::GcNegated),
+            GcStep::Idle => {}
+        }
+        let mut reap = self.st.reap_queue();
+        if !reap.is_empty() {
+            let v = reap.remove(0);
+            self.st.set_reap_queue(&reap);
+            return Some(Work::Reap(v));
+        }
+        self.st.pop_run().map(Work::Run)
+    }
+
+    /// Runs one crank; `None` when there was no work.
+    pub fn step(&mut self) -> Option<CrankReport> {
+        debug_assert!(!self.st.store.crank_is_dirty(), "a crank is already open");
+        let work = self.next_work()?;
+        let mut report = CrankReport {
+            kind: CrankKind::NoDelivery,
+            computrons: 0,
+            terminated: None,
+        };
+        match work {
+            Work::Accept(ev) => {
+                self.route(ev);
+                report.kind = CrankKind::Routed;
+            }
+            Work::GcNegated => {}
+            Work::Gc(gc) => {
+                let vd = self.st.translate_gc(&gc);
+                self.deliver(gc.vat, vd, &mut report);
+            }
+            Work::Reap(v) => {
+                if self.st.vat_is_live(v) {
+                    self.st.set_u64(&keys::vat_reap_dirt(v), 0);
+                    self.deliver(v, VatDelivery::BringOutYourDead, &mut report);
+                }
+            }
+            Work::Run(ev) => self.process(ev, &mut report),
+        }
+        self.end_crank();
+        Some(report)
+    }
+
+    fn end_crank(&mut self) {
+        self.st.process_refcounts();
+        let n = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
+        self.st.set_u64(keys::CRANK_NUMBER, n + 1);
+        self.st.store.commit_crank();
+    }
+
+    /// Routes an acceptance-queue event: sends find their target (or wait on a promise, or
+    /// fail), everything else moves to the run-queue.
+    fn route(&mut self, ev: KernelEvent) {
+        let KernelEvent::Send { target, msg } = ev else {
+            self.st.push_run(&ev);
+            return;
+        };
+        match target {
+            KRef::Object(_) => match self.st.object_owner(target) {
+                Some(owner) if self.st.vat_is_live(owner) => {
+                    self.st.push_run(&KernelEvent::Send { target, msg })
+                }
+                _ => self.splat(target, &msg, &capdata::error("vat terminated")),
+            },
+            KRef::Promise(_) => match self.st.promise_state(target) {
+                Some(PromiseState::Unresolved { decider }) => {
+                    let pipelined = decider.is_some_and(|d| {
+                        self.st.vat_is_live(d) && self.st.vat_options(d).is_some_and(|o| o.enable_pipelining)
+                    });
+                    if pipelined {
+                        self.st.push_run(&KernelEvent::Send { target, msg });
+                    } else {
+                        self.st.enqueue_on_promise(target, &msg);
+                    }
+                }
+                Some(PromiseState::Fulfilled(data)) => match capdata::single_presence(&data) {
+                    Some(obj) => {
+                        // Retarget to the presence the promise became; the hold moves.
+                        let obj = *obj;
+                        self.st.incref(obj, true);
+                        self.st.decref(target, true);
+                        self.route(KernelEvent::Send { target: obj, msg });
+                    }
+                    None => self.splat(
+                        target,
+                        &msg,
+                        &capdata::error("cannot send a message to a promise fulfilled to data"),
+                    ),
+                },
+                Some(PromiseState::Rejected(data)) => self.splat(target, &msg, &data),
+                None => panic!("queued send to missing promise {target}"),
+            },
+        }
+    }
+
+    /// A message that cannot be delivered: its result (if any) is rejected with `reason`
+    /// and its holds are released.
+    fn splat(&mut self, target: KRef, msg: &KMessage, reason: &KCapData) {
+        if let Some(kp) = msg.result {
+            if self.st.promise_state(kp).is_some_and(|s| s.is_unresolved()) {
+                self.st.settle_promise(kp, true, reason);
+            }
+        }
+        self.st.decref(target, true);
+        for k in msg.krefs().collect::<Vec<_>>() {
+            self.st.decref(k, true);
+        }
+    }
+
+    /// Processes a run-queue event.
+    fn process(&mut self, ev: KernelEvent, report: &mut CrankReport) {
+        match ev {
+            KernelEvent::Send { target, msg } => {
+                let receiver = match target {
+                    KRef::Object(_) => self.st.object_owner(target).filter(|o| self.st.vat_is_live(*o)),
+                    KRef::Promise(_) => match self.st.promise_state(target) {
+                        Some(PromiseState::Unresolved { decider: Some(d) }) if self.st.vat_is_live(d) => Some(d),
+                        _ => {
+                            // Settled (or its decider gone) since routing: route it again.
+                            self.st.push_acceptance(&KernelEvent::Send { target, msg });
+                            return;
+                        }
+                    },
+                };
+                match receiver {
+                    None => self.splat(target, &msg, &capdata::error("vat terminated")),
+                    Some(v) => {
+                        let vd = self.st.translate_message(v, target, &msg);
+                        self.deliver(v, vd, report);
+                        self.add_reap_dirt(v);
+                    }
+                }
+            }
+            KernelEvent::Notify { vat_id, kpid } => {
+                if !self.st.vat_is_live(vat_id) {
+                    self.st.decref(kpid, true);
+                    return;
+                }
+                if let Some(vd) = self.st.translate_notify(vat_id, kpid) {
+                    self.deliver(vat_id, vd, report);
+                    self.add_reap_dirt(vat_id);
+                }
+            }
+            KernelEvent::StartVat { vat_id } => {
+                if self.st.vat_is_live(vat_id) {
+                    let vd = self.st.translate_start_vat(vat_id);
+                    self.deliver(vat_id, vd, report);
+                }
+            }
+        }
+    }
+
+    fn add_reap_dirt(&mut self, v: VatId) {
+        if !self.st.vat_is_live(v) {
+            return;
+        }
+        let dirt = self.st.get_u64(&keys::vat_reap_dirt(v)).unwrap_or(0) + 1;
+        self.st.set_u64(&keys::vat_reap_dirt(v), dirt);
+        let interval = self
+            .st
+            .vat_options(v)
+            .and_then(|o| o.reap_interval)
+            .unwrap_or(self.config.default_reap_interval);
+        if dirt >= interval {
+            let mut q = self.st.reap_queue();
+            if !q.contains(&v) {
+                q.push(v);
+                self.st.set_reap_queue(&q);
+            }
+        }
+    }
+
+    fn worker(&mut self, v: VatId) -> Result<Box<dyn VatWorker>, String> {
+        if let Some(w) = self.workers.remove(&v) {
+            return Ok(w);
+        }
+        let source = self
+            .st
+            .vat_source(v)
+            .ok_or_else(|| format!("{v} has no recorded source"))?;
+        self.factory
+            .make_worker(v, &source)
+            .map_err(|e| format!("cannot start a worker for {v}: {e}"))
+    }
+
+    /// Delivers `vd` to `v` and applies the outcome: commit-ready state on success; on an
+    /// illegal syscall or a failed delivery, the crank is aborted and the vat terminated.
+    fn deliver(&mut self, v: VatId, vd: VatDelivery, report: &mut CrankReport) {
+        report.kind = CrankKind::Delivery {
+            vat: v,
+            delivery: vd.name(),
+        };
+        let mut worker = match self.worker(v) {
+            Ok(w) => w,
+            Err(why) => {
+                self.abort_and_terminate(v, &why, &capdata::error(&format!("vat terminated: {why}")), report);
+                return;
+            }
+        };
+        let mut ctx = SyscallCtx::new(&mut self.st, v);
+        let outcome = worker.deliver(&vd, &mut ctx);
+        let (fault, exit) = (ctx.fault.take(), ctx.exit.take());
+        report.computrons = outcome.computrons;
+        self.workers.insert(v, worker);
+        let failure = fault.or_else(|| {
+            outcome
+                .status
+                .err()
+                .map(|e| format!("{} delivery failed: {}", vd.name(), crate::syscall::show(&e)))
+        });
+        if let Some(why) = failure {
+            let rejection = capdata::error(&format!("vat terminated: {why}"));
+            self.abort_and_terminate(v, &why, &rejection, report);
+            return;
+        }
+        if let Some(exit) = exit {
+            let why = if exit.failure { "vat exited with failure" } else { "vat exited" };
+            if exit.failure {
+                // The info may name objects allocated by the crank being rolled back; then
+                // only a plain error can survive the abort.
+                let info = exit.info;
+                let survives = |st: &KState| info.slots.iter().all(|k| st.kref_exists(*k));
+                self.st.store.abort_crank();
+                let rejection = if survives(&self.st) {
+                    info
+                } else {
+                    capdata::error("vat exited with failure (its exit info named objects of the aborted crank)")
+                };
+                self.abort_and_terminate(v, why, &rejection, report);
+            } else {
+                self.workers.remove(&v);
+                self.st.terminate_vat(v, &exit.info);
+                report.terminated = Some((v, why.to_string()));
+            }
+        }
+    }
+
+    /// Rolls the whole crank back (the event stays queued and will find the vat dead) and
+    /// terminates `v`.
+    fn abort_and_terminate(&mut self, v: VatId, why: &str, rejection: &KCapData, report: &mut CrankReport) {
+        tracing::warn!(vat = %v, reason = why, "terminating vat");
+        self.st.store.abort_crank();
+        self.st.maybe_free.clear();
+        self.workers.remove(&v);
+        self.st.terminate_vat(v, rejection);
+        report.terminated = Some((v, why.to_string()));
+    }
+
+    /// Checks every refcount and c-list pairing from scratch (see [`crate::audit`]).
+    pub fn audit(&self) -> crate::audit::AuditReport {
+        crate::audit::audit(&self.st)
+    }
+}
+
+/// Builds capdata from a body and slots (convenience for hosts and tests).
+pub fn kcapdata(body: &str, slots: &[KRef]) -> KCapData {
+    CapData {
+        body: body.to_string(),
+        slots: slots.to_vec(),
+    }
+}

@@ -1,0 +1,33 @@
+//! Vatchain's kernel: a SwingSet-style object-capability kernel.
+//!
+//! - [`store`]: RocksDB column families under crank and block buffers, one `WriteBatch`
+//!   per block, and the app-hash chain.
+//! - [`Kernel`]: vats, c-lists, kernel objects and promises, queues, syscalls, GC,
+//!   termination, and [`Kernel::audit`].
+//! - [`worker`]: the seam to whatever runs a vat (raw Rust vats for tests; JavaScript next).
+//!
+//! Architecture invariant: this crate knows nothing of ABCI, Cosmos or the chain.
+
+mod audit;
+pub mod capdata;
+mod deliver;
+mod events;
+mod gc;
+mod kernel;
+pub mod refs;
+mod state;
+pub mod store;
+mod syscall;
+mod terminate;
+pub mod worker;
+
+pub use audit::AuditReport;
+pub use events::{KCapData, KMessage, KernelEvent};
+pub use kernel::{kcapdata, CrankKind, CrankReport, Kernel, KernelConfig, KernelError, RunBudget, RunReport};
+pub use refs::{KRef, VRef, VatId};
+pub use state::keys;
+pub use state::objects::RefCount;
+pub use state::promises::PromiseState;
+pub use state::vats::VatOptions;
+pub use state::SCHEMA_VERSION;
+pub use syscall::{MAX_SLOTS, MAX_VATSTORE_KEY, MAX_VATSTORE_VALUE};

@@ -1,0 +1,133 @@
+//! Every kv key the kernel writes is built here, and only here.
+//!
+//! | key | value | notes |
+//! |---|---|---|
+//! | `version` | schema version, decimal | written at kernel init |
+//! | `crankNumber` | decimal | cranks run so far |
+//! | `vat.nextID`, `ko.nextID`, `kp.nextID` | decimal | id counters (first vat `v1`, ko 20, kp 40) |
+//! | `vat.names` | JSON array of names | static vats, creation order |
+//! | `vat.name.<name>` | vatID | |
+//! | `vat.dynamicIDs` | JSON array of vatIDs | dynamic vats, creation order |
+//! | `vats.terminated` | JSON array of vatIDs | terminated vats (cleanup is immediate) |
+//! | `vN.source` | JSON `{"bundleID"}` | |
+//! | `vN.options` | JSON `VatOptions` | |
+//! | `vN.vatParameters` | JSON kernel capdata | slots hold refcounts |
+//! | `vN.o.nextID`, `vN.p.nextID` | decimal | import counters (`o-50`, `p-60`); presence = vat live |
+//! | `vN.reapDirt` | decimal | deliveries since the last bringOutYourDead |
+//! | `vN.c.<kref>` | `R <vref>` or `_ <vref>` | c-list, kernel → vat, with reachable flag |
+//! | `vN.c.<vref>` | kref | c-list, vat → kernel |
+//! | `vN.vs.<key>` | string | the vat's vatstore |
+//! | `koN.owner` | vatID | absent = orphaned |
+//! | `koN.refCount` | `reachable,recognizable` | presence = object exists |
+//! | `kpN.state` | `unresolved` / `fulfilled` / `rejected` | presence = promise exists |
+//! | `kpN.refCount` | decimal | |
+//! | `kpN.decider` | vatID or empty | unresolved only |
+//! | `kpN.subscribers` | comma-joined sorted vatIDs | unresolved only |
+//! | `kpN.queue.nextID`, `kpN.queue.<N>` | decimal, JSON message | unresolved only; N zero-padded |
+//! | `kpN.data.body`, `kpN.data.slots` | body, comma-joined krefs | settled only |
+//! | `runQueue`, `acceptanceQueue` | JSON `[head, tail]` | |
+//! | `runQueue.<N>`, `acceptanceQueue.<N>` | JSON event | N zero-padded |
+//! | `gcActions` | JSON sorted array of `"vN type koN"` | |
+//! | `reapQueue` | JSON array of vatIDs | |
+//! | `pinnedObjects` | comma-joined krefs (repeats allowed) | each holds one refcount |
+//!
+//! Every key is consensus state. Numbers inside keys are zero-padded to 20 digits where
+//! their order matters (queue positions), so lexical order is numeric order.
+
+use crate::refs::{KRef, VatId};
+
+pub const VERSION: &str = "version";
+pub const CRANK_NUMBER: &str = "crankNumber";
+pub const VAT_NEXT_ID: &str = "vat.nextID";
+pub const KO_NEXT_ID: &str = "ko.nextID";
+pub const KP_NEXT_ID: &str = "kp.nextID";
+pub const VAT_NAMES: &str = "vat.names";
+pub const VAT_DYNAMIC_IDS: &str = "vat.dynamicIDs";
+pub const VATS_TERMINATED: &str = "vats.terminated";
+pub const GC_ACTIONS: &str = "gcActions";
+pub const REAP_QUEUE: &str = "reapQueue";
+pub const PINNED: &str = "pinnedObjects";
+pub const RUN_QUEUE: &str = "runQueue";
+pub const ACCEPTANCE_QUEUE: &str = "acceptanceQueue";
+
+pub fn vat_name(name: &str) -> String {
+    format!("vat.name.{name}")
+}
+
+/// Prefix of every key of one vat (`vN.`).
+pub fn vat_prefix(v: VatId) -> String {
+    format!("{v}.")
+}
+pub fn vat_source(v: VatId) -> String {
+    format!("{v}.source")
+}
+pub fn vat_options(v: VatId) -> String {
+    format!("{v}.options")
+}
+pub fn vat_parameters(v: VatId) -> String {
+    format!("{v}.vatParameters")
+}
+pub fn vat_o_next(v: VatId) -> String {
+    format!("{v}.o.nextID")
+}
+pub fn vat_p_next(v: VatId) -> String {
+    format!("{v}.p.nextID")
+}
+pub fn vat_reap_dirt(v: VatId) -> String {
+    format!("{v}.reapDirt")
+}
+/// Prefix of the vat's c-list (both directions).
+pub fn clist_prefix(v: VatId) -> String {
+    format!("{v}.c.")
+}
+pub fn clist_k(v: VatId, k: KRef) -> String {
+    format!("{v}.c.{k}")
+}
+pub fn clist_v(v: VatId, vref: &str) -> String {
+    format!("{v}.c.{vref}")
+}
+pub fn vatstore_prefix(v: VatId) -> String {
+    format!("{v}.vs.")
+}
+pub fn vatstore(v: VatId, key: &str) -> String {
+    format!("{v}.vs.{key}")
+}
+
+pub fn ko_owner(k: KRef) -> String {
+    format!("{k}.owner")
+}
+pub fn refcount(k: KRef) -> String {
+    format!("{k}.refCount")
+}
+pub fn kp_state(k: KRef) -> String {
+    format!("{k}.state")
+}
+pub fn kp_decider(k: KRef) -> String {
+    format!("{k}.decider")
+}
+pub fn kp_subscribers(k: KRef) -> String {
+    format!("{k}.subscribers")
+}
+pub fn kp_queue_next(k: KRef) -> String {
+    format!("{k}.queue.nextID")
+}
+pub fn kp_queue_prefix(k: KRef) -> String {
+    format!("{k}.queue.")
+}
+pub fn kp_queue_item(k: KRef, n: u64) -> String {
+    format!("{k}.queue.{n:020}")
+}
+pub fn kp_data_body(k: KRef) -> String {
+    format!("{k}.data.body")
+}
+pub fn kp_data_slots(k: KRef) -> String {
+    format!("{k}.data.slots")
+}
+/// Prefix of every key of one kernel object or promise (`koN.` / `kpN.`).
+pub fn kref_prefix(k: KRef) -> String {
+    format!("{k}.")
+}
+
+pub fn queue_item(queue: &str, n: u64) -> String {
+    format!("{queue}.{n:020}")
+}

@@ -1,0 +1,149 @@
+//! Kernel objects (`koN`) and the refcounts of objects and promises.
+
+use super::{keys, KState};
+use crate::refs::{KRef, VatId};
+
+/// First kernel object id (upstream's numbering).
+const FIRST_KO: u64 = 20;
+
+/// An object's counts.
+///
+/// # Invariants
+/// `reachable <= recognizable` (checked on every read and write).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RefCount {
+    pub reachable: u64,
+    pub recognizable: u64,
+}
+
+impl KState {
+    /// A new object owned by `owner`, with counts `0,0`.
+    pub(crate) fn add_kernel_object(&mut self, owner: VatId) -> KRef {
+        let k = KRef::Object(self.allocate(keys::KO_NEXT_ID, FIRST_KO));
+        self.set(&keys::ko_owner(k), &owner.to_string());
+        self.set_object_refcount(k, RefCount::default());
+        k
+    }
+
+    pub(crate) fn object_exists(&self, k: KRef) -> bool {
+        self.has(&keys::refcount(k))
+    }
+
+    /// Whether the object or promise `k` exists.
+    pub(crate) fn kref_exists(&self, k: KRef) -> bool {
+        self.has(&keys::refcount(k))
+    }
+
+    pub(crate) fn object_owner(&self, k: KRef) -> Option<VatId> {
+        self.get(&keys::ko_owner(k))
+            .map(|s| s.parse().expect("koN.owner holds a vat id"))
+    }
+
+    pub(crate) fn object_refcount(&self, k: KRef) -> Option<RefCount> {
+        let s = self.get(&keys::refcount(k))?;
+        let (a, b) = s.split_once(',').expect("object refCount is `reachable,recognizable`");
+        let rc = RefCount {
+            reachable: a.parse().expect("reachable count is a number"),
+            recognizable: b.parse().expect("recognizable count is a number"),
+        };
+        assert!(rc.reachable <= rc.recognizable, "{k}: reachable > recognizable in the store");
+        Some(rc)
+    }
+
+    fn set_object_refcount(&mut self, k: KRef, rc: RefCount) {
+        assert!(rc.reachable <= rc.recognizable, "{k}: setting reachable > recognizable");
+        self.set(&keys::refcount(k), &format!("{},{}", rc.reachable, rc.recognizable));
+    }
+
+    pub(crate) fn promise_refcount(&self, k: KRef) -> Option<u64> {
+        self.get_u64(&keys::refcount(k))
+    }
+
+    /// One more holder of `k`. For objects, `reachable` says whether the holder can reach
+    /// it (or only recognise it).
+    pub(crate) fn incref(&mut self, k: KRef, reachable: bool) {
+        match k {
+            KRef::Object(_) => {
+                let mut rc = self
+                    .object_refcount(k)
+                    .unwrap_or_else(|| panic!("incref of missing object {k}"));
+                rc.recognizable += 1;
+                if reachable {
+                    rc.reachable += 1;
+                }
+                self.set_object_refcount(k, rc);
+            }
+            KRef::Promise(_) => {
+                let n = self
+                    .promise_refcount(k)
+                    .unwrap_or_else(|| panic!("incref of missing promise {k}"));
+                self.set_u64(&keys::refcount(k), n + 1);
+            }
+        }
+    }
+
+    /// One holder fewer. A missing kref is tolerated (it was already freed, e.g. an orphan
+    /// retired while a c-list entry still named it), as upstream does.
+    pub(crate) fn decref(&mut self, k: KRef, reachable: bool) {
+        match k {
+            KRef::Object(_) => {
+                let Some(mut rc) = self.object_refcount(k) else { return };
+                rc.recognizable = rc
+                    .recognizable
+                    .checked_sub(1)
+                    .unwrap_or_else(|| panic!("{k}: recognizable count underflow"));
+                if reachable {
+                    rc.reachable = rc
+                        .reachable
+                        .checked_sub(1)
+                        .unwrap_or_else(|| panic!("{k}: reachable count underflow"));
+                }
+                self.set_object_refcount(k, rc);
+                if rc.reachable == 0 || rc.recognizable == 0 {
+                    self.maybe_free.insert(k);
+                }
+            }
+            KRef::Promise(_) => {
+                let Some(n) = self.promise_refcount(k) else { return };
+                let n = n.checked_sub(1).unwrap_or_else(|| panic!("{k}: refCount underflow"));
+                self.set_u64(&keys::refcount(k), n);
+                if n == 0 {
+                    self.maybe_free.insert(k);
+                }
+            }
+        }
+    }
+
+    /// An importer's c-list entry became reachable (`R`).
+    pub(crate) fn incref_reachable(&mut self, k: KRef) {
+        if let Some(mut rc) = self.object_refcount(k) {
+            rc.reachable += 1;
+            self.set_object_refcount(k, rc);
+        }
+    }
+
+    /// An importer's c-list entry stopped being reachable (dropImports, or deletion).
+    pub(crate) fn decref_reachable(&mut self, k: KRef) {
+        if let Some(mut rc) = self.object_refcount(k) {
+            rc.reachable = rc
+                .reachable
+                .checked_sub(1)
+                .unwrap_or_else(|| panic!("{k}: reachable count underflow"));
+            self.set_object_refcount(k, rc);
+            if rc.reachable == 0 {
+                self.maybe_free.insert(k);
+            }
+        }
+    }
+
+    /// The object loses its owner (owner terminated, upgraded away, or it abandoned it).
+    /// Counts are unchanged; the crank's end decides whether it can be freed.
+    pub(crate) fn orphan_object(&mut self, k: KRef) {
+        self.del(&keys::ko_owner(k));
+        self.maybe_free.insert(k);
+    }
+
+    pub(crate) fn delete_object(&mut self, k: KRef) {
+        self.delete_prefix(&keys::kref_prefix(k));
+    }
+}

@@ -1,0 +1,148 @@
+//! Kernel promises (`kpN`): state, decider, subscribers, queued messages, resolution.
+
+use super::{keys, KState};
+use crate::events::{KCapData, KMessage, KernelEvent};
+use crate::refs::{KRef, VatId};
+
+/// First kernel promise id (upstream's numbering).
+const FIRST_KP: u64 = 40;
+
+/// Where a promise stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PromiseState {
+    /// Not yet settled; `decider` is the vat that may resolve it (`None`: the kernel).
+    Unresolved { decider: Option<VatId> },
+    Fulfilled(KCapData),
+    Rejected(KCapData),
+}
+
+impl PromiseState {
+    pub fn is_unresolved(&self) -> bool {
+        matches!(self, PromiseState::Unresolved { .. })
+    }
+}
+
+impl KState {
+    /// A new unresolved promise with refCount 0.
+    pub(crate) fn add_kernel_promise(&mut self, decider: Option<VatId>) -> KRef {
+        let k = KRef::Promise(self.allocate(keys::KP_NEXT_ID, FIRST_KP));
+        self.set(&keys::kp_state(k), "unresolved");
+        self.set_u64(&keys::refcount(k), 0);
+        self.set_decider(k, decider);
+        self.set(&keys::kp_subscribers(k), "");
+        k
+    }
+
+    pub(crate) fn promise_exists(&self, k: KRef) -> bool {
+        self.has(&keys::kp_state(k))
+    }
+
+    pub(crate) fn promise_state(&self, k: KRef) -> Option<PromiseState> {
+        let state = self.get(&keys::kp_state(k))?;
+        Some(match state.as_str() {
+            "unresolved" => PromiseState::Unresolved {
+                decider: self.decider(k),
+            },
+            "fulfilled" => PromiseState::Fulfilled(self.promise_data(k)),
+            "rejected" => PromiseState::Rejected(self.promise_data(k)),
+            other => panic!("{k}.state holds {other:?}"),
+        })
+    }
+
+    pub(crate) fn decider(&self, k: KRef) -> Option<VatId> {
+        let d = self.get(&keys::kp_decider(k))?;
+        (!d.is_empty()).then(|| d.parse().expect("kpN.decider holds a vat id"))
+    }
+
+    pub(crate) fn set_decider(&mut self, k: KRef, decider: Option<VatId>) {
+        let v = decider.map(|v| v.to_string()).unwrap_or_default();
+        self.set(&keys::kp_decider(k), &v);
+    }
+
+    pub(crate) fn subscribers(&self, k: KRef) -> Vec<VatId> {
+        self.get(&keys::kp_subscribers(k))
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().expect("kpN.subscribers holds vat ids"))
+            .collect()
+    }
+
+    pub(crate) fn add_subscriber(&mut self, k: KRef, v: VatId) {
+        let mut subs = self.subscribers(k);
+        if !subs.contains(&v) {
+            subs.push(v);
+            // Sorted as strings, as upstream keeps them.
+            subs.sort_by_key(|v| v.to_string());
+            let joined: Vec<String> = subs.iter().map(VatId::to_string).collect();
+            self.set(&keys::kp_subscribers(k), &joined.join(","));
+        }
+    }
+
+    fn promise_data(&self, k: KRef) -> KCapData {
+        let body = self
+            .get(&keys::kp_data_body(k))
+            .expect("settled promise has data.body");
+        let slots = self
+            .get(&keys::kp_data_slots(k))
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().expect("data.slots holds krefs"))
+            .collect();
+        KCapData { body, slots }
+    }
+
+    /// Parks a message on an unresolved promise (the message's holds move with it).
+    pub(crate) fn enqueue_on_promise(&mut self, k: KRef, msg: &KMessage) {
+        let n = self.allocate(&keys::kp_queue_next(k), 1);
+        self.set_json(&keys::kp_queue_item(k, n), msg);
+    }
+
+    /// The messages parked on `k`, in arrival order (read only).
+    pub(crate) fn promise_queue(&self, k: KRef) -> Vec<KMessage> {
+        self.scan(&keys::kp_queue_prefix(k))
+            .into_iter()
+            .filter(|(key, _)| !key.ends_with(".nextID"))
+            .map(|(_, v)| serde_json::from_str(&v).expect("queued message parses"))
+            .collect()
+    }
+
+    /// Settles `k`: records the data (which now holds its slots), queues a `notify` to every
+    /// subscriber and moves every parked message back onto the acceptance queue, where it
+    /// will be routed by the resolution.
+    ///
+    /// The caller has checked that `k` is unresolved and that the resolver may decide it.
+    pub(crate) fn settle_promise(&mut self, k: KRef, rejected: bool, data: &KCapData) {
+        let subscribers = self.subscribers(k);
+        let queued = self.promise_queue(k);
+        for slot in &data.slots {
+            self.incref(*slot, true);
+        }
+        self.set(&keys::kp_state(k), if rejected { "rejected" } else { "fulfilled" });
+        self.set(&keys::kp_data_body(k), &data.body);
+        let slots: Vec<String> = data.slots.iter().map(KRef::to_string).collect();
+        self.set(&keys::kp_data_slots(k), &slots.join(","));
+        self.del(&keys::kp_decider(k));
+        self.del(&keys::kp_subscribers(k));
+        self.delete_prefix(&keys::kp_queue_prefix(k));
+        for v in subscribers {
+            self.incref(k, true);
+            self.push_acceptance(&KernelEvent::Notify { vat_id: v, kpid: k });
+        }
+        for msg in queued {
+            self.push_acceptance(&KernelEvent::Send { target: k, msg });
+        }
+    }
+
+    /// Deletes a promise whose refCount reached zero, releasing what its data held.
+    pub(crate) fn delete_promise(&mut self, k: KRef) {
+        if let Some(PromiseState::Fulfilled(data) | PromiseState::Rejected(data)) = self.promise_state(k) {
+            for slot in data.slots {
+                self.decref(slot, true);
+            }
+        }
+        // Parked messages cannot exist here: each one holds the promise as its target.
+        self.delete_prefix(&keys::kref_prefix(k));
+    }
+}

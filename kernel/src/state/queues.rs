@@ -1,0 +1,104 @@
+//! Persistent FIFOs (run-queue, acceptance-queue) and the small kernel-wide lists
+//! (`gcActions`, `reapQueue`, `pinnedObjects`).
+
+use std::collections::BTreeSet;
+
+use super::{keys, KState};
+use crate::events::KernelEvent;
+use crate::refs::{KRef, VatId};
+
+impl KState {
+    fn bounds(&self, queue: &str) -> (u64, u64) {
+        self.get_json::<(u64, u64)>(queue).unwrap_or((1, 1))
+    }
+
+    fn push(&mut self, queue: &str, ev: &KernelEvent) {
+        let (head, tail) = self.bounds(queue);
+        self.set_json(&keys::queue_item(queue, tail), ev);
+        self.set_json(queue, &(head, tail + 1));
+    }
+
+    fn pop(&mut self, queue: &str) -> Option<KernelEvent> {
+        let (head, tail) = self.bounds(queue);
+        if head == tail {
+            return None;
+        }
+        let key = keys::queue_item(queue, head);
+        let ev = self.get_json(&key).expect("queue item between head and tail exists");
+        self.del(&key);
+        self.set_json(queue, &(head + 1, tail));
+        Some(ev)
+    }
+
+    /// Every queued event, head first (read only: audits and migrations).
+    pub(crate) fn queue_items(&self, queue: &str) -> Vec<KernelEvent> {
+        let (head, tail) = self.bounds(queue);
+        (head..tail)
+            .map(|n| {
+                self.get_json(&keys::queue_item(queue, n))
+                    .expect("queue item between head and tail exists")
+            })
+            .collect()
+    }
+
+    pub(crate) fn queue_len(&self, queue: &str) -> u64 {
+        let (head, tail) = self.bounds(queue);
+        tail - head
+    }
+
+    pub(crate) fn push_run(&mut self, ev: &KernelEvent) {
+        self.push(keys::RUN_QUEUE, ev);
+    }
+    pub(crate) fn pop_run(&mut self) -> Option<KernelEvent> {
+        self.pop(keys::RUN_QUEUE)
+    }
+    pub(crate) fn push_acceptance(&mut self, ev: &KernelEvent) {
+        self.push(keys::ACCEPTANCE_QUEUE, ev);
+    }
+    pub(crate) fn pop_acceptance(&mut self) -> Option<KernelEvent> {
+        self.pop(keys::ACCEPTANCE_QUEUE)
+    }
+
+    /// Pending GC actions, `"vN dropExport|retireExport|retireImport koN"`, sorted.
+    pub(crate) fn gc_actions(&self) -> BTreeSet<String> {
+        self.get_json::<Vec<String>>(keys::GC_ACTIONS)
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    }
+
+    pub(crate) fn set_gc_actions(&mut self, actions: &BTreeSet<String>) {
+        let list: Vec<&String> = actions.iter().collect();
+        self.set_json(keys::GC_ACTIONS, &list);
+    }
+
+    pub(crate) fn add_gc_action(&mut self, v: VatId, kind: &str, k: KRef) {
+        let mut actions = self.gc_actions();
+        if actions.insert(format!("{v} {kind} {k}")) {
+            self.set_gc_actions(&actions);
+        }
+    }
+
+    pub(crate) fn reap_queue(&self) -> Vec<VatId> {
+        self.get_json(keys::REAP_QUEUE).unwrap_or_default()
+    }
+
+    pub(crate) fn set_reap_queue(&mut self, q: &[VatId]) {
+        self.set_json(keys::REAP_QUEUE, &q);
+    }
+
+    /// Krefs held by the host (e.g. results of external sends), one count per listing.
+    pub(crate) fn pinned(&self) -> Vec<KRef> {
+        self.get(keys::PINNED)
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().expect("pinnedObjects holds krefs"))
+            .collect()
+    }
+
+    pub(crate) fn set_pinned(&mut self, pins: &[KRef]) {
+        let list: Vec<String> = pins.iter().map(KRef::to_string).collect();
+        self.set(keys::PINNED, &list.join(","));
+    }
+}

@@ -1,0 +1,139 @@
+//! The committed layer: RocksDB on disk, or an in-memory map for tests and dry runs.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::Path;
+
+use super::cf::Cf;
+use super::overlay::Slot;
+use super::StoreError;
+
+/// Where committed data lives.
+pub(crate) enum Backend {
+    Memory(Box<[BTreeMap<Vec<u8>, Vec<u8>>; 4]>),
+    Rocks(rocksdb::DB),
+}
+
+impl Backend {
+    pub(crate) fn memory() -> Backend {
+        Backend::Memory(Box::default())
+    }
+
+    pub(crate) fn open_rocks(path: &Path) -> Result<Backend, StoreError> {
+        let mut opts = rocksdb::Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let cfs = Cf::ALL
+            .iter()
+            .map(|cf| rocksdb::ColumnFamilyDescriptor::new(cf.name(), rocksdb::Options::default()));
+        let db = rocksdb::DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
+            StoreError::Open {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(Backend::Rocks(db))
+    }
+
+    fn handle(db: &rocksdb::DB, cf: Cf) -> &rocksdb::ColumnFamily {
+        // Every family is created at open (create_missing_column_families), so a missing
+        // handle is a bug in this module, not bad input.
+        db.cf_handle(cf.name())
+            .expect("column family created at open")
+    }
+
+    pub(crate) fn get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            Backend::Memory(maps) => maps[cf.index()].get(key).cloned(),
+            Backend::Rocks(db) => db
+                .get_cf(Self::handle(db, cf), key)
+                .expect("RocksDB read failed: the database is unreadable"),
+        }
+    }
+
+    /// The first committed entry whose key lies after `lower`.
+    pub(crate) fn first_after(&self, cf: Cf, lower: Bound<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
+        match self {
+            Backend::Memory(maps) => maps[cf.index()]
+                .range::<[u8], _>((lower, Bound::Unbounded))
+                .next()
+                .map(|(k, v)| (k.clone(), v.clone())),
+            Backend::Rocks(db) => {
+                let mut it = db.raw_iterator_cf(Self::handle(db, cf));
+                match lower {
+                    Bound::Unbounded => it.seek_to_first(),
+                    Bound::Included(k) => it.seek(k),
+                    Bound::Excluded(k) => {
+                        it.seek(k);
+                        if it.key() == Some(k) {
+                            it.next();
+                        }
+                    }
+                }
+                let out = match (it.key(), it.value()) {
+                    (Some(k), Some(v)) => Some((k.to_vec(), v.to_vec())),
+                    _ => None,
+                };
+                it.status()
+                    .expect("RocksDB iteration failed: the database is unreadable");
+                out
+            }
+        }
+    }
+
+    /// Every committed entry with `start <= key < end`.
+    pub(crate) fn range(&self, cf: Cf, start: &[u8], end: Option<&[u8]>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let below_end = |k: &[u8]| end.is_none_or(|e| k < e);
+        match self {
+            Backend::Memory(maps) => maps[cf.index()]
+                .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
+                .take_while(|(k, _)| below_end(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            Backend::Rocks(db) => {
+                let mut out = Vec::new();
+                let mut it = db.raw_iterator_cf(Self::handle(db, cf));
+                it.seek(start);
+                while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                    if !below_end(k) {
+                        break;
+                    }
+                    out.push((k.to_vec(), v.to_vec()));
+                    it.next();
+                }
+                it.status()
+                    .expect("RocksDB iteration failed: the database is unreadable");
+                out
+            }
+        }
+    }
+
+    /// Applies `writes` atomically: for RocksDB, one synced `WriteBatch`.
+    pub(crate) fn write(&mut self, writes: Vec<(Cf, Vec<u8>, Slot)>) -> Result<(), StoreError> {
+        match self {
+            Backend::Memory(maps) => {
+                for (cf, k, slot) in writes {
+                    match slot {
+                        Some(v) => maps[cf.index()].insert(k, v),
+                        None => maps[cf.index()].remove(&k),
+                    };
+                }
+                Ok(())
+            }
+            Backend::Rocks(db) => {
+                let mut batch = rocksdb::WriteBatch::default();
+                for (cf, k, slot) in writes {
+                    let h = Self::handle(db, cf);
+                    match slot {
+                        Some(v) => batch.put_cf(h, k, v),
+                        None => batch.delete_cf(h, k),
+                    }
+                }
+                let mut wo = rocksdb::WriteOptions::default();
+                wo.set_sync(true);
+                db.write_opt(batch, &wo)
+                    .map_err(|e| StoreError::Commit(e.to_string()))
+            }
+        }
+    }
+}

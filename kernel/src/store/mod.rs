@@ -1,0 +1,283 @@
+//! The kernel's store: RocksDB column families under a block buffer and a crank buffer.
+//!
+//! Reads see the merged view (crank ← block ← committed), deletions masking lower layers.
+//! `commit_crank` folds the crank buffer into the block buffer, `abort_crank` drops it, and
+//! `commit_block` writes the whole block — every family, plus the height and app hash — in
+//! exactly one synced `WriteBatch`. A crash therefore leaves the previous block or the new
+//! one, never a mix (seed 003). See `store/DESIGN.md`.
+
+mod backend;
+mod cf;
+mod hash;
+mod overlay;
+
+use std::ops::Bound;
+use std::path::Path;
+
+pub use cf::Cf;
+pub use hash::{digest_writes, Hash32, GENESIS_APP_HASH};
+
+use backend::Backend;
+use overlay::{CrankBuffer, Layer};
+
+/// Host-family keys the store itself owns.
+const HOST_HEIGHT: &[u8] = b"store.height";
+const HOST_APP_HASH: &[u8] = b"store.app_hash";
+
+/// Errors of opening and committing. Reads never fail with bad input: a failing read is a
+/// broken disk, and aborts.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("the store holds a malformed {what}: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("commit_block called with a crank still open: commit or abort it first")]
+    CrankOpen,
+    #[error("commit_block({got}) does not follow the last committed height {last}")]
+    HeightOrder { last: u64, got: u64 },
+    #[error("writing the block batch failed: {0}")]
+    Commit(String),
+}
+
+/// A position in the crank buffer to roll back to (SwingSet's crank savepoints).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Savepoint(usize);
+
+/// The last committed block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Committed {
+    pub height: u64,
+    pub app_hash: Hash32,
+}
+
+/// The store. Only the app commits blocks; the kernel works inside cranks.
+pub struct Store {
+    backend: Backend,
+    block: Layer,
+    crank: CrankBuffer,
+    /// Digests of the cranks committed into the block buffer, in order.
+    block_cranks: Vec<Hash32>,
+    committed: Committed,
+}
+
+impl Store {
+    /// Opens (or creates) a RocksDB store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::with_backend(Backend::open_rocks(path)?)
+    }
+
+    /// A store kept in memory: same semantics and hashes, nothing on disk.
+    pub fn in_memory() -> Store {
+        Store::with_backend(Backend::memory()).expect("an empty in-memory store is well-formed")
+    }
+
+    fn with_backend(backend: Backend) -> Result<Store, StoreError> {
+        let height = match backend.get(Cf::Host, HOST_HEIGHT) {
+            None => 0,
+            Some(b) => u64::from_be_bytes(b.as_slice().try_into().map_err(|_| {
+                StoreError::Corrupt {
+                    what: "height",
+                    detail: format!("{} bytes, expected 8", b.len()),
+                }
+            })?),
+        };
+        let app_hash = match backend.get(Cf::Host, HOST_APP_HASH) {
+            None => GENESIS_APP_HASH,
+            Some(b) => b.as_slice().try_into().map_err(|_| StoreError::Corrupt {
+                what: "app hash",
+                detail: format!("{} bytes, expected 32", b.len()),
+            })?,
+        };
+        Ok(Store {
+            backend,
+            block: Layer::default(),
+            crank: CrankBuffer::default(),
+            block_cranks: Vec::new(),
+            committed: Committed { height, app_hash },
+        })
+    }
+
+    /// The last committed height and app hash (what ABCI `Info` reports).
+    pub fn committed(&self) -> Committed {
+        self.committed
+    }
+
+    /// Reads a key through every layer.
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
+        if let Some(slot) = self.crank.layer.get(cf, key) {
+            return slot.clone();
+        }
+        if let Some(slot) = self.block.get(cf, key) {
+            return slot.clone();
+        }
+        self.backend.get(cf, key)
+    }
+
+    pub fn has(&self, cf: Cf, key: &[u8]) -> bool {
+        self.get(cf, key).is_some()
+    }
+
+    /// Writes into the crank buffer.
+    pub fn set(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
+        self.crank.write(cf, key.to_vec(), Some(value.to_vec()));
+    }
+
+    /// Deletes in the crank buffer (a tombstone that masks lower layers).
+    pub fn delete(&mut self, cf: Cf, key: &[u8]) {
+        self.crank.write(cf, key.to_vec(), None);
+    }
+
+    /// The first live entry whose key is after `lower`, in byte order, over the merged view.
+    pub fn first_after(&self, cf: Cf, lower: Bound<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
+        let mut lower_owned: Option<Vec<u8>> = None;
+        loop {
+            let bound = match &lower_owned {
+                Some(k) => Bound::Excluded(k.as_slice()),
+                None => lower,
+            };
+            let c = self.crank.layer.first_after(cf, bound);
+            let b = self.block.first_after(cf, bound);
+            let d = self.backend.first_after(cf, bound);
+            let key = [c.map(|(k, _)| k.as_slice()), b.map(|(k, _)| k.as_slice()), d.as_ref().map(|(k, _)| k.as_slice())]
+                .into_iter()
+                .flatten()
+                .min()?
+                .to_vec();
+            // The topmost layer holding the key decides its value.
+            let value = match (c, b) {
+                (Some((ck, cs)), _) if *ck == key => cs.clone(),
+                (_, Some((bk, bs))) if *bk == key => bs.clone(),
+                _ => d.map(|(_, v)| v),
+            };
+            match value {
+                Some(v) => return Some((key, v)),
+                None => lower_owned = Some(key),
+            }
+        }
+    }
+
+    /// The first live key strictly after `key`.
+    pub fn get_next_key(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
+        self.first_after(cf, Bound::Excluded(key)).map(|(k, _)| k)
+    }
+
+    /// Every live entry with `start <= key < end` (`end = None`: to the end), in key order.
+    pub fn range(&self, cf: Cf, start: &[u8], end: Option<&[u8]>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut merged: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
+            .backend
+            .range(cf, start, end)
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        for layer in [&self.block, &self.crank.layer] {
+            for (k, slot) in layer.range(cf, start, end) {
+                merged.insert(k.clone(), slot.clone());
+            }
+        }
+        merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect()
+    }
+
+    /// Every live entry whose key starts with `prefix`, in key order.
+    pub fn scan_prefix(&self, cf: Cf, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let end = prefix_end(prefix);
+        self.range(cf, prefix, end.as_deref())
+    }
+
+    /// A point in the current crank to roll back to.
+    pub fn savepoint(&self) -> Savepoint {
+        Savepoint(self.crank.log.len())
+    }
+
+    /// Undoes every write of the crank made after `sp`.
+    pub fn rollback_to(&mut self, sp: Savepoint) {
+        self.crank.rollback_to(sp.0);
+    }
+
+    /// Whether the current crank has written anything.
+    pub fn crank_is_dirty(&self) -> bool {
+        !self.crank.log.is_empty()
+    }
+
+    /// Folds the crank buffer into the block buffer and returns the crank's digest
+    /// (`None` for a crank that wrote nothing, which leaves the app hash unchanged).
+    pub fn commit_crank(&mut self) -> Option<Hash32> {
+        if self.crank.log.is_empty() {
+            return None;
+        }
+        let digest = hash::crank_digest(&self.crank.log);
+        for (cf, k, slot) in self.crank.layer.drain() {
+            self.block.put(cf, k, slot);
+        }
+        self.crank.clear();
+        self.block_cranks.push(digest);
+        Some(digest)
+    }
+
+    /// Drops every write of the current crank.
+    pub fn abort_crank(&mut self) {
+        self.crank.clear();
+    }
+
+    /// The app hash the block being built will commit with (what `FinalizeBlock` returns).
+    pub fn pending_app_hash(&self) -> Hash32 {
+        hash::chain(&self.committed.app_hash, &hash::block_digest(&self.block_cranks))
+    }
+
+    /// Writes the block — all families, the height and the app hash — in one synced batch.
+    pub fn commit_block(&mut self, height: u64) -> Result<Hash32, StoreError> {
+        if self.crank_is_dirty() {
+            return Err(StoreError::CrankOpen);
+        }
+        if height <= self.committed.height {
+            return Err(StoreError::HeightOrder {
+                last: self.committed.height,
+                got: height,
+            });
+        }
+        let app_hash = self.pending_app_hash();
+        let mut writes = std::mem::take(&mut self.block).drain();
+        writes.push((Cf::Host, HOST_HEIGHT.to_vec(), Some(height.to_be_bytes().to_vec())));
+        writes.push((Cf::Host, HOST_APP_HASH.to_vec(), Some(app_hash.to_vec())));
+        // On failure the block buffer is gone and the batch did not land: the caller must
+        // stop, and the consensus engine replays the block after a restart.
+        self.backend.write(writes)?;
+        self.block_cranks.clear();
+        self.committed = Committed { height, app_hash };
+        Ok(app_hash)
+    }
+
+    /// Drops the block buffer (and any open crank): the block is abandoned.
+    pub fn abort_block(&mut self) {
+        self.crank.clear();
+        self.block = Layer::default();
+        self.block_cranks.clear();
+    }
+
+    /// Every live entry of every family, in family then key order (tests, dumps, debugging).
+    /// The store's own bookkeeping keys (height, app hash) are included.
+    pub fn dump(&self) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
+        let mut out = Vec::new();
+        for cf in Cf::ALL {
+            for (k, v) in self.range(cf, b"", None) {
+                out.push((cf, k, v));
+            }
+        }
+        out
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None`: no such key).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}

@@ -1,0 +1,280 @@
+//! Syscalls: each one a vat makes is parsed, checked, translated into kernel refs and
+//! applied to the crank buffer at once. The first illegal one marks the delivery faulted;
+//! the kernel then aborts the crank and terminates the vat (reference §4).
+
+use crate::capdata::{self, CapData};
+use crate::events::{KCapData, KMessage, KernelEvent};
+use crate::refs::{truncate, KRef, VKind, VRef, VatId};
+use crate::state::clist::VatUse;
+use crate::state::promises::PromiseState;
+use crate::state::{keys, KState};
+use crate::store::Cf;
+use crate::worker::{SyscallError, SyscallHandler, SyscallReply, VCapData, VResolution, VatSyscall};
+
+/// Longest vatstore key, and largest value, a vat may write: bounds what one syscall can
+/// make the kernel store.
+pub const MAX_VATSTORE_KEY: usize = 1024;
+pub const MAX_VATSTORE_VALUE: usize = 1 << 20;
+/// Most slots one capdata may carry.
+pub const MAX_SLOTS: usize = 10_000;
+
+/// A vat's request to end itself (`syscall.exit`).
+#[derive(Clone, Debug)]
+pub(crate) struct ExitRequest {
+    pub(crate) failure: bool,
+    pub(crate) info: KCapData,
+}
+
+/// The syscall side of one delivery.
+pub(crate) struct SyscallCtx<'a> {
+    st: &'a mut KState,
+    vat: VatId,
+    /// The first illegal syscall, if any.
+    pub(crate) fault: Option<String>,
+    pub(crate) exit: Option<ExitRequest>,
+}
+
+impl<'a> SyscallCtx<'a> {
+    pub(crate) fn new(st: &'a mut KState, vat: VatId) -> SyscallCtx<'a> {
+        SyscallCtx {
+            st,
+            vat,
+            fault: None,
+            exit: None,
+        }
+    }
+}
+
+impl SyscallHandler for SyscallCtx<'_> {
+    fn syscall(&mut self, sc: VatSyscall) -> Result<SyscallReply, SyscallError> {
+        if let Some(f) = &self.fault {
+            return Err(SyscallError(format!("the vat already made an illegal syscall ({f})")));
+        }
+        let name = sc.name();
+        self.execute(sc).map_err(|why| {
+            let msg = format!("syscall.{name}: {why}");
+            self.fault = Some(msg.clone());
+            SyscallError(msg)
+        })
+    }
+}
+
+type Outcome = Result<SyscallReply, String>;
+
+impl SyscallCtx<'_> {
+    fn execute(&mut self, sc: VatSyscall) -> Outcome {
+        match sc {
+            VatSyscall::Send {
+                target,
+                methargs,
+                result,
+            } => self.send(&target, &methargs, result.as_deref()),
+            VatSyscall::Subscribe { vpid } => self.subscribe(&vpid),
+            VatSyscall::Resolve { resolutions } => self.resolve(&resolutions),
+            VatSyscall::Exit { failure, info } => self.exit(failure, &info),
+            VatSyscall::VatstoreGet { key } => {
+                let k = self.vatstore_key(&key)?;
+                Ok(SyscallReply::Value(self.st.get(&k)))
+            }
+            VatSyscall::VatstoreSet { key, value } => {
+                let k = self.vatstore_key(&key)?;
+                if value.len() > MAX_VATSTORE_VALUE {
+                    return Err(format!("value of {} bytes is over the {MAX_VATSTORE_VALUE}-byte limit", value.len()));
+                }
+                self.st.set(&k, &value);
+                Ok(SyscallReply::Done)
+            }
+            VatSyscall::VatstoreDelete { key } => {
+                let k = self.vatstore_key(&key)?;
+                self.st.del(&k);
+                Ok(SyscallReply::Done)
+            }
+            VatSyscall::VatstoreGetNextKey { prior } => {
+                let k = self.vatstore_key(&prior)?;
+                let prefix = keys::vatstore_prefix(self.vat);
+                let next = self
+                    .st
+                    .store
+                    .get_next_key(Cf::Kv, k.as_bytes())
+                    .and_then(|n| String::from_utf8(n).ok())
+                    .and_then(|n| n.strip_prefix(&prefix).map(str::to_string));
+                Ok(SyscallReply::Value(next))
+            }
+            VatSyscall::DropImports { vrefs } => self.drop_imports(&vrefs),
+            VatSyscall::RetireImports { vrefs } => self.retire_imports(&vrefs),
+            VatSyscall::RetireExports { vrefs } => self.retire_exports(&vrefs),
+            VatSyscall::AbandonExports { vrefs } => self.abandon_exports(&vrefs),
+        }
+    }
+
+    fn vatstore_key(&self, key: &str) -> Result<String, String> {
+        if key.len() > MAX_VATSTORE_KEY {
+            return Err(format!("key of {} bytes is over the {MAX_VATSTORE_KEY}-byte limit", key.len()));
+        }
+        Ok(keys::vatstore(self.vat, key))
+    }
+
+    fn map(&mut self, vref: &str, use_: VatUse) -> Result<(VRef, KRef), String> {
+        let v = VRef::parse(vref)?;
+        let k = self.st.map_vat_to_kernel(self.vat, &v, use_)?;
+        Ok((v, k))
+    }
+
+    fn map_capdata(&mut self, data: &VCapData) -> Result<KCapData, String> {
+        if data.slots.len() > MAX_SLOTS {
+            return Err(format!("{} slots is over the limit of {MAX_SLOTS}", data.slots.len()));
+        }
+        let mut slots = Vec::with_capacity(data.slots.len());
+        for s in &data.slots {
+            slots.push(self.map(s, VatUse::NORMAL)?.1);
+        }
+        Ok(CapData {
+            body: data.body.clone(),
+            slots,
+        })
+    }
+
+    fn send(&mut self, target: &str, methargs: &VCapData, result: Option<&str>) -> Outcome {
+        let (_, kt) = self.map(target, VatUse::NORMAL)?;
+        let methargs = self.map_capdata(methargs)?;
+        let result = match result {
+            None => None,
+            Some(r) => {
+                let (rv, kr) = self.map(r, VatUse::NORMAL)?;
+                if !rv.is_promise() {
+                    return Err(format!("result {rv} is not a promise"));
+                }
+                match self.st.promise_state(kr) {
+                    Some(PromiseState::Unresolved { decider }) if decider == Some(self.vat) => {}
+                    _ => return Err(format!("result {rv} must be unresolved and decided by the sender")),
+                }
+                // The queued message now holds the authority to resolve it.
+                self.st.set_decider(kr, None);
+                Some(kr)
+            }
+        };
+        let msg = KMessage { methargs, result };
+        self.st.incref(kt, true);
+        for k in msg.krefs().collect::<Vec<_>>() {
+            self.st.incref(k, true);
+        }
+        self.st.push_acceptance(&KernelEvent::Send { target: kt, msg });
+        Ok(SyscallReply::Done)
+    }
+
+    fn subscribe(&mut self, vpid: &str) -> Outcome {
+        let (v, k) = self.map(vpid, VatUse::NORMAL)?;
+        if !v.is_promise() {
+            return Err(format!("{v} is not a promise"));
+        }
+        match self.st.promise_state(k) {
+            Some(PromiseState::Unresolved { .. }) => self.st.add_subscriber(k, self.vat),
+            Some(_) => {
+                self.st.incref(k, true);
+                self.st.push_acceptance(&KernelEvent::Notify { vat_id: self.vat, kpid: k });
+            }
+            None => unreachable!("a promise in a c-list exists"),
+        }
+        Ok(SyscallReply::Done)
+    }
+
+    fn resolve(&mut self, resolutions: &[VResolution]) -> Outcome {
+        if resolutions.is_empty() {
+            return Err("no resolutions".into());
+        }
+        for r in resolutions {
+            let (v, k) = self.map(&r.vpid, VatUse::NORMAL)?;
+            if !v.is_promise() {
+                return Err(format!("{v} is not a promise"));
+            }
+            match self.st.promise_state(k) {
+                Some(PromiseState::Unresolved { decider }) if decider == Some(self.vat) => {}
+                Some(PromiseState::Unresolved { .. }) => {
+                    return Err(format!("{v} ({k}) is decided by another vat or the kernel"))
+                }
+                _ => return Err(format!("{v} ({k}) is already resolved")),
+            }
+            let data = self.map_capdata(&r.data)?;
+            if !r.rejected && capdata::single_promise(&data).is_some() {
+                return Err(format!("{v} cannot be fulfilled to a promise; forward it instead"));
+            }
+            // The resolver's entry goes now: the vat will not hear of this promise again.
+            self.st.delete_clist_entry(self.vat, k);
+            self.st.settle_promise(k, r.rejected, &data);
+        }
+        Ok(SyscallReply::Done)
+    }
+
+    fn exit(&mut self, failure: bool, info: &VCapData) -> Outcome {
+        if self.exit.is_some() {
+            return Err("exit called twice".into());
+        }
+        let info = self.map_capdata(info)?;
+        self.exit = Some(ExitRequest { failure, info });
+        Ok(SyscallReply::Done)
+    }
+
+    /// Parses GC syscall vrefs: objects only, imports or exports as `export` says, each in
+    /// the c-list.
+    fn gc_refs(&mut self, vrefs: &[String], export: bool) -> Result<Vec<(VRef, KRef)>, String> {
+        if vrefs.len() > MAX_SLOTS {
+            return Err(format!("{} vrefs is over the limit of {MAX_SLOTS}", vrefs.len()));
+        }
+        let mut out = Vec::with_capacity(vrefs.len());
+        for s in vrefs {
+            let v = VRef::parse(s)?;
+            if v.kind() != VKind::Object || v.is_export() != export {
+                let want = if export { "an exported object (o+)" } else { "an imported object (o-)" };
+                return Err(format!("{v} is not {want}"));
+            }
+            let k = self.st.map_vat_to_kernel(self.vat, &v, VatUse::GC)?;
+            out.push((v, k));
+        }
+        Ok(out)
+    }
+
+    fn is_reachable(&self, k: KRef) -> bool {
+        self.st.clist_vref(self.vat, k).is_some_and(|(r, _)| r)
+    }
+
+    fn drop_imports(&mut self, vrefs: &[String]) -> Outcome {
+        for (_, k) in self.gc_refs(vrefs, false)? {
+            self.st.clear_reachable_flag(self.vat, k);
+        }
+        Ok(SyscallReply::Done)
+    }
+
+    fn retire_imports(&mut self, vrefs: &[String]) -> Outcome {
+        for (v, k) in self.gc_refs(vrefs, false)? {
+            if self.is_reachable(k) {
+                return Err(format!("{v} is still reachable: drop it first"));
+            }
+            self.st.delete_clist_entry(self.vat, k);
+        }
+        Ok(SyscallReply::Done)
+    }
+
+    fn retire_exports(&mut self, vrefs: &[String]) -> Outcome {
+        for (v, k) in self.gc_refs(vrefs, true)? {
+            if self.is_reachable(k) {
+                return Err(format!("{v} is still reachable: the kernel has not dropped it"));
+            }
+            self.st.delete_clist_entry(self.vat, k);
+            self.st.retire_kernel_object(k);
+        }
+        Ok(SyscallReply::Done)
+    }
+
+    fn abandon_exports(&mut self, vrefs: &[String]) -> Outcome {
+        for (_, k) in self.gc_refs(vrefs, true)? {
+            self.st.delete_clist_entry(self.vat, k);
+            self.st.orphan_object(k);
+        }
+        Ok(SyscallReply::Done)
+    }
+}
+
+/// A short, bounded rendering of vat-supplied text for error messages.
+pub(crate) fn show(s: &str) -> &str {
+    truncate(s, 120)
+}

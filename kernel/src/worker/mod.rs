@@ -1,0 +1,183 @@
+//! The seam between the kernel and whatever runs a vat's code.
+//!
+//! A worker receives deliveries in the vat's own names (vrefs) and answers with syscalls,
+//! made synchronously through a [`SyscallHandler`] while the delivery runs. Everything a
+//! worker sends is untrusted: the kernel parses and checks each syscall, and an illegal one
+//! terminates the vat. Raw (Rust) vats come through this seam for tests; JavaScript vats
+//! come through it too.
+
+mod raw;
+
+pub use raw::{RawVat, RawWorker, RawWorkers};
+
+use serde::{Deserialize, Serialize};
+
+use crate::capdata::CapData;
+use crate::refs::VatId;
+
+/// Vat-side capdata: slots are vrefs as strings (checked by the kernel when they come back).
+pub type VCapData = CapData<String>;
+
+/// One promise resolution: `(vpid, rejected, data)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VResolution {
+    pub vpid: String,
+    pub rejected: bool,
+    pub data: VCapData,
+}
+
+/// What the kernel delivers to a vat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum VatDelivery {
+    Message {
+        target: String,
+        methargs: VCapData,
+        result: Option<String>,
+    },
+    Notify {
+        resolutions: Vec<VResolution>,
+    },
+    DropExports {
+        vrefs: Vec<String>,
+    },
+    RetireExports {
+        vrefs: Vec<String>,
+    },
+    RetireImports {
+        vrefs: Vec<String>,
+    },
+    StartVat {
+        vat_parameters: VCapData,
+    },
+    BringOutYourDead,
+}
+
+impl VatDelivery {
+    /// Short name for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            VatDelivery::Message { .. } => "message",
+            VatDelivery::Notify { .. } => "notify",
+            VatDelivery::DropExports { .. } => "dropExports",
+            VatDelivery::RetireExports { .. } => "retireExports",
+            VatDelivery::RetireImports { .. } => "retireImports",
+            VatDelivery::StartVat { .. } => "startVat",
+            VatDelivery::BringOutYourDead => "bringOutYourDead",
+        }
+    }
+}
+
+/// What a vat asks of the kernel. Fields are raw strings: nothing here has been checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum VatSyscall {
+    Send {
+        target: String,
+        methargs: VCapData,
+        result: Option<String>,
+    },
+    Subscribe {
+        vpid: String,
+    },
+    Resolve {
+        resolutions: Vec<VResolution>,
+    },
+    Exit {
+        failure: bool,
+        info: VCapData,
+    },
+    VatstoreGet {
+        key: String,
+    },
+    VatstoreSet {
+        key: String,
+        value: String,
+    },
+    VatstoreDelete {
+        key: String,
+    },
+    VatstoreGetNextKey {
+        prior: String,
+    },
+    DropImports {
+        vrefs: Vec<String>,
+    },
+    RetireImports {
+        vrefs: Vec<String>,
+    },
+    RetireExports {
+        vrefs: Vec<String>,
+    },
+    AbandonExports {
+        vrefs: Vec<String>,
+    },
+}
+
+impl VatSyscall {
+    pub fn name(&self) -> &'static str {
+        match self {
+            VatSyscall::Send { .. } => "send",
+            VatSyscall::Subscribe { .. } => "subscribe",
+            VatSyscall::Resolve { .. } => "resolve",
+            VatSyscall::Exit { .. } => "exit",
+            VatSyscall::VatstoreGet { .. } => "vatstoreGet",
+            VatSyscall::VatstoreSet { .. } => "vatstoreSet",
+            VatSyscall::VatstoreDelete { .. } => "vatstoreDelete",
+            VatSyscall::VatstoreGetNextKey { .. } => "vatstoreGetNextKey",
+            VatSyscall::DropImports { .. } => "dropImports",
+            VatSyscall::RetireImports { .. } => "retireImports",
+            VatSyscall::RetireExports { .. } => "retireExports",
+            VatSyscall::AbandonExports { .. } => "abandonExports",
+        }
+    }
+}
+
+/// The kernel's answer to a legal syscall. Only the vatstore reads return data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyscallReply {
+    Done,
+    Value(Option<String>),
+}
+
+/// An illegal syscall: the vat will be terminated when its delivery returns, and every
+/// later syscall of this delivery fails too.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("illegal syscall: {0}")]
+pub struct SyscallError(pub String);
+
+/// Where a worker sends its syscalls during a delivery.
+pub trait SyscallHandler {
+    fn syscall(&mut self, sc: VatSyscall) -> Result<SyscallReply, SyscallError>;
+}
+
+/// How a delivery ended, as the worker reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryOutcome {
+    /// `Err(reason)`: the vat failed this delivery (it will be terminated).
+    pub status: Result<(), String>,
+    /// Work done, in computrons (counted toward the block budget and the vat's meter).
+    pub computrons: u64,
+}
+
+/// A running incarnation of a vat.
+///
+/// # Invariants
+/// A worker MUST be deterministic: the same deliveries with the same syscall replies
+/// produce the same syscalls, on every machine.
+pub trait VatWorker {
+    fn deliver(&mut self, delivery: &VatDelivery, syscalls: &mut dyn SyscallHandler) -> DeliveryOutcome;
+}
+
+/// Where a vat's code comes from (`vN.source`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VatSource {
+    #[serde(rename = "bundleID")]
+    pub bundle_id: String,
+}
+
+/// Makes workers for vats: the kernel calls it when a vat has no live worker.
+pub trait WorkerFactory {
+    fn make_worker(&mut self, vat: VatId, source: &VatSource) -> Result<Box<dyn VatWorker>, String>;
+}

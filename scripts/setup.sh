@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build Vatchain, then returns. Idempotent.
+#   - libclang: RocksDB's build (librocksdb-sys) runs bindgen, which loads libclang.
+set -euo pipefail
+
+have_libclang() {
+  # bindgen looks for libclang.so in the usual LLVM locations.
+  ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root to run: $*" >&2; return 1; fi
+}
+
+if ! have_libclang; then
+  echo "setup: installing libclang-dev (needed by RocksDB's bindgen)..."
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo is not on PATH; install the Rust toolchain (rustup) first" >&2
+  exit 1
+fi

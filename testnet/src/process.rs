@@ -1,0 +1,61 @@
+//! `vatd` as a real process: started with a home directory and an ABCI address, killed
+//! with SIGKILL like a crashed validator.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::Context;
+
+/// A loopback address with a port free at the time of the call.
+pub fn free_local_address() -> anyhow::Result<String> {
+    let l = TcpListener::bind("127.0.0.1:0").context("binding a probe socket")?;
+    Ok(l.local_addr()?.to_string())
+}
+
+/// A running `vatd start`.
+pub struct NodeProcess {
+    child: Child,
+    pub address: String,
+    pub home: PathBuf,
+}
+
+impl NodeProcess {
+    /// Starts `vatd start --home HOME --address ADDRESS` (logs to `HOME/vatd.log`).
+    pub fn start(vatd: &Path, home: &Path, address: &str) -> anyhow::Result<NodeProcess> {
+        std::fs::create_dir_all(home)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.join("vatd.log"))?;
+        let child = Command::new(vatd)
+            .arg("start")
+            .arg("--home")
+            .arg(home)
+            .arg("--address")
+            .arg(address)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", vatd.display()))?;
+        Ok(NodeProcess {
+            child,
+            address: address.to_string(),
+            home: home.to_path_buf(),
+        })
+    }
+
+    /// SIGKILL, then wait for the process to be gone.
+    pub fn kill9(&mut self) -> anyhow::Result<()> {
+        self.child.kill().context("SIGKILL")?;
+        self.child.wait().context("reaping vatd")?;
+        Ok(())
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
