@@ -2,7 +2,10 @@
 //! system `protoc` is needed, then generates Rust with prost-build.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/vatchain/swingset/v1/tx.proto", "proto/vatchain/swingset/v1/query.proto"];
+    let files = [
+        "proto/vatchain/swingset/v1/tx.proto",
+        "proto/vatchain/swingset/v1/query.proto",
+    ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -7,8 +7,9 @@
 
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
-    ExecTxResult, RequestCheckTx, RequestFinalizeBlock, RequestInfo, RequestInitChain, RequestQuery,
-    ResponseCheckTx, ResponseCommit, ResponseFinalizeBlock, ResponseInfo, ResponseInitChain, ResponseQuery,
+    ExecTxResult, RequestCheckTx, RequestFinalizeBlock, RequestInfo, RequestInitChain,
+    RequestQuery, ResponseCheckTx, ResponseCommit, ResponseFinalizeBlock, ResponseInfo,
+    ResponseInitChain, ResponseQuery,
 };
 
 use crate::node::NodeHandle;
@@ -63,7 +64,12 @@ impl Application for VatdApp {
         let height = u64::try_from(request.height).expect("CometBFT sent a negative height");
         let txs = request.txs.iter().map(|t| t.to_vec()).collect();
         let out = self.node.finalize_block(height, txs);
-        tracing::info!(height, cranks = out.cranks, computrons = out.computrons, "finalized block");
+        tracing::info!(
+            height,
+            cranks = out.cranks,
+            computrons = out.computrons,
+            "finalized block"
+        );
         ResponseFinalizeBlock {
             tx_results: out
                 .tx_results
@@ -89,8 +95,16 @@ impl Application for VatdApp {
         let a = self.node.query(&request.path);
         ResponseQuery {
             code: a.code,
-            log: if a.code == 0 { String::new() } else { a.value.clone() },
-            value: if a.code == 0 { a.value.into_bytes().into() } else { Default::default() },
+            log: if a.code == 0 {
+                String::new()
+            } else {
+                a.value.clone()
+            },
+            value: if a.code == 0 {
+                a.value.into_bytes().into()
+            } else {
+                Default::default()
+            },
             height: a.height as i64,
             ..Default::default()
         }

@@ -8,7 +8,11 @@ use vatchain_app::abci::VatdApp;
 use vatchain_app::node::{self, NodeConfig};
 
 #[derive(Parser)]
-#[command(name = "vatd", version, about = "Vatchain node: a SwingSet-style object-capability kernel as a CometBFT (ABCI 2.0) application")]
+#[command(
+    name = "vatd",
+    version,
+    about = "Vatchain node: a SwingSet-style object-capability kernel as a CometBFT (ABCI 2.0) application"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -58,7 +62,10 @@ fn main() -> anyhow::Result<()> {
             address,
             block_computrons,
         } => {
-            let address = address.strip_prefix("tcp://").unwrap_or(&address).to_string();
+            let address = address
+                .strip_prefix("tcp://")
+                .unwrap_or(&address)
+                .to_string();
             let handle = node::start(NodeConfig {
                 home,
                 block_computrons,

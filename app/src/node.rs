@@ -110,7 +110,11 @@ impl NodeHandle {
 struct NodeWorkers;
 
 impl WorkerFactory for NodeWorkers {
-    fn make_worker(&mut self, _vat: VatId, source: &VatSource) -> Result<Box<dyn VatWorker>, String> {
+    fn make_worker(
+        &mut self,
+        _vat: VatId,
+        source: &VatSource,
+    ) -> Result<Box<dyn VatWorker>, String> {
         Err(format!(
             "this node cannot run bundle {}: no vat engine is configured",
             source.bundle_id
@@ -125,34 +129,55 @@ struct Owner {
     pending: Option<u64>,
 }
 
-/// Opens the DB and starts the owner thread.
+/// Starts the owner thread, which opens the DB and the kernel; returns once they are open
+/// (or with the reason they could not be).
 pub fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
-    let path = config.db_path();
-    std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
-        .with_context(|| format!("creating {}", path.display()))?;
-    let store = Store::open(&path).with_context(|| format!("opening the DB at {}", path.display()))?;
-    let kernel = Kernel::new(store, Box::new(NodeWorkers), KernelConfig::default())
-        .context("starting the kernel")?;
-    let committed = kernel.store().committed();
-    tracing::info!(height = committed.height, app_hash = %hex::encode(committed.app_hash), "opened DB");
     let (tx, rx) = mpsc::channel();
-    let mut owner = Owner {
-        kernel,
-        config,
-        pending: None,
-    };
+    let (ready_tx, ready_rx) = mpsc::channel();
     thread::Builder::new()
         .name("vatd-owner".into())
         .spawn(move || {
+            // The kernel is built on this thread and never leaves it: vat workers are not
+            // `Send`.
+            let mut owner = match Owner::open(config) {
+                Ok(o) => {
+                    let _ = ready_tx.send(Ok(()));
+                    o
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
             while let Ok(cmd) = rx.recv() {
                 owner.serve(cmd);
             }
         })
         .context("spawning the owner thread")?;
+    ready_rx
+        .recv()
+        .context("the owner thread died while opening the DB")??;
     Ok(NodeHandle { tx })
 }
 
 impl Owner {
+    fn open(config: NodeConfig) -> anyhow::Result<Owner> {
+        let path = config.db_path();
+        std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
+            .with_context(|| format!("creating {}", path.display()))?;
+        let store =
+            Store::open(&path).with_context(|| format!("opening the DB at {}", path.display()))?;
+        let kernel = Kernel::new(store, Box::new(NodeWorkers), KernelConfig::default())
+            .context("starting the kernel")?;
+        let committed = kernel.store().committed();
+        tracing::info!(height = committed.height, app_hash = %hex::encode(committed.app_hash), "opened DB");
+        Ok(Owner {
+            kernel,
+            config,
+            pending: None,
+        })
+    }
+
     fn serve(&mut self, cmd: Command) {
         // A dropped reply receiver means the connection thread died; nothing to do.
         match cmd {
@@ -189,7 +214,9 @@ impl Owner {
                 log: "this node accepts no transactions yet".into(),
             })
             .collect();
-        let run = self.kernel.run(RunBudget::computrons(self.config.block_computrons));
+        let run = self
+            .kernel
+            .run(RunBudget::computrons(self.config.block_computrons));
         self.pending = Some(height);
         BlockOutcome {
             tx_results,

@@ -18,7 +18,11 @@ fn info_reports_the_last_commit_after_kill_9() -> anyhow::Result<()> {
     let addr = free_local_address()?;
     let mut node = NodeProcess::start(vatd(), home.path(), &addr)?;
     let mut cmt = AbciDriver::connect(&addr, Duration::from_secs(30))?;
-    assert_eq!(cmt.info()?, (0, vec![]), "a fresh node is at height 0 with an empty app hash");
+    assert_eq!(
+        cmt.info()?,
+        (0, vec![]),
+        "a fresh node is at height 0 with an empty app hash"
+    );
     cmt.init_chain("vatchain-test", b"{}")?;
 
     let mut hashes = Vec::new();
@@ -41,9 +45,16 @@ fn info_reports_the_last_commit_after_kill_9() -> anyhow::Result<()> {
 
     let mut node = NodeProcess::start(vatd(), home.path(), &addr)?;
     let mut cmt = AbciDriver::connect(&addr, Duration::from_secs(30))?;
-    assert_eq!(cmt.info()?, (3, hashes[2].clone()), "Info after a crash is the last commit");
+    assert_eq!(
+        cmt.info()?,
+        (3, hashes[2].clone()),
+        "Info after a crash is the last commit"
+    );
     let again = cmt.finalize_block(4, vec![])?;
-    assert_eq!(again.app_hash, r4.app_hash, "re-executing block 4 gives the same app hash");
+    assert_eq!(
+        again.app_hash, r4.app_hash,
+        "re-executing block 4 gives the same app hash"
+    );
     cmt.commit()?;
     let stats = cmt.query("/kernel/stats")?;
     assert_eq!(stats.code, 0);

@@ -52,6 +52,9 @@ mod tests {
         assert_eq!(m.body, r#"#["increment",[2,"!$x"]]"#);
         assert!(m.slots.is_empty());
         assert_eq!(methargs("", &json!([])), Err(InboundError::BadMethod));
-        assert_eq!(methargs("m", &json!({})), Err(InboundError::ArgsNotArray("an object")));
+        assert_eq!(
+            methargs("m", &json!({})),
+            Err(InboundError::ArgsNotArray("an object"))
+        );
     }
 }

@@ -35,7 +35,11 @@ fn encode_value(v: &Value) -> Value {
         Value::Object(o) => {
             // serde_json's map is ordered by key (no preserve_order feature): records come
             // out with sorted keys, as smallcaps requires.
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), encode_value(v))).collect())
+            Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), encode_value(v)))
+                    .collect(),
+            )
         }
         other => other.clone(),
     }
@@ -55,7 +59,9 @@ fn slot(idx: &str, slots: &[String]) -> Result<Value, DecodeError> {
         Some((n, i)) => (n, Some(i)),
         None => (idx, None),
     };
-    let n: usize = n.parse().map_err(|_| DecodeError::Special(idx.to_string()))?;
+    let n: usize = n
+        .parse()
+        .map_err(|_| DecodeError::Special(idx.to_string()))?;
     let s = slots.get(n).ok_or(DecodeError::Slot(n, slots.len()))?;
     let mut m = Map::new();
     m.insert("@slot".into(), Value::String(s.clone()));
@@ -77,7 +83,11 @@ fn decode_value(v: &Value, slots: &[String]) -> Result<Value, DecodeError> {
             Some(b'$') | Some(b'&') => slot(&s[1..], slots)?,
             Some(b'+') | Some(b'-') => {
                 let mut m = Map::new();
-                let digits = if s.starts_with('+') { &s[1..] } else { s.as_str() };
+                let digits = if s.starts_with('+') {
+                    &s[1..]
+                } else {
+                    s.as_str()
+                };
                 m.insert("@bigint".into(), Value::String(digits.to_string()));
                 Value::Object(m)
             }
@@ -89,7 +99,11 @@ fn decode_value(v: &Value, slots: &[String]) -> Result<Value, DecodeError> {
             Some(c) if (b'!'..=b'-').contains(c) => return Err(DecodeError::Special(s.clone())),
             _ => v.clone(),
         },
-        Value::Array(a) => Value::Array(a.iter().map(|x| decode_value(x, slots)).collect::<Result<_, _>>()?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| decode_value(x, slots))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(o) if o.contains_key("#error") => {
             let mut m = Map::new();
             m.insert("@error".into(), decode_value(&o["#error"], slots)?);
@@ -116,20 +130,31 @@ mod tests {
     fn plain_json_round_trips() {
         let v = json!({"b": [1, "x", "#not-special", "$money", null], "a": {"n": -2.5}});
         let body = encode(&v);
-        assert_eq!(body, r##"#{"a":{"n":-2.5},"b":[1,"x","!#not-special","!$money",null]}"##);
+        assert_eq!(
+            body,
+            r##"#{"a":{"n":-2.5},"b":[1,"x","!#not-special","!$money",null]}"##
+        );
         assert_eq!(decode(&body, &[]), Ok(v));
     }
 
     #[test]
     fn special_values_decode_to_readable_json() {
         let slots = vec!["ko20".to_string()];
-        let v = decode(r##"#["#undefined","+7","$0.Alleged: counter",{"#error":"no","name":"Error"}]"##, &slots);
+        let v = decode(
+            r##"#["#undefined","+7","$0.Alleged: counter",{"#error":"no","name":"Error"}]"##,
+            &slots,
+        );
         assert_eq!(
             v,
-            Ok(json!([null, {"@bigint": "7"}, {"@slot": "ko20", "iface": "Alleged: counter"}, {"@error": "no", "name": "Error"}]))
+            Ok(
+                json!([null, {"@bigint": "7"}, {"@slot": "ko20", "iface": "Alleged: counter"}, {"@error": "no", "name": "Error"}])
+            )
         );
         assert_eq!(decode("#\"$1\"", &slots), Err(DecodeError::Slot(1, 1)));
         assert_eq!(decode("[]", &slots), Err(DecodeError::NoPrefix));
-        assert!(matches!(decode("#\"#weird\"", &slots), Err(DecodeError::Special(_))));
+        assert!(matches!(
+            decode("#\"#weird\"", &slots),
+            Err(DecodeError::Special(_))
+        ));
     }
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::Store;
-use vatchain_kernel::worker::{RawWorkers, SyscallHandler, VResolution, VatDelivery, VatSource, VatSyscall};
+use vatchain_kernel::worker::{
+    RawWorkers, SyscallHandler, VResolution, VatDelivery, VatSource, VatSyscall,
+};
 use vatchain_kernel::{kcapdata, CrankKind, Kernel, KernelConfig, VatOptions};
 
 fn main() {
@@ -43,14 +45,18 @@ fn main() {
                     result: Some(p.clone()),
                 })
                 .map_err(|e| e.to_string())?;
-                sys.syscall(VatSyscall::Subscribe { vpid: p }).map_err(|e| e.to_string())?;
+                sys.syscall(VatSyscall::Subscribe { vpid: p })
+                    .map_err(|e| e.to_string())?;
             }
             Ok(())
         }
     });
     workers.register("ponger", |_| {
         |d: &VatDelivery, sys: &mut dyn SyscallHandler| {
-            if let VatDelivery::Message { result: Some(r), .. } = d {
+            if let VatDelivery::Message {
+                result: Some(r), ..
+            } = d
+            {
                 sys.syscall(VatSyscall::Resolve {
                     resolutions: vec![VResolution {
                         vpid: r.clone(),
@@ -69,11 +75,29 @@ fn main() {
         name: name.into(),
         ..VatOptions::default()
     };
-    let src = |b: &str| VatSource { bundle_id: b.into() };
-    let ping = k.create_vat(src("pinger"), mk("pinger"), vatchain_kernel::capdata::undefined()).expect("vat");
-    let pong = k.create_vat(src("ponger"), mk("ponger"), vatchain_kernel::capdata::undefined()).expect("vat");
-    let (rp, rq) = (k.vat_root(ping).expect("root"), k.vat_root(pong).expect("root"));
-    k.queue_to_kref(rp, kcapdata("#[\"start\",[\"$0\"]]", &[rq]), false).expect("send");
+    let src = |b: &str| VatSource {
+        bundle_id: b.into(),
+    };
+    let ping = k
+        .create_vat(
+            src("pinger"),
+            mk("pinger"),
+            vatchain_kernel::capdata::undefined(),
+        )
+        .expect("vat");
+    let pong = k
+        .create_vat(
+            src("ponger"),
+            mk("ponger"),
+            vatchain_kernel::capdata::undefined(),
+        )
+        .expect("vat");
+    let (rp, rq) = (
+        k.vat_root(ping).expect("root"),
+        k.vat_root(pong).expect("root"),
+    );
+    k.queue_to_kref(rp, kcapdata("#[\"start\",[\"$0\"]]", &[rq]), false)
+        .expect("send");
 
     let mut height = 0u64;
     let mut deliveries = 0u64;
@@ -100,8 +124,13 @@ fn main() {
     let elapsed = start.elapsed();
     assert!(k.audit().is_clean(), "audit after the benchmark");
     // Two startVats, the start message, a ping and a notify per round trip (plus reaps).
-    assert!(deliveries >= 2 * round_trips + 3, "every round trip was delivered");
-    println!("raw-vat ping-pong: {round_trips} round trips, {deliveries} deliveries, {height} blocks");
+    assert!(
+        deliveries >= 2 * round_trips + 3,
+        "every round trip was delivered"
+    );
+    println!(
+        "raw-vat ping-pong: {round_trips} round trips, {deliveries} deliveries, {height} blocks"
+    );
     println!(
         "  {:.0} deliveries/s   {:.2} ms per block commit   {:.2} s total",
         deliveries as f64 / elapsed.as_secs_f64(),

@@ -101,15 +101,23 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
                 };
                 if vr.is_export() {
                     if k.is_object() && st.object_owner(k) != Some(v) {
-                        problems.push(format!("{v} exports {k} as {vref} but its owner is {:?}", st.object_owner(k)));
+                        problems.push(format!(
+                            "{v} exports {k} as {vref} but its owner is {:?}",
+                            st.object_owner(k)
+                        ));
                     }
                     if k.is_promise() {
                         exp.hold(k, true);
                     }
                 } else {
                     exp.hold(k, reachable);
-                    if k.is_object() && !objects.contains(&k) && !retire_import_pending.contains(&(v.to_string(), k.to_string())) {
-                        problems.push(format!("{v} imports deleted object {k} with no retireImport pending"));
+                    if k.is_object()
+                        && !objects.contains(&k)
+                        && !retire_import_pending.contains(&(v.to_string(), k.to_string()))
+                    {
+                        problems.push(format!(
+                            "{v} imports deleted object {k} with no retireImport pending"
+                        ));
                     }
                 }
                 if k.is_promise() && !promises.contains(&k) {
@@ -122,9 +130,14 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
                 };
                 match st.clist_vref(v, k) {
                     Some((_, back)) if back.as_str() == name => {}
-                    other => problems.push(format!("{key} -> {k} but the reverse entry is {other:?}")),
+                    other => {
+                        problems.push(format!("{key} -> {k} but the reverse entry is {other:?}"))
+                    }
                 }
             }
+        }
+        if let Some(root) = st.clist_kref(v, "o+0") {
+            exp.hold(root, true);
         }
         for slot in st.vat_parameters(v).slots {
             exp.hold(slot, true);
@@ -135,7 +148,11 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
     for v in st.terminated_vats() {
         let left = st.scan(&keys::vat_prefix(v));
         if !left.is_empty() {
-            problems.push(format!("terminated {v} still has {} keys, e.g. {}", left.len(), left[0].0));
+            problems.push(format!(
+                "terminated {v} still has {} keys, e.g. {}",
+                left.len(),
+                left[0].0
+            ));
         }
     }
 
@@ -159,7 +176,9 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
                 }
                 if let Some(d) = decider {
                     if st.vat_is_live(d) && st.clist_vref(d, p).is_none() {
-                        problems.push(format!("{p} is decided by {d}, which has no c-list entry for it"));
+                        problems.push(format!(
+                            "{p} is decided by {d}, which has no c-list entry for it"
+                        ));
                     }
                 }
             }
@@ -189,13 +208,18 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
             if !st.vat_is_live(owner) {
                 problems.push(format!("{o} is owned by dead vat {owner}"));
             } else if st.clist_vref(owner, o).is_none() {
-                problems.push(format!("{o} is owned by {owner}, which has no c-list entry for it"));
+                problems.push(format!(
+                    "{o} is owned by {owner}, which has no c-list entry for it"
+                ));
             }
         }
     }
     for (o, rc) in exp.objects {
         if !objects.contains(&o) && rc.reachable > 0 {
-            problems.push(format!("{o} is held ({},{}) but does not exist", rc.reachable, rc.recognizable));
+            problems.push(format!(
+                "{o} is held ({},{}) but does not exist",
+                rc.reachable, rc.recognizable
+            ));
         }
     }
     for &p in &promises {

@@ -82,6 +82,9 @@ mod tests {
             slots: vec![1],
         };
         assert_eq!(single_presence(&r), None);
-        assert_eq!(error::<u8>("a \"b\"").body, r##"#{"#error":"a \"b\"","name":"Error"}"##);
+        assert_eq!(
+            error::<u8>("a \"b\"").body,
+            r##"#{"#error":"a \"b\"","name":"Error"}"##
+        );
     }
 }

@@ -23,7 +23,12 @@ impl KState {
 
     /// Translates a message to `v` (the owner of `target`, or its decider when pipelining)
     /// and releases the holds the queued event had.
-    pub(crate) fn translate_message(&mut self, v: VatId, target: KRef, msg: &KMessage) -> VatDelivery {
+    pub(crate) fn translate_message(
+        &mut self,
+        v: VatId,
+        target: KRef,
+        msg: &KMessage,
+    ) -> VatDelivery {
         let t = self.map_kernel_to_vat(v, target, true).to_string();
         let methargs = self.to_vat_capdata(v, &msg.methargs);
         let result = msg.result.map(|kp| {
@@ -49,9 +54,14 @@ impl KState {
         let mut seen = vec![root];
         let mut i = 0;
         while i < seen.len() {
-            if let Some(PromiseState::Fulfilled(d) | PromiseState::Rejected(d)) = self.promise_state(seen[i]) {
+            if let Some(PromiseState::Fulfilled(d) | PromiseState::Rejected(d)) =
+                self.promise_state(seen[i])
+            {
                 for s in d.slots {
-                    if s.is_promise() && !seen.contains(&s) && self.promise_state(s).is_some_and(|p| !p.is_unresolved()) {
+                    if s.is_promise()
+                        && !seen.contains(&s)
+                        && self.promise_state(s).is_some_and(|p| !p.is_unresolved())
+                    {
                         seen.push(s);
                     }
                 }
@@ -76,7 +86,11 @@ impl KState {
                 };
                 let vpid = self.map_kernel_to_vat(v, *k, true).to_string();
                 let data = self.to_vat_capdata(v, &data);
-                resolutions.push(VResolution { vpid, rejected, data });
+                resolutions.push(VResolution {
+                    vpid,
+                    rejected,
+                    data,
+                });
             }
             for k in &targets {
                 self.delete_clist_entry(v, *k);
@@ -94,7 +108,9 @@ impl KState {
         let v = gc.vat;
         let mut vrefs = Vec::with_capacity(gc.krefs.len());
         for k in &gc.krefs {
-            let (_, vref) = self.clist_vref(v, *k).expect("gc action filtered to c-list entries");
+            let (_, vref) = self
+                .clist_vref(v, *k)
+                .expect("gc action filtered to c-list entries");
             vrefs.push(vref.to_string());
             match gc.kind {
                 GcKind::DropExports => self.clear_reachable_flag(v, *k),

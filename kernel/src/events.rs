@@ -19,7 +19,10 @@ pub struct KMessage {
 impl KMessage {
     /// Every kref the message holds: result, then argument slots (the target is separate).
     pub(crate) fn krefs(&self) -> impl Iterator<Item = KRef> + '_ {
-        self.result.iter().copied().chain(self.methargs.slots.iter().copied())
+        self.result
+            .iter()
+            .copied()
+            .chain(self.methargs.slots.iter().copied())
     }
 }
 

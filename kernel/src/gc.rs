@@ -46,7 +46,10 @@ impl KState {
     pub(crate) fn importers_of(&self, k: KRef) -> Vec<VatId> {
         self.live_vats()
             .into_iter()
-            .filter(|v| self.clist_vref(*v, k).is_some_and(|(_, vref)| !vref.is_export()))
+            .filter(|v| {
+                self.clist_vref(*v, k)
+                    .is_some_and(|(_, vref)| !vref.is_export())
+            })
             .collect()
     }
 
@@ -78,7 +81,9 @@ impl KState {
     }
 
     fn maybe_free_object(&mut self, k: KRef) {
-        let Some(rc) = self.object_refcount(k) else { return };
+        let Some(rc) = self.object_refcount(k) else {
+            return;
+        };
         if rc.reachable > 0 {
             return;
         }

@@ -127,7 +127,11 @@ impl Kernel {
     /// Opens the kernel on `store`, initialising a fresh DB (schema version, counters) in a
     /// crank of its own. A DB with another schema version is refused: migrations run only
     /// from an explicit upgrade step, never silently.
-    pub fn new(store: Store, factory: Box<dyn WorkerFactory>, config: KernelConfig) -> Result<Kernel, KernelError> {
+    pub fn new(
+        store: Store,
+        factory: Box<dyn WorkerFactory>,
+        config: KernelConfig,
+    ) -> Result<Kernel, KernelError> {
         let mut st = KState::new(store);
         match st.get(keys::VERSION) {
             None => {
@@ -192,7 +196,9 @@ impl Kernel {
         let name = &options.name;
         if name.is_empty()
             || name.len() > 200
-            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         {
             return Err(KernelError::BadVatName(name.clone()));
         }
@@ -202,11 +208,16 @@ impl Kernel {
         for k in &vat_parameters.slots {
             self.check_kref(*k)?;
         }
-        let v = self.st.create_vat_records(&source, &options, &vat_parameters);
+        let v = self
+            .st
+            .create_vat_records(&source, &options, &vat_parameters);
         let root = crate::refs::VRef::parse("o+0").expect("o+0 is a valid vref");
-        self.st
+        let root = self
+            .st
             .map_vat_to_kernel(v, &root, crate::state::clist::VatUse::NORMAL)
             .expect("a new vat can always export its root");
+        // The kernel holds every live vat's root, so the host can always reach the vat.
+        self.st.incref(root, true);
         self.st.push_run(&KernelEvent::StartVat { vat_id: v });
         self.st.store.commit_crank();
         Ok(v)
@@ -214,7 +225,9 @@ impl Kernel {
 
     /// The vat named `name`, if live.
     pub fn vat_id(&self, name: &str) -> Option<VatId> {
-        self.st.vat_id_by_name(name).filter(|v| self.st.vat_is_live(*v))
+        self.st
+            .vat_id_by_name(name)
+            .filter(|v| self.st.vat_is_live(*v))
     }
 
     /// Live vats, static then dynamic, in creation order.
@@ -411,12 +424,16 @@ impl Kernel {
                 Some(owner) if self.st.vat_is_live(owner) => {
                     self.st.push_run(&KernelEvent::Send { target, msg })
                 }
-                _ => self.splat(target, &msg, &capdata::error("vat terminated")),
+                _ => {
+                    let why = self.st.disconnection(target);
+                    self.splat(target, &msg, &why);
+                }
             },
             KRef::Promise(_) => match self.st.promise_state(target) {
                 Some(PromiseState::Unresolved { decider }) => {
                     let pipelined = decider.is_some_and(|d| {
-                        self.st.vat_is_live(d) && self.st.vat_options(d).is_some_and(|o| o.enable_pipelining)
+                        self.st.vat_is_live(d)
+                            && self.st.vat_options(d).is_some_and(|o| o.enable_pipelining)
                     });
                     if pipelined {
                         self.st.push_run(&KernelEvent::Send { target, msg });
@@ -463,9 +480,16 @@ impl Kernel {
         match ev {
             KernelEvent::Send { target, msg } => {
                 let receiver = match target {
-                    KRef::Object(_) => self.st.object_owner(target).filter(|o| self.st.vat_is_live(*o)),
+                    KRef::Object(_) => self
+                        .st
+                        .object_owner(target)
+                        .filter(|o| self.st.vat_is_live(*o)),
                     KRef::Promise(_) => match self.st.promise_state(target) {
-                        Some(PromiseState::Unresolved { decider: Some(d) }) if self.st.vat_is_live(d) => Some(d),
+                        Some(PromiseState::Unresolved { decider: Some(d) })
+                            if self.st.vat_is_live(d) =>
+                        {
+                            Some(d)
+                        }
                         _ => {
                             // Settled (or its decider gone) since routing: route it again.
                             self.st.push_acceptance(&KernelEvent::Send { target, msg });
@@ -474,7 +498,10 @@ impl Kernel {
                     },
                 };
                 match receiver {
-                    None => self.splat(target, &msg, &capdata::error("vat terminated")),
+                    None => {
+                        let why = self.st.disconnection(target);
+                        self.splat(target, &msg, &why);
+                    }
                     Some(v) => {
                         let vd = self.st.translate_message(v, target, &msg);
                         self.deliver(v, vd, report);
@@ -544,7 +571,12 @@ impl Kernel {
         let mut worker = match self.worker(v) {
             Ok(w) => w,
             Err(why) => {
-                self.abort_and_terminate(v, &why, &capdata::error(&format!("vat terminated: {why}")), report);
+                self.abort_and_terminate(
+                    v,
+                    &why,
+                    &capdata::error(&format!("vat terminated: {why}")),
+                    report,
+                );
                 return;
             }
         };
@@ -554,10 +586,13 @@ impl Kernel {
         report.computrons = outcome.computrons;
         self.workers.insert(v, worker);
         let failure = fault.or_else(|| {
-            outcome
-                .status
-                .err()
-                .map(|e| format!("{} delivery failed: {}", vd.name(), crate::syscall::show(&e)))
+            outcome.status.err().map(|e| {
+                format!(
+                    "{} delivery failed: {}",
+                    vd.name(),
+                    crate::syscall::show(&e)
+                )
+            })
         });
         if let Some(why) = failure {
             let rejection = capdata::error(&format!("vat terminated: {why}"));
@@ -565,7 +600,11 @@ impl Kernel {
             return;
         }
         if let Some(exit) = exit {
-            let why = if exit.failure { "vat exited with failure" } else { "vat exited" };
+            let why = if exit.failure {
+                "vat exited with failure"
+            } else {
+                "vat exited"
+            };
             if exit.failure {
                 // The info may name objects allocated by the crank being rolled back; then
                 // only a plain error can survive the abort.
@@ -588,7 +627,13 @@ impl Kernel {
 
     /// Rolls the whole crank back (the event stays queued and will find the vat dead) and
     /// terminates `v`.
-    fn abort_and_terminate(&mut self, v: VatId, why: &str, rejection: &KCapData, report: &mut CrankReport) {
+    fn abort_and_terminate(
+        &mut self,
+        v: VatId,
+        why: &str,
+        rejection: &KCapData,
+        report: &mut CrankReport,
+    ) {
         tracing::warn!(vat = %v, reason = why, "terminating vat");
         self.st.store.abort_crank();
         self.st.maybe_free.clear();

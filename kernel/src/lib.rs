@@ -23,7 +23,9 @@ pub mod worker;
 
 pub use audit::AuditReport;
 pub use events::{KCapData, KMessage, KernelEvent};
-pub use kernel::{kcapdata, CrankKind, CrankReport, Kernel, KernelConfig, KernelError, RunBudget, RunReport};
+pub use kernel::{
+    kcapdata, CrankKind, CrankReport, Kernel, KernelConfig, KernelError, RunBudget, RunReport,
+};
 pub use refs::{KRef, VRef, VatId};
 pub use state::keys;
 pub use state::objects::RefCount;

@@ -99,7 +99,8 @@ impl<'de> serde::Deserialize<'de> for VatId {
 
 /// Canonical decimal: digits only, no leading zero (except "0"), fits in u64.
 fn parse_decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     s.parse().ok()
@@ -233,7 +234,10 @@ mod tests {
         for ok in ["o+0", "o+12", "o-50", "p+5", "p-60", "o+v10/3", "o+d11/2:1"] {
             assert!(VRef::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "o", "o+", "x+1", "o*1", "o-01", "p+v1/2", "o-d1/1", "d-70", "o+1,2", "o+d1", "o+d1/2:"] {
+        for bad in [
+            "", "o", "o+", "x+1", "o*1", "o-01", "p+v1/2", "o-d1/1", "d-70", "o+1,2", "o+d1",
+            "o+d1/2:",
+        ] {
             assert!(VRef::parse(bad).is_err(), "{bad}");
         }
         assert!(VRef::parse(&format!("o+{}", "1".repeat(100))).is_err());

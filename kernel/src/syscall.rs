@@ -9,7 +9,9 @@ use crate::state::clist::VatUse;
 use crate::state::promises::PromiseState;
 use crate::state::{keys, KState};
 use crate::store::Cf;
-use crate::worker::{SyscallError, SyscallHandler, SyscallReply, VCapData, VResolution, VatSyscall};
+use crate::worker::{
+    SyscallError, SyscallHandler, SyscallReply, VCapData, VResolution, VatSyscall,
+};
 
 /// Longest vatstore key, and largest value, a vat may write: bounds what one syscall can
 /// make the kernel store.
@@ -48,7 +50,9 @@ impl<'a> SyscallCtx<'a> {
 impl SyscallHandler for SyscallCtx<'_> {
     fn syscall(&mut self, sc: VatSyscall) -> Result<SyscallReply, SyscallError> {
         if let Some(f) = &self.fault {
-            return Err(SyscallError(format!("the vat already made an illegal syscall ({f})")));
+            return Err(SyscallError(format!(
+                "the vat already made an illegal syscall ({f})"
+            )));
         }
         let name = sc.name();
         self.execute(sc).map_err(|why| {
@@ -79,7 +83,10 @@ impl SyscallCtx<'_> {
             VatSyscall::VatstoreSet { key, value } => {
                 let k = self.vatstore_key(&key)?;
                 if value.len() > MAX_VATSTORE_VALUE {
-                    return Err(format!("value of {} bytes is over the {MAX_VATSTORE_VALUE}-byte limit", value.len()));
+                    return Err(format!(
+                        "value of {} bytes is over the {MAX_VATSTORE_VALUE}-byte limit",
+                        value.len()
+                    ));
                 }
                 self.st.set(&k, &value);
                 Ok(SyscallReply::Done)
@@ -109,7 +116,10 @@ impl SyscallCtx<'_> {
 
     fn vatstore_key(&self, key: &str) -> Result<String, String> {
         if key.len() > MAX_VATSTORE_KEY {
-            return Err(format!("key of {} bytes is over the {MAX_VATSTORE_KEY}-byte limit", key.len()));
+            return Err(format!(
+                "key of {} bytes is over the {MAX_VATSTORE_KEY}-byte limit",
+                key.len()
+            ));
         }
         Ok(keys::vatstore(self.vat, key))
     }
@@ -122,7 +132,10 @@ impl SyscallCtx<'_> {
 
     fn map_capdata(&mut self, data: &VCapData) -> Result<KCapData, String> {
         if data.slots.len() > MAX_SLOTS {
-            return Err(format!("{} slots is over the limit of {MAX_SLOTS}", data.slots.len()));
+            return Err(format!(
+                "{} slots is over the limit of {MAX_SLOTS}",
+                data.slots.len()
+            ));
         }
         let mut slots = Vec::with_capacity(data.slots.len());
         for s in &data.slots {
@@ -146,7 +159,11 @@ impl SyscallCtx<'_> {
                 }
                 match self.st.promise_state(kr) {
                     Some(PromiseState::Unresolved { decider }) if decider == Some(self.vat) => {}
-                    _ => return Err(format!("result {rv} must be unresolved and decided by the sender")),
+                    _ => {
+                        return Err(format!(
+                            "result {rv} must be unresolved and decided by the sender"
+                        ))
+                    }
                 }
                 // The queued message now holds the authority to resolve it.
                 self.st.set_decider(kr, None);
@@ -158,7 +175,8 @@ impl SyscallCtx<'_> {
         for k in msg.krefs().collect::<Vec<_>>() {
             self.st.incref(k, true);
         }
-        self.st.push_acceptance(&KernelEvent::Send { target: kt, msg });
+        self.st
+            .push_acceptance(&KernelEvent::Send { target: kt, msg });
         Ok(SyscallReply::Done)
     }
 
@@ -171,7 +189,10 @@ impl SyscallCtx<'_> {
             Some(PromiseState::Unresolved { .. }) => self.st.add_subscriber(k, self.vat),
             Some(_) => {
                 self.st.incref(k, true);
-                self.st.push_acceptance(&KernelEvent::Notify { vat_id: self.vat, kpid: k });
+                self.st.push_acceptance(&KernelEvent::Notify {
+                    vat_id: self.vat,
+                    kpid: k,
+                });
             }
             None => unreachable!("a promise in a c-list exists"),
         }
@@ -196,7 +217,9 @@ impl SyscallCtx<'_> {
             }
             let data = self.map_capdata(&r.data)?;
             if !r.rejected && capdata::single_promise(&data).is_some() {
-                return Err(format!("{v} cannot be fulfilled to a promise; forward it instead"));
+                return Err(format!(
+                    "{v} cannot be fulfilled to a promise; forward it instead"
+                ));
             }
             // The resolver's entry goes now: the vat will not hear of this promise again.
             self.st.delete_clist_entry(self.vat, k);
@@ -218,13 +241,20 @@ impl SyscallCtx<'_> {
     /// the c-list.
     fn gc_refs(&mut self, vrefs: &[String], export: bool) -> Result<Vec<(VRef, KRef)>, String> {
         if vrefs.len() > MAX_SLOTS {
-            return Err(format!("{} vrefs is over the limit of {MAX_SLOTS}", vrefs.len()));
+            return Err(format!(
+                "{} vrefs is over the limit of {MAX_SLOTS}",
+                vrefs.len()
+            ));
         }
         let mut out = Vec::with_capacity(vrefs.len());
         for s in vrefs {
             let v = VRef::parse(s)?;
             if v.kind() != VKind::Object || v.is_export() != export {
-                let want = if export { "an exported object (o+)" } else { "an imported object (o-)" };
+                let want = if export {
+                    "an exported object (o+)"
+                } else {
+                    "an imported object (o-)"
+                };
                 return Err(format!("{v} is not {want}"));
             }
             let k = self.st.map_vat_to_kernel(self.vat, &v, VatUse::GC)?;
@@ -257,7 +287,9 @@ impl SyscallCtx<'_> {
     fn retire_exports(&mut self, vrefs: &[String]) -> Outcome {
         for (v, k) in self.gc_refs(vrefs, true)? {
             if self.is_reachable(k) {
-                return Err(format!("{v} is still reachable: the kernel has not dropped it"));
+                return Err(format!(
+                    "{v} is still reachable: the kernel has not dropped it"
+                ));
             }
             self.st.delete_clist_entry(self.vat, k);
             self.st.retire_kernel_object(k);
@@ -268,7 +300,7 @@ impl SyscallCtx<'_> {
     fn abandon_exports(&mut self, vrefs: &[String]) -> Outcome {
         for (_, k) in self.gc_refs(vrefs, true)? {
             self.st.delete_clist_entry(self.vat, k);
-            self.st.orphan_object(k);
+            self.st.orphan_object(k, None);
         }
         Ok(SyscallReply::Done)
     }

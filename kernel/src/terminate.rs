@@ -17,6 +17,10 @@ impl KState {
             return false;
         }
         let clist = keys::clist_prefix(v);
+        // 0. The kernel's hold on the vat's root goes with the vat.
+        if let Some(root) = self.clist_kref(v, "o+0") {
+            self.decref(root, true);
+        }
         // 1. Promises it decides, in vref order (p+ before p-), as upstream scans them.
         for (_, kref) in self.scan(&format!("{clist}p")) {
             let k: KRef = kref.parse().expect("c-list holds krefs");
@@ -30,7 +34,7 @@ impl KState {
         for (_, kref) in self.scan(&format!("{clist}o+")) {
             let k: KRef = kref.parse().expect("c-list holds krefs");
             self.delete_clist_entry(v, k);
-            self.orphan_object(k);
+            self.orphan_object(k, Some(rejection));
         }
         // 3. Imports and promise entries release what they counted.
         for (_, kref) in self.scan(&format!("{clist}o-")) {

@@ -15,7 +15,9 @@ fn setup(alice: Behavior, bob: Behavior) -> (World, VatId, VatId) {
     let rb = w.kernel.vat_root(b).expect("root");
     let ra = w.kernel.vat_root(a).expect("root");
     // Bob is told about Alice and gives her o+1.
-    w.kernel.queue_to_kref(rb, kmethargs("give", &[ra]), false).expect("send");
+    w.kernel
+        .queue_to_kref(rb, kmethargs("give", &[ra]), false)
+        .expect("send");
     w.run();
     // Alice's first import is Bob's o+1.
     assert!(w.kernel.kv_get(&format!("{a}.c.o-50")).is_some());
@@ -32,7 +34,9 @@ fn bob_gives() -> Behavior {
 }
 
 fn ko_of(w: &World, v: VatId, vref: &str) -> String {
-    w.kernel.kv_get(&format!("{v}.c.{vref}")).expect("c-list entry")
+    w.kernel
+        .kv_get(&format!("{v}.c.{vref}"))
+        .expect("c-list entry")
 }
 
 fn gc_deliveries(w: &World, v: VatId) -> Vec<VatDelivery> {
@@ -41,7 +45,9 @@ fn gc_deliveries(w: &World, v: VatId) -> Vec<VatDelivery> {
         .filter(|d| {
             matches!(
                 d,
-                VatDelivery::DropExports { .. } | VatDelivery::RetireExports { .. } | VatDelivery::RetireImports { .. }
+                VatDelivery::DropExports { .. }
+                    | VatDelivery::RetireExports { .. }
+                    | VatDelivery::RetireImports { .. }
             )
         })
         .collect()
@@ -49,18 +55,40 @@ fn gc_deliveries(w: &World, v: VatId) -> Vec<VatDelivery> {
 
 fn order(w: &mut World, a: VatId, method: &str) {
     let ra = w.kernel.vat_root(a).expect("root");
-    w.kernel.queue_to_kref(ra, kmethargs(method, &[]), false).expect("send");
+    w.kernel
+        .queue_to_kref(ra, kmethargs(method, &[]), false)
+        .expect("send");
     w.run();
 }
 
 fn alice_obeys() -> Behavior {
     Box::new(|d, sys| {
         match method_of(d).as_deref() {
-            Some("drop") => syscall(sys, VatSyscall::DropImports { vrefs: vec!["o-50".into()] }),
-            Some("retire") => syscall(sys, VatSyscall::RetireImports { vrefs: vec!["o-50".into()] }),
+            Some("drop") => syscall(
+                sys,
+                VatSyscall::DropImports {
+                    vrefs: vec!["o-50".into()],
+                },
+            ),
+            Some("retire") => syscall(
+                sys,
+                VatSyscall::RetireImports {
+                    vrefs: vec!["o-50".into()],
+                },
+            ),
             Some("dropAndRetire") => {
-                syscall(sys, VatSyscall::DropImports { vrefs: vec!["o-50".into()] });
-                syscall(sys, VatSyscall::RetireImports { vrefs: vec!["o-50".into()] });
+                syscall(
+                    sys,
+                    VatSyscall::DropImports {
+                        vrefs: vec!["o-50".into()],
+                    },
+                );
+                syscall(
+                    sys,
+                    VatSyscall::RetireImports {
+                        vrefs: vec!["o-50".into()],
+                    },
+                );
             }
             Some("use") => send(sys, "o-50", "hello", &[], Some("p+5")),
             Some("useAndListen") => {
@@ -77,21 +105,42 @@ fn alice_obeys() -> Behavior {
 fn importer_drops_then_retires() {
     let (mut w, a, b) = setup(alice_obeys(), bob_gives());
     let ko = ko_of(&w, a, "o-50");
-    assert_eq!(w.kernel.kv_get(&format!("{ko}.refCount")).as_deref(), Some("1,1"));
+    assert_eq!(
+        w.kernel.kv_get(&format!("{ko}.refCount")).as_deref(),
+        Some("1,1")
+    );
     order(&mut w, a, "drop");
-    assert_eq!(w.kernel.kv_get(&format!("{ko}.refCount")).as_deref(), Some("0,1"));
-    assert_eq!(gc_deliveries(&w, b), vec![VatDelivery::DropExports { vrefs: vec!["o+1".into()] }]);
-    assert_eq!(w.kernel.kv_get(&format!("{b}.c.{ko}")).as_deref(), Some("_ o+1"));
+    assert_eq!(
+        w.kernel.kv_get(&format!("{ko}.refCount")).as_deref(),
+        Some("0,1")
+    );
+    assert_eq!(
+        gc_deliveries(&w, b),
+        vec![VatDelivery::DropExports {
+            vrefs: vec!["o+1".into()]
+        }]
+    );
+    assert_eq!(
+        w.kernel.kv_get(&format!("{b}.c.{ko}")).as_deref(),
+        Some("_ o+1")
+    );
     w.audit();
     order(&mut w, a, "retire");
     assert_eq!(
         gc_deliveries(&w, b),
         vec![
-            VatDelivery::DropExports { vrefs: vec!["o+1".into()] },
-            VatDelivery::RetireExports { vrefs: vec!["o+1".into()] },
+            VatDelivery::DropExports {
+                vrefs: vec!["o+1".into()]
+            },
+            VatDelivery::RetireExports {
+                vrefs: vec!["o+1".into()]
+            },
         ]
     );
-    assert!(w.kernel.kv_scan(&format!("{ko}.")).is_empty(), "object deleted");
+    assert!(
+        w.kernel.kv_scan(&format!("{ko}.")).is_empty(),
+        "object deleted"
+    );
     assert!(w.kernel.kv_get(&format!("{b}.c.o+1")).is_none());
     w.audit();
 }
@@ -105,8 +154,12 @@ fn importer_drops_and_retires_in_one_delivery() {
     assert_eq!(
         gc_deliveries(&w, b),
         vec![
-            VatDelivery::DropExports { vrefs: vec!["o+1".into()] },
-            VatDelivery::RetireExports { vrefs: vec!["o+1".into()] },
+            VatDelivery::DropExports {
+                vrefs: vec!["o+1".into()]
+            },
+            VatDelivery::RetireExports {
+                vrefs: vec!["o+1".into()]
+            },
         ]
     );
     assert!(w.kernel.kv_scan(&format!("{ko}.")).is_empty());
@@ -120,14 +173,24 @@ fn exporter_retires_after_a_drop_and_the_importer_is_told() {
             send(sys, &arg_slots(d)[0], "take", &["o+1"], None);
         }
         if matches!(d, VatDelivery::DropExports { .. }) {
-            syscall(sys, VatSyscall::RetireExports { vrefs: vec!["o+1".into()] });
+            syscall(
+                sys,
+                VatSyscall::RetireExports {
+                    vrefs: vec!["o+1".into()],
+                },
+            );
         }
         Ok(())
     });
     let (mut w, a, b) = setup(alice_obeys(), bob);
     let ko = ko_of(&w, a, "o-50");
     order(&mut w, a, "drop");
-    assert_eq!(gc_deliveries(&w, a), vec![VatDelivery::RetireImports { vrefs: vec!["o-50".into()] }]);
+    assert_eq!(
+        gc_deliveries(&w, a),
+        vec![VatDelivery::RetireImports {
+            vrefs: vec!["o-50".into()]
+        }]
+    );
     assert!(w.kernel.kv_scan(&format!("{ko}.")).is_empty());
     assert!(w.kernel.kv_get(&format!("{a}.c.o-50")).is_none());
     assert!(w.kernel.kv_get(&format!("{b}.c.o+1")).is_none());
@@ -139,7 +202,12 @@ fn abandoned_exports_are_orphans_that_reject_sends_and_retire_when_dropped() {
     let bob: Behavior = Box::new(|d, sys| {
         match method_of(d).as_deref() {
             Some("give") => send(sys, &arg_slots(d)[0], "take", &["o+1"], None),
-            Some("abandon") => syscall(sys, VatSyscall::AbandonExports { vrefs: vec!["o+1".into()] }),
+            Some("abandon") => syscall(
+                sys,
+                VatSyscall::AbandonExports {
+                    vrefs: vec!["o+1".into()],
+                },
+            ),
             _ => {}
         }
         Ok(())
@@ -147,7 +215,10 @@ fn abandoned_exports_are_orphans_that_reject_sends_and_retire_when_dropped() {
     let (mut w, a, b) = setup(alice_obeys(), bob);
     let ko = ko_of(&w, a, "o-50");
     order(&mut w, b, "abandon");
-    assert!(w.kernel.kv_get(&format!("{ko}.owner")).is_none(), "orphaned");
+    assert!(
+        w.kernel.kv_get(&format!("{ko}.owner")).is_none(),
+        "orphaned"
+    );
     assert!(w.kernel.kv_get(&format!("{b}.c.o+1")).is_none());
     w.audit();
     order(&mut w, a, "useAndListen");
@@ -159,11 +230,22 @@ fn abandoned_exports_are_orphans_that_reject_sends_and_retire_when_dropped() {
             _ => None,
         })
         .expect("alice hears back");
-    assert!(note.rejected && note.data.body.contains("vat terminated"), "{note:?}");
-    assert!(gc_deliveries(&w, b).is_empty(), "bob hears nothing of an abandoned export");
+    assert!(
+        note.rejected && note.data.body.contains("vat terminated"),
+        "{note:?}"
+    );
+    assert!(
+        gc_deliveries(&w, b).is_empty(),
+        "bob hears nothing of an abandoned export"
+    );
     order(&mut w, a, "drop");
     // Unreachable orphan: retired to its remaining recognizer, then deleted.
-    assert_eq!(gc_deliveries(&w, a), vec![VatDelivery::RetireImports { vrefs: vec!["o-50".into()] }]);
+    assert_eq!(
+        gc_deliveries(&w, a),
+        vec![VatDelivery::RetireImports {
+            vrefs: vec!["o-50".into()]
+        }]
+    );
     assert!(w.kernel.kv_scan(&format!("{ko}.")).is_empty());
     w.audit();
 }
@@ -174,7 +256,9 @@ fn retiring_a_reachable_import_is_illegal_and_rolls_the_crank_back() {
         if method_of(d).as_deref() == Some("badRetire") {
             // A legal send first: it must vanish with the crank.
             send(sys, "o-50", "shouldNotArrive", &[], None);
-            let r = sys.syscall(VatSyscall::RetireImports { vrefs: vec!["o-50".into()] });
+            let r = sys.syscall(VatSyscall::RetireImports {
+                vrefs: vec!["o-50".into()],
+            });
             assert!(r.is_err());
         }
         Ok(())
@@ -183,17 +267,27 @@ fn retiring_a_reachable_import_is_illegal_and_rolls_the_crank_back() {
     let ko = ko_of(&w, a, "o-50");
     order(&mut w, a, "badRetire");
     assert!(!w.live(a), "alice terminated");
-    assert!(w.received(b).iter().all(|d| method_of(d).as_deref() != Some("shouldNotArrive")));
+    assert!(w
+        .received(b)
+        .iter()
+        .all(|d| method_of(d).as_deref() != Some("shouldNotArrive")));
     // Alice's import is gone with her; Bob's export is dropped and retired.
     assert_eq!(
         gc_deliveries(&w, b),
         vec![
-            VatDelivery::DropExports { vrefs: vec!["o+1".into()] },
-            VatDelivery::RetireExports { vrefs: vec!["o+1".into()] },
+            VatDelivery::DropExports {
+                vrefs: vec!["o+1".into()]
+            },
+            VatDelivery::RetireExports {
+                vrefs: vec!["o+1".into()]
+            },
         ]
     );
     assert!(w.kernel.kv_scan(&format!("{ko}.")).is_empty());
-    assert!(w.kernel.kv_scan(&format!("{a}.")).is_empty(), "dead vat keeps no keys");
+    assert!(
+        w.kernel.kv_scan(&format!("{a}.")).is_empty(),
+        "dead vat keeps no keys"
+    );
     w.audit();
 }
 
@@ -203,7 +297,11 @@ fn retiring_a_reachable_export_is_illegal() {
         match method_of(d).as_deref() {
             Some("give") => send(sys, &arg_slots(d)[0], "take", &["o+1"], None),
             Some("badRetire") => {
-                assert!(sys.syscall(VatSyscall::RetireExports { vrefs: vec!["o+1".into()] }).is_err());
+                assert!(sys
+                    .syscall(VatSyscall::RetireExports {
+                        vrefs: vec!["o+1".into()]
+                    })
+                    .is_err());
             }
             _ => {}
         }
@@ -214,7 +312,10 @@ fn retiring_a_reachable_export_is_illegal() {
     assert!(!w.live(b));
     assert!(w.live(a));
     let ko = ko_of(&w, a, "o-50");
-    assert!(w.kernel.kv_get(&format!("{ko}.owner")).is_none(), "bob's export is orphaned");
+    assert!(
+        w.kernel.kv_get(&format!("{ko}.owner")).is_none(),
+        "bob's export is orphaned"
+    );
     w.audit();
 }
 
@@ -231,10 +332,21 @@ fn dropping_an_import_then_receiving_it_again_makes_it_reachable_again() {
     order(&mut w, a, "drop");
     let ra = w.kernel.vat_root(a).expect("root");
     let rb = w.kernel.vat_root(b).expect("root");
-    w.kernel.queue_to_kref(rb, kmethargs("giveAgain", &[ra]), false).expect("send");
+    w.kernel
+        .queue_to_kref(rb, kmethargs("giveAgain", &[ra]), false)
+        .expect("send");
     w.run();
-    assert_eq!(w.kernel.kv_get(&format!("{a}.c.{ko}")).as_deref(), Some("R o-50"));
-    assert_eq!(w.kernel.kv_get(&format!("{b}.c.{ko}")).as_deref(), Some("R o+1"));
-    assert_eq!(w.kernel.kv_get(&format!("{ko}.refCount")).as_deref(), Some("1,1"));
+    assert_eq!(
+        w.kernel.kv_get(&format!("{a}.c.{ko}")).as_deref(),
+        Some("R o-50")
+    );
+    assert_eq!(
+        w.kernel.kv_get(&format!("{b}.c.{ko}")).as_deref(),
+        Some("R o+1")
+    );
+    assert_eq!(
+        w.kernel.kv_get(&format!("{ko}.refCount")).as_deref(),
+        Some("1,1")
+    );
     w.audit();
 }

@@ -22,7 +22,12 @@ fn notify_data(d: &VatDelivery) -> Option<(String, bool, String, Vec<String>)> {
     match d {
         VatDelivery::Notify { resolutions } => {
             let r = &resolutions[0];
-            Some((r.vpid.clone(), r.rejected, r.data.body.clone(), r.data.slots.clone()))
+            Some((
+                r.vpid.clone(),
+                r.rejected,
+                r.data.body.clone(),
+                r.data.slots.clone(),
+            ))
         }
         _ => None,
     }
@@ -50,12 +55,17 @@ fn send_to_an_import_and_resolve_to_data() {
 
     let got = w.received(b);
     assert_eq!(got.len(), 1);
-    let VatDelivery::Message { target, result, .. } = &got[0] else { panic!("{got:?}") };
+    let VatDelivery::Message { target, result, .. } = &got[0] else {
+        panic!("{got:?}")
+    };
     assert_eq!(target, "o+0");
     assert_eq!(result.as_deref(), Some("p-60"));
 
     let notes: Vec<_> = w.received(a).iter().filter_map(notify_data).collect();
-    assert_eq!(notes, vec![("p+5".to_string(), false, "#\"pong\"".to_string(), vec![])]);
+    assert_eq!(
+        notes,
+        vec![("p+5".to_string(), false, "#\"pong\"".to_string(), vec![])]
+    );
     // The promise is gone from both c-lists and from the kernel.
     assert!(w.kernel.kv_scan(&format!("{a}.c.kp")).is_empty());
     assert!(w.kernel.kv_scan(&format!("{b}.c.kp")).is_empty());
@@ -99,20 +109,40 @@ fn send_to_a_promise_waits_and_follows_its_resolution_to_an_object() {
     // `use` is parked on the unresolved answer: Bob has only seen getThing.
     let methods: Vec<_> = w.received(b).iter().filter_map(method_of).collect();
     assert_eq!(methods, ["getThing"]);
-    let kp = w.kernel.kv_get(&format!("{a}.c.p+5")).expect("alice still knows p+5");
-    assert!(w.kernel.kv_get(&format!("{kp}.queue.{:020}", 1)).is_some(), "use is parked on {kp}");
+    let kp = w
+        .kernel
+        .kv_get(&format!("{a}.c.p+5"))
+        .expect("alice still knows p+5");
+    assert!(
+        w.kernel.kv_get(&format!("{kp}.queue.{:020}", 1)).is_some(),
+        "use is parked on {kp}"
+    );
     w.audit();
 
     let bob_root = w.kernel.vat_root(b).expect("root");
-    w.kernel.queue_to_kref(bob_root, kmethargs("release", &[]), false).expect("send");
+    w.kernel
+        .queue_to_kref(bob_root, kmethargs("release", &[]), false)
+        .expect("send");
     w.run();
     let got = w.received(b);
-    let last = got.iter().rev().find(|d| method_of(d).is_some()).expect("a message");
+    let last = got
+        .iter()
+        .rev()
+        .find(|d| method_of(d).is_some())
+        .expect("a message");
     assert_eq!(method_of(last).as_deref(), Some("use"));
-    let VatDelivery::Message { target, .. } = last else { unreachable!() };
-    assert_eq!(target, "o+1", "the parked message went to the object the promise became");
+    let VatDelivery::Message { target, .. } = last else {
+        unreachable!()
+    };
+    assert_eq!(
+        target, "o+1",
+        "the parked message went to the object the promise became"
+    );
     let notes: Vec<_> = w.received(a).iter().filter_map(notify_data).collect();
-    assert_eq!(notes.last().map(|n| n.2.clone()).as_deref(), Some("#\"used\""));
+    assert_eq!(
+        notes.last().map(|n| n.2.clone()).as_deref(),
+        Some("#\"used\"")
+    );
     w.audit();
 }
 
@@ -137,12 +167,19 @@ fn pipelined_sends_go_straight_to_the_decider() {
     let (a, b) = (w.vats[0], w.vats[1]);
     introduce(&mut w, a, b);
     let ra = w.kernel.vat_root(a).expect("root");
-    w.kernel.queue_to_kref(ra, kmethargs("pipeline", &[]), false).expect("send");
+    w.kernel
+        .queue_to_kref(ra, kmethargs("pipeline", &[]), false)
+        .expect("send");
     w.run();
     let got = w.received(b);
     assert_eq!(got.len(), 2, "{got:?}");
-    let VatDelivery::Message { target, .. } = &got[1] else { panic!() };
-    assert_eq!(target, "p-60", "use is delivered to the unresolved result promise Bob decides");
+    let VatDelivery::Message { target, .. } = &got[1] else {
+        panic!()
+    };
+    assert_eq!(
+        target, "p-60",
+        "use is delivered to the unresolved result promise Bob decides"
+    );
     w.audit();
 }
 
@@ -167,7 +204,13 @@ fn resolve_to_data_holding_a_promise_and_subscribe_after_resolution() {
     let bob: Behavior = Box::new(|d, sys| {
         match method_of(d).as_deref() {
             Some("get") => {
-                resolve(sys, &result_of(d).expect("result"), false, "#{\"later\":\"&0\"}", &["p+7"]);
+                resolve(
+                    sys,
+                    &result_of(d).expect("result"),
+                    false,
+                    "#{\"later\":\"&0\"}",
+                    &["p+7"],
+                );
             }
             Some("settle") => resolve(sys, "p+7", false, "#\"done\"", &[]),
             _ => {}
@@ -179,23 +222,44 @@ fn resolve_to_data_holding_a_promise_and_subscribe_after_resolution() {
     introduce(&mut w, a, b);
     let notes: Vec<_> = w.received(a).iter().filter_map(notify_data).collect();
     assert_eq!(notes[0].0, "p+5");
-    assert_eq!(notes[0].3, vec!["p-60".to_string()], "the inner promise arrives as an import");
-    let inner = w.kernel.kv_get(&format!("{a}.c.p-60")).expect("alice holds p-60");
+    assert_eq!(
+        notes[0].3,
+        vec!["p-60".to_string()],
+        "the inner promise arrives as an import"
+    );
+    let inner = w
+        .kernel
+        .kv_get(&format!("{a}.c.p-60"))
+        .expect("alice holds p-60");
     w.audit();
 
-    let (ra, rb) = (w.kernel.vat_root(a).expect("root"), w.kernel.vat_root(b).expect("root"));
-    w.kernel.queue_to_kref(rb, kmethargs("settle", &[]), false).expect("send");
+    let (ra, rb) = (
+        w.kernel.vat_root(a).expect("root"),
+        w.kernel.vat_root(b).expect("root"),
+    );
+    w.kernel
+        .queue_to_kref(rb, kmethargs("settle", &[]), false)
+        .expect("send");
     w.run();
     assert!(matches!(
         w.kernel.promise_state(inner.parse().expect("kref")),
         Some(PromiseState::Fulfilled(_))
     ));
-    assert_eq!(w.received(a).iter().filter_map(notify_data).count(), 1, "not subscribed yet");
-    w.kernel.queue_to_kref(ra, kmethargs("subscribeNow", &[]), false).expect("send");
+    assert_eq!(
+        w.received(a).iter().filter_map(notify_data).count(),
+        1,
+        "not subscribed yet"
+    );
+    w.kernel
+        .queue_to_kref(ra, kmethargs("subscribeNow", &[]), false)
+        .expect("send");
     w.run();
     let notes: Vec<_> = w.received(a).iter().filter_map(notify_data).collect();
     assert_eq!(notes.len(), 2);
-    assert_eq!((notes[1].0.as_str(), notes[1].2.as_str()), ("p-60", "#\"done\""));
+    assert_eq!(
+        (notes[1].0.as_str(), notes[1].2.as_str()),
+        ("p-60", "#\"done\"")
+    );
     assert!(w.kernel.kv_get(&format!("{a}.c.p-60")).is_none());
     w.audit();
 }
@@ -233,7 +297,11 @@ fn fulfilling_a_promise_to_a_bare_promise_is_illegal() {
     assert_eq!(notes.len(), 1);
     assert!(notes[0].1, "alice's answer is rejected");
     assert!(notes[0].2.contains("vat terminated"), "{}", notes[0].2);
-    assert!(notes[0].2.contains("cannot be fulfilled to a promise"), "{}", notes[0].2);
+    assert!(
+        notes[0].2.contains("cannot be fulfilled to a promise"),
+        "{}",
+        notes[0].2
+    );
     w.audit();
 }
 
@@ -249,7 +317,13 @@ fn messages_to_a_promise_rejected_later_are_rejected_with_the_same_reason() {
     });
     let bob: Behavior = Box::new(|d, sys| {
         if let Some(r) = result_of(d) {
-            resolve(sys, &r, true, "#{\"#error\":\"no thing\",\"name\":\"Error\"}", &[]);
+            resolve(
+                sys,
+                &r,
+                true,
+                "#{\"#error\":\"no thing\",\"name\":\"Error\"}",
+                &[],
+            );
         }
         Ok(())
     });
@@ -283,7 +357,10 @@ fn sends_to_a_promise_fulfilled_to_data_are_rejected() {
     let (a, b) = (w.vats[0], w.vats[1]);
     introduce(&mut w, a, b);
     let notes: Vec<_> = w.received(a).iter().filter_map(notify_data).collect();
-    assert!(notes[0].1 && notes[0].2.contains("fulfilled to data"), "{notes:?}");
+    assert!(
+        notes[0].1 && notes[0].2.contains("fulfilled to data"),
+        "{notes:?}"
+    );
     w.audit();
 }
 
@@ -305,10 +382,17 @@ fn host_sends_get_a_pinned_result_promise() {
     w.run();
     assert_eq!(
         w.kernel.promise_state(kp),
-        Some(PromiseState::Fulfilled(vatchain_kernel::kcapdata("#\"hello\"", &[])))
+        Some(PromiseState::Fulfilled(vatchain_kernel::kcapdata(
+            "#\"hello\"",
+            &[]
+        )))
     );
     w.audit();
     w.kernel.unpin(kp);
-    assert_eq!(w.kernel.promise_state(kp), None, "unpinned and unreferenced: deleted");
+    assert_eq!(
+        w.kernel.promise_state(kp),
+        None,
+        "unpinned and unreferenced: deleted"
+    );
     w.audit();
 }

@@ -67,7 +67,9 @@ impl Brain {
 
     fn observe(&mut self, d: &VatDelivery) {
         match d {
-            VatDelivery::Message { methargs, result, .. } => {
+            VatDelivery::Message {
+                methargs, result, ..
+            } => {
                 self.learn(&methargs.slots);
                 if let Some(r) = result {
                     self.promises.insert(r.clone());
@@ -75,12 +77,13 @@ impl Brain {
                 }
             }
             VatDelivery::Notify { resolutions } => {
+                // Data may name promises this same notify resolves: those are retired too.
+                for r in resolutions {
+                    self.learn(&r.data.slots);
+                }
                 for r in resolutions {
                     self.promises.remove(&r.vpid);
                     self.decided.remove(&r.vpid);
-                }
-                for r in resolutions {
-                    self.learn(&r.data.slots);
                 }
             }
             VatDelivery::RetireExports { vrefs } | VatDelivery::RetireImports { vrefs } => {
@@ -131,7 +134,13 @@ impl Brain {
         let parts: Vec<String> = slots
             .iter()
             .enumerate()
-            .map(|(i, s)| if s.starts_with('p') { format!("\"&{i}\"") } else { format!("\"${i}\"") })
+            .map(|(i, s)| {
+                if s.starts_with('p') {
+                    format!("\"&{i}\"")
+                } else {
+                    format!("\"${i}\"")
+                }
+            })
             .collect();
         CapData {
             body: format!("#{{\"v\":[{}]}}", parts.join(",")),
@@ -150,7 +159,9 @@ impl Brain {
             0 => {
                 let mut targets = self.objects.clone();
                 targets.extend(self.promises.iter().cloned());
-                let Some(target) = pick(&targets, x) else { return };
+                let Some(target) = pick(&targets, x) else {
+                    return;
+                };
                 let args = self.args(y % 3, y);
                 let result = self.new_promise();
                 ok(sys.syscall(VatSyscall::Send {
@@ -163,7 +174,9 @@ impl Brain {
                 }
             }
             1 => {
-                let Some(vpid) = pick(&self.decided, x) else { return };
+                let Some(vpid) = pick(&self.decided, x) else {
+                    return;
+                };
                 let slots = self.args(y % 3, y.wrapping_add(1));
                 ok(sys.syscall(VatSyscall::Resolve {
                     resolutions: vec![VResolution {
@@ -181,16 +194,25 @@ impl Brain {
                 }
             }
             3 => {
-                let imports: BTreeSet<String> = self.objects.iter().filter(|o| o.starts_with("o-")).cloned().collect();
+                let imports: BTreeSet<String> = self
+                    .objects
+                    .iter()
+                    .filter(|o| o.starts_with("o-"))
+                    .cloned()
+                    .collect();
                 if let Some(v) = pick(&imports, x) {
-                    ok(sys.syscall(VatSyscall::DropImports { vrefs: vec![v.clone()] }));
+                    ok(sys.syscall(VatSyscall::DropImports {
+                        vrefs: vec![v.clone()],
+                    }));
                     self.objects.remove(&v);
                     self.dropped.insert(v);
                 }
             }
             4 => {
                 if let Some(v) = pick(&self.dropped, x) {
-                    ok(sys.syscall(VatSyscall::RetireImports { vrefs: vec![v.clone()] }));
+                    ok(sys.syscall(VatSyscall::RetireImports {
+                        vrefs: vec![v.clone()],
+                    }));
                     self.dropped.remove(&v);
                 }
             }
@@ -199,10 +221,16 @@ impl Brain {
                 self.decided.insert(p);
             }
             6 => {
-                let exports: BTreeSet<String> =
-                    self.objects.iter().filter(|o| o.starts_with("o+") && *o != "o+0").cloned().collect();
+                let exports: BTreeSet<String> = self
+                    .objects
+                    .iter()
+                    .filter(|o| o.starts_with("o+") && *o != "o+0")
+                    .cloned()
+                    .collect();
                 if let Some(v) = pick(&exports, x) {
-                    ok(sys.syscall(VatSyscall::AbandonExports { vrefs: vec![v.clone()] }));
+                    ok(sys.syscall(VatSyscall::AbandonExports {
+                        vrefs: vec![v.clone()],
+                    }));
                     self.objects.remove(&v);
                 }
             }
@@ -234,7 +262,9 @@ fn brainy(script: Script) -> Behavior {
             _ => 0,
         };
         for _ in 0..n {
-            let Some(a) = script.borrow_mut().pop_front() else { break };
+            let Some(a) = script.borrow_mut().pop_front() else {
+                break;
+            };
             b.act(a, sys);
         }
         Ok(())
@@ -249,7 +279,11 @@ fn play(kicks: &[u8], actions: &[Action]) -> Vec<Hash32> {
         ("b", brainy(script.clone())),
         ("c", brainy(script.clone())),
     ]);
-    let roots: Vec<_> = w.vats.iter().map(|v| w.kernel.vat_root(*v).expect("root")).collect();
+    let roots: Vec<_> = w
+        .vats
+        .iter()
+        .map(|v| w.kernel.vat_root(*v).expect("root"))
+        .collect();
     for r in &roots {
         w.kernel
             .queue_to_kref(*r, kmethargs("init", &roots), false)
@@ -261,7 +295,10 @@ fn play(kicks: &[u8], actions: &[Action]) -> Vec<Hash32> {
     let mut height = 0;
     for &k in kicks {
         let target = roots[k as usize % 3];
-        if w.kernel.queue_to_kref(target, kmethargs("kick", &[]), false).is_err() {
+        if w.kernel
+            .queue_to_kref(target, kmethargs("kick", &[]), false)
+            .is_err()
+        {
             continue;
         }
         w.run();

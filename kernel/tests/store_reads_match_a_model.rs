@@ -20,7 +20,12 @@ enum Op {
 }
 
 fn cf() -> impl Strategy<Value = Cf> {
-    prop_oneof![Just(Cf::Kv), Just(Cf::Transcript), Just(Cf::Bundles), Just(Cf::Host)]
+    prop_oneof![
+        Just(Cf::Kv),
+        Just(Cf::Transcript),
+        Just(Cf::Bundles),
+        Just(Cf::Host)
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -38,7 +43,9 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn key(k: u8) -> Vec<u8> {
     // Keys of different lengths sharing prefixes, to exercise ordering and prefix scans.
-    format!("k{}", k % 12).repeat(1 + (k / 12) as usize).into_bytes()
+    format!("k{}", k % 12)
+        .repeat(1 + (k / 12) as usize)
+        .into_bytes()
 }
 
 type Model = BTreeMap<(Cf, Vec<u8>), Vec<u8>>;
@@ -67,14 +74,21 @@ fn check(store: &Store, model: &Model) {
         for k in 0..24u8 {
             let kk = key(k);
             assert_eq!(store.get(c, &kk), model.get(&(c, kk.clone())).cloned());
-            let next = want.iter().find(|(wk, _)| *wk > kk).map(|(wk, _)| wk.clone());
+            let next = want
+                .iter()
+                .find(|(wk, _)| *wk > kk)
+                .map(|(wk, _)| wk.clone());
             let got_next = store
                 .first_after(c, Bound::Excluded(&kk))
                 .map(|(k, _)| k)
                 .filter(|k| !k.starts_with(b"store."));
             assert_eq!(got_next, next, "next key after {kk:?} in {c:?}");
             let prefix = &kk[..2];
-            let want_prefix: Vec<_> = want.iter().filter(|(wk, _)| wk.starts_with(prefix)).cloned().collect();
+            let want_prefix: Vec<_> = want
+                .iter()
+                .filter(|(wk, _)| wk.starts_with(prefix))
+                .cloned()
+                .collect();
             assert_eq!(store.scan_prefix(c, prefix), want_prefix);
         }
     }
@@ -82,7 +96,13 @@ fn check(store: &Store, model: &Model) {
 
 fn run_ops(ops: Vec<Op>, on_disk: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let open = || if on_disk { Store::open(dir.path()).expect("open") } else { Store::in_memory() };
+    let open = || {
+        if on_disk {
+            Store::open(dir.path()).expect("open")
+        } else {
+            Store::in_memory()
+        }
+    };
     let mut store = open();
     let mut m = Layers {
         committed: Model::new(),

@@ -38,7 +38,10 @@ fn apply_block(store: &mut Store, h: u64) {
         let n = 1 + (h % 4);
         for p in len..len + n {
             // Large-ish values so a batch spans several pages.
-            let item = format!("{{\"block\":{h},\"pos\":{p},\"pad\":\"{}\"}}", "x".repeat(512));
+            let item = format!(
+                "{{\"block\":{h},\"pos\":{p},\"pad\":\"{}\"}}",
+                "x".repeat(512)
+            );
             store.set(Cf::Transcript, &transcript_key(vat, p), item.as_bytes());
         }
         store.set(Cf::Kv, &len_key(vat), &(len + n).to_be_bytes());
@@ -49,7 +52,11 @@ fn apply_block(store: &mut Store, h: u64) {
         store.delete(Cf::Kv, format!("block.{}", h - 1).as_bytes());
     }
     if h % 5 == 0 {
-        store.set(Cf::Bundles, format!("b1-{h:04}").as_bytes(), &vec![h as u8; 4096]);
+        store.set(
+            Cf::Bundles,
+            format!("b1-{h:04}").as_bytes(),
+            &vec![h as u8; 4096],
+        );
     }
     store.set(Cf::Host, b"chain.last", &h.to_be_bytes());
     store.commit_crank();
@@ -80,15 +87,25 @@ fn check_consistent(dir: &std::path::Path) -> u64 {
         let mut prefix = vat.as_bytes().to_vec();
         prefix.push(0);
         let items = store.scan_prefix(Cf::Transcript, &prefix).len() as u64;
-        assert_eq!(items, len, "{vat}: transcript has {items} items but kv says {len} (height {h})");
+        assert_eq!(
+            items, len,
+            "{vat}: transcript has {items} items but kv says {len} (height {h})"
+        );
     }
     let mut model = Store::in_memory();
     for b in 1..=h {
         apply_block(&mut model, b);
         model.commit_block(b).expect("model commits");
     }
-    assert_eq!(store.committed(), model.committed(), "app hash at height {h}");
-    assert!(store.dump() == model.dump(), "DB content differs from a replay to height {h}");
+    assert_eq!(
+        store.committed(),
+        model.committed(),
+        "app hash at height {h}"
+    );
+    assert!(
+        store.dump() == model.dump(),
+        "DB content differs from a replay to height {h}"
+    );
     h
 }
 
@@ -106,7 +123,12 @@ fn kill_at_random_moments() {
     let mut last = 0;
     for i in 0..kills {
         let mut child = Command::new(&exe)
-            .args(["crash_child_loop", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash_child_loop",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .spawn()
             .expect("spawn child");

@@ -30,10 +30,17 @@ fn scenario(act: impl FnMut(&mut dyn SyscallHandler) + 'static) -> (World, VatId
     });
     let mut w = world(vec![("alice", alice), ("bob", bob)]);
     let (a, b) = (w.vats[0], w.vats[1]);
-    let (ra, rb) = (w.kernel.vat_root(a).expect("root"), w.kernel.vat_root(b).expect("root"));
-    w.kernel.queue_to_kref(ra, kmethargs("init", &[rb]), false).expect("send");
+    let (ra, rb) = (
+        w.kernel.vat_root(a).expect("root"),
+        w.kernel.vat_root(b).expect("root"),
+    );
+    w.kernel
+        .queue_to_kref(ra, kmethargs("init", &[rb]), false)
+        .expect("send");
     w.run();
-    w.kernel.queue_to_kref(rb, kmethargs("act", &[]), false).expect("send");
+    w.kernel
+        .queue_to_kref(rb, kmethargs("act", &[]), false)
+        .expect("send");
     let report = w.run();
     let _ = report;
     (w, a, b)
@@ -47,14 +54,19 @@ fn alice_answer(w: &World, a: VatId) -> Option<VResolution> {
 }
 
 fn from_bob_arrived(w: &World, a: VatId) -> bool {
-    w.received(a).iter().any(|d| method_of(d).as_deref() == Some("fromBob"))
+    w.received(a)
+        .iter()
+        .any(|d| method_of(d).as_deref() == Some("fromBob"))
 }
 
 fn assert_terminated_for(act: impl FnMut(&mut dyn SyscallHandler) + 'static, reason: &str) {
     let (w, a, b) = scenario(act);
     assert!(!w.live(b), "bob should be terminated ({reason})");
     assert!(w.live(a));
-    assert!(!from_bob_arrived(&w, a), "the crank was rolled back ({reason})");
+    assert!(
+        !from_bob_arrived(&w, a),
+        "the crank was rolled back ({reason})"
+    );
     let ans = alice_answer(&w, a).expect("alice's promise is settled");
     assert!(ans.rejected, "{reason}");
     assert!(
@@ -62,7 +74,10 @@ fn assert_terminated_for(act: impl FnMut(&mut dyn SyscallHandler) + 'static, rea
         "rejection {:?} should name {reason:?}",
         ans.data.body
     );
-    assert!(w.kernel.kv_scan(&format!("{b}.")).is_empty(), "no keys of a dead vat remain");
+    assert!(
+        w.kernel.kv_scan(&format!("{b}.")).is_empty(),
+        "no keys of a dead vat remain"
+    );
     w.audit();
 }
 
@@ -70,7 +85,9 @@ fn illegal(sc: VatSyscall) -> impl FnMut(&mut dyn SyscallHandler) + 'static {
     move |sys| {
         assert!(sys.syscall(sc.clone()).is_err(), "{sc:?} should be refused");
         // Further syscalls of a faulted delivery fail too.
-        assert!(sys.syscall(VatSyscall::VatstoreGet { key: "x".into() }).is_err());
+        assert!(sys
+            .syscall(VatSyscall::VatstoreGet { key: "x".into() })
+            .is_err());
     }
 }
 
@@ -130,7 +147,12 @@ fn resolving_a_promise_the_vat_does_not_decide() {
 
 #[test]
 fn resolving_nothing() {
-    assert_terminated_for(illegal(VatSyscall::Resolve { resolutions: vec![] }), "no resolutions");
+    assert_terminated_for(
+        illegal(VatSyscall::Resolve {
+            resolutions: vec![],
+        }),
+        "no resolutions",
+    );
 }
 
 #[test]
@@ -150,7 +172,10 @@ fn exit_with_failure_naming_objects_of_the_rolled_back_crank() {
     });
     assert!(!w.live(b));
     let ans = alice_answer(&w, a).expect("settled");
-    assert!(ans.rejected && ans.data.body.contains("vat exited with failure"), "{ans:?}");
+    assert!(
+        ans.rejected && ans.data.body.contains("vat exited with failure"),
+        "{ans:?}"
+    );
     w.audit();
 }
 
@@ -168,17 +193,28 @@ fn a_result_that_is_not_a_promise() {
 
 #[test]
 fn subscribing_to_an_object_and_gc_of_the_wrong_kind() {
-    assert_terminated_for(illegal(VatSyscall::Subscribe { vpid: "o-50".into() }), "is not a promise");
     assert_terminated_for(
-        illegal(VatSyscall::DropImports { vrefs: vec!["o+0".into()] }),
+        illegal(VatSyscall::Subscribe {
+            vpid: "o-50".into(),
+        }),
+        "is not a promise",
+    );
+    assert_terminated_for(
+        illegal(VatSyscall::DropImports {
+            vrefs: vec!["o+0".into()],
+        }),
         "is not an imported object",
     );
     assert_terminated_for(
-        illegal(VatSyscall::AbandonExports { vrefs: vec!["o-50".into()] }),
+        illegal(VatSyscall::AbandonExports {
+            vrefs: vec!["o-50".into()],
+        }),
         "is not an exported object",
     );
     assert_terminated_for(
-        illegal(VatSyscall::RetireImports { vrefs: vec!["o-50".into()] }),
+        illegal(VatSyscall::RetireImports {
+            vrefs: vec!["o-50".into()],
+        }),
         "still reachable",
     );
 }
@@ -219,14 +255,27 @@ fn a_failed_delivery() {
     });
     let mut w = world(vec![("alice", alice), ("bob", bob)]);
     let (a, b) = (w.vats[0], w.vats[1]);
-    let (ra, rb) = (w.kernel.vat_root(a).expect("root"), w.kernel.vat_root(b).expect("root"));
+    let (ra, rb) = (
+        w.kernel.vat_root(a).expect("root"),
+        w.kernel.vat_root(b).expect("root"),
+    );
     // Bob imports alice's root first so that o-50 exists for him.
-    w.kernel.queue_to_kref(rb, kmethargs("meet", &[ra]), false).expect("send");
+    w.kernel
+        .queue_to_kref(rb, kmethargs("meet", &[ra]), false)
+        .expect("send");
     w.run();
-    w.kernel.queue_to_kref(ra, kmethargs("init", &[rb]), false).expect("send");
+    w.kernel
+        .queue_to_kref(ra, kmethargs("init", &[rb]), false)
+        .expect("send");
     let report = w.run();
     assert_eq!(report.terminated.len(), 1);
-    assert!(report.terminated[0].1.contains("message delivery failed: boom"), "{:?}", report.terminated);
+    assert!(
+        report.terminated[0]
+            .1
+            .contains("message delivery failed: boom"),
+        "{:?}",
+        report.terminated
+    );
     assert!(!w.live(b));
     let ans = alice_answer(&w, a).expect("settled");
     assert!(ans.rejected && ans.data.body.contains("boom"));
@@ -265,7 +314,10 @@ fn exit_with_failure_rolls_the_crank_back() {
     });
     assert!(!w.live(b));
     assert!(!from_bob_arrived(&w, a));
-    assert_eq!(alice_answer(&w, a).expect("settled").data.body, "#\"broken\"");
+    assert_eq!(
+        alice_answer(&w, a).expect("settled").data.body,
+        "#\"broken\""
+    );
     w.audit();
 }
 
@@ -288,7 +340,13 @@ fn messages_queued_to_a_dead_vat_are_rejected_and_other_vats_carry_on() {
     });
     let bob: Behavior = Box::new(|d, sys| {
         if method_of(d).as_deref() == Some("die") {
-            syscall(sys, VatSyscall::Exit { failure: true, info: CapData::data("#\"dead\"") });
+            syscall(
+                sys,
+                VatSyscall::Exit {
+                    failure: true,
+                    info: CapData::data("#\"dead\""),
+                },
+            );
         }
         Ok(())
     });
@@ -300,7 +358,10 @@ fn messages_queued_to_a_dead_vat_are_rejected_and_other_vats_carry_on() {
     });
     let mut w = world(vec![("alice", alice), ("bob", bob), ("carol", carol)]);
     let (a, b, c) = (w.vats[0], w.vats[1], w.vats[2]);
-    let roots: Vec<_> = [a, b, c].iter().map(|v| w.kernel.vat_root(*v).expect("root")).collect();
+    let roots: Vec<_> = [a, b, c]
+        .iter()
+        .map(|v| w.kernel.vat_root(*v).expect("root"))
+        .collect();
     w.kernel
         .queue_to_kref(roots[0], kmethargs("init", &[roots[1], roots[2]]), false)
         .expect("send");
@@ -316,9 +377,13 @@ fn messages_queued_to_a_dead_vat_are_rejected_and_other_vats_carry_on() {
         .collect();
     let by_vpid = |p: &str| answers.iter().find(|r| r.vpid == p).cloned().expect(p);
     assert!(by_vpid("p+5").rejected);
-    assert!(by_vpid("p+5").data.body.contains("vat terminated"));
+    // Sends to the dead vat's objects are rejected with what it died of.
+    assert_eq!(by_vpid("p+5").data.body, "#\"dead\"");
     assert_eq!(by_vpid("p+6").data.body, "#\"pong\"");
-    assert!(!w.received(b).iter().any(|d| method_of(d).as_deref() == Some("afterDeath")));
+    assert!(!w
+        .received(b)
+        .iter()
+        .any(|d| method_of(d).as_deref() == Some("afterDeath")));
     w.audit();
 }
 
@@ -329,7 +394,13 @@ fn the_vatstore_reads_writes_and_iterates_in_key_order() {
     let bob: Behavior = Box::new(move |d, sys| {
         if method_of(d).as_deref() == Some("go") {
             for (k, v) in [("b", "2"), ("a", "1"), ("c", "3")] {
-                syscall(sys, VatSyscall::VatstoreSet { key: k.into(), value: v.into() });
+                syscall(
+                    sys,
+                    VatSyscall::VatstoreSet {
+                        key: k.into(),
+                        value: v.into(),
+                    },
+                );
             }
             syscall(sys, VatSyscall::VatstoreDelete { key: "c".into() });
             let mut out = out.borrow_mut();
@@ -339,19 +410,33 @@ fn the_vatstore_reads_writes_and_iterates_in_key_order() {
             };
             out.push(get(sys, VatSyscall::VatstoreGet { key: "a".into() }));
             out.push(get(sys, VatSyscall::VatstoreGet { key: "c".into() }));
-            out.push(get(sys, VatSyscall::VatstoreGetNextKey { prior: "".into() }));
-            out.push(get(sys, VatSyscall::VatstoreGetNextKey { prior: "a".into() }));
-            out.push(get(sys, VatSyscall::VatstoreGetNextKey { prior: "b".into() }));
+            out.push(get(
+                sys,
+                VatSyscall::VatstoreGetNextKey { prior: "".into() },
+            ));
+            out.push(get(
+                sys,
+                VatSyscall::VatstoreGetNextKey { prior: "a".into() },
+            ));
+            out.push(get(
+                sys,
+                VatSyscall::VatstoreGetNextKey { prior: "b".into() },
+            ));
         }
         Ok(())
     });
     let mut w = world(vec![("other", idle()), ("bob", bob)]);
     let rb = w.kernel.vat_root(w.vats[1]).expect("root");
-    w.kernel.queue_to_kref(rb, kmethargs("go", &[]), false).expect("send");
+    w.kernel
+        .queue_to_kref(rb, kmethargs("go", &[]), false)
+        .expect("send");
     w.run();
     let s = |x: &str| Some(x.to_string());
     assert_eq!(*seen.borrow(), vec![s("1"), None, s("a"), s("b"), None]);
-    assert_eq!(w.kernel.kv_get(&format!("{}.vs.b", w.vats[1])).as_deref(), Some("2"));
+    assert_eq!(
+        w.kernel.kv_get(&format!("{}.vs.b", w.vats[1])).as_deref(),
+        Some("2")
+    );
     w.audit();
 }
 
@@ -365,7 +450,9 @@ fn vats_are_reaped_after_their_interval() {
     let b = w.vats[0];
     let rb = w.kernel.vat_root(b).expect("root");
     for _ in 0..7 {
-        w.kernel.queue_to_kref(rb, kmethargs("tick", &[]), false).expect("send");
+        w.kernel
+            .queue_to_kref(rb, kmethargs("tick", &[]), false)
+            .expect("send");
     }
     w.run();
     let boyds = w
@@ -374,6 +461,9 @@ fn vats_are_reaped_after_their_interval() {
         .filter(|d| matches!(d, VatDelivery::BringOutYourDead))
         .count();
     assert_eq!(boyds, 2, "7 deliveries with interval 3: two reaps");
-    assert_eq!(w.kernel.kv_get(&format!("{b}.reapDirt")).as_deref(), Some("1"));
+    assert_eq!(
+        w.kernel.kv_get(&format!("{b}.reapDirt")).as_deref(),
+        Some("1")
+    );
     w.audit();
 }

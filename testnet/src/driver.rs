@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use tendermint_abci::{Client, ClientBuilder};
 use tendermint_proto::v0_38::abci::{
-    RequestFinalizeBlock, RequestInfo, RequestInitChain, RequestQuery, ResponseFinalizeBlock, ResponseQuery,
+    RequestFinalizeBlock, RequestInfo, RequestInitChain, RequestQuery, ResponseFinalizeBlock,
+    ResponseQuery,
 };
 
 /// An ABCI client speaking for the consensus engine.
@@ -32,7 +33,10 @@ impl AbciDriver {
     /// Last committed height and app hash, as the node reports them.
     pub fn info(&mut self) -> anyhow::Result<(u64, Vec<u8>)> {
         let r = self.client.info(RequestInfo::default()).context("Info")?;
-        Ok((u64::try_from(r.last_block_height)?, r.last_block_app_hash.to_vec()))
+        Ok((
+            u64::try_from(r.last_block_height)?,
+            r.last_block_app_hash.to_vec(),
+        ))
     }
 
     pub fn init_chain(&mut self, chain_id: &str, app_state: &[u8]) -> anyhow::Result<()> {
@@ -47,7 +51,11 @@ impl AbciDriver {
         Ok(())
     }
 
-    pub fn finalize_block(&mut self, height: u64, txs: Vec<Vec<u8>>) -> anyhow::Result<ResponseFinalizeBlock> {
+    pub fn finalize_block(
+        &mut self,
+        height: u64,
+        txs: Vec<Vec<u8>>,
+    ) -> anyhow::Result<ResponseFinalizeBlock> {
         self.client
             .finalize_block(RequestFinalizeBlock {
                 txs: txs.into_iter().map(Into::into).collect(),

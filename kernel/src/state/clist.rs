@@ -80,7 +80,9 @@ impl KState {
 
     /// Removes both directions of an entry and releases what it counted.
     pub(crate) fn delete_clist_entry(&mut self, v: VatId, k: KRef) {
-        let Some((_, vref)) = self.clist_vref(v, k) else { return };
+        let Some((_, vref)) = self.clist_vref(v, k) else {
+            return;
+        };
         self.clear_reachable_flag(v, k);
         self.del(&keys::clist_k(v, k));
         self.del(&keys::clist_v(v, vref.as_str()));
@@ -93,7 +95,12 @@ impl KState {
 
     /// Translates a vat's ref into the kernel's, allocating a kernel object or promise for a
     /// new export when `use_.allocate`. Errors name what the vat did wrong.
-    pub(crate) fn map_vat_to_kernel(&mut self, v: VatId, vref: &VRef, use_: VatUse) -> Result<KRef, String> {
+    pub(crate) fn map_vat_to_kernel(
+        &mut self,
+        v: VatId,
+        vref: &VRef,
+        use_: VatUse,
+    ) -> Result<KRef, String> {
         let k = match self.clist_kref(v, vref.as_str()) {
             Some(k) => k,
             None if vref.is_export() && use_.allocate => {
@@ -114,7 +121,9 @@ impl KState {
             if vref.is_export() {
                 self.set_reachable_flag(v, k);
             } else if k.is_object() && self.clist_vref(v, k).is_some_and(|(r, _)| !r) {
-                return Err(format!("{vref} is an import the vat already dropped (unreachable)"));
+                return Err(format!(
+                    "{vref} is an import the vat already dropped (unreachable)"
+                ));
             }
         }
         Ok(k)
@@ -125,12 +134,14 @@ impl KState {
     pub(crate) fn map_kernel_to_vat(&mut self, v: VatId, k: KRef, set_reachable: bool) -> VRef {
         if self.clist_vref(v, k).is_none() {
             let vref = match k {
-                KRef::Object(_) => {
-                    VRef::import(VKind::Object, self.allocate(&keys::vat_o_next(v), FIRST_O_IMPORT))
-                }
-                KRef::Promise(_) => {
-                    VRef::import(VKind::Promise, self.allocate(&keys::vat_p_next(v), FIRST_P_IMPORT))
-                }
+                KRef::Object(_) => VRef::import(
+                    VKind::Object,
+                    self.allocate(&keys::vat_o_next(v), FIRST_O_IMPORT),
+                ),
+                KRef::Promise(_) => VRef::import(
+                    VKind::Promise,
+                    self.allocate(&keys::vat_p_next(v), FIRST_P_IMPORT),
+                ),
             };
             self.incref(k, false);
             self.write_clist(v, k, &vref, false);
@@ -138,6 +149,8 @@ impl KState {
         if set_reachable {
             self.set_reachable_flag(v, k);
         }
-        self.clist_vref(v, k).map(|(_, vref)| vref).expect("entry written above")
+        self.clist_vref(v, k)
+            .map(|(_, vref)| vref)
+            .expect("entry written above")
     }
 }

@@ -19,6 +19,7 @@
 //! | `vN.vs.<key>` | string | the vat's vatstore |
 //! | `koN.owner` | vatID | absent = orphaned |
 //! | `koN.refCount` | `reachable,recognizable` | presence = object exists |
+//! | `koN.disconnect` | smallcaps body | orphans only: why sends to it are rejected |
 //! | `kpN.state` | `unresolved` / `fulfilled` / `rejected` | presence = promise exists |
 //! | `kpN.refCount` | decimal | |
 //! | `kpN.decider` | vatID or empty | unresolved only |
@@ -31,7 +32,8 @@
 //! | `reapQueue` | JSON array of vatIDs | |
 //! | `pinnedObjects` | comma-joined krefs (repeats allowed) | each holds one refcount |
 //!
-//! Every key is consensus state. Numbers inside keys are zero-padded to 20 digits where
+//! Besides its c-list entries, a live vat's root object (`o+0`) holds one count: the kernel
+//! keeps every live vat reachable. Every key is consensus state. Numbers inside keys are zero-padded to 20 digits where
 //! their order matters (queue positions), so lexical order is numeric order.
 
 use crate::refs::{KRef, VatId};
@@ -95,6 +97,9 @@ pub fn vatstore(v: VatId, key: &str) -> String {
 
 pub fn ko_owner(k: KRef) -> String {
     format!("{k}.owner")
+}
+pub fn ko_disconnect(k: KRef) -> String {
+    format!("{k}.disconnect")
 }
 pub fn refcount(k: KRef) -> String {
     format!("{k}.refCount")

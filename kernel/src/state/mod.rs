@@ -63,7 +63,8 @@ impl KState {
     }
 
     pub(crate) fn get_u64(&self, key: &str) -> Option<u64> {
-        self.get(key).map(|s| s.parse().expect("kv counter is a decimal number"))
+        self.get(key)
+            .map(|s| s.parse().expect("kv counter is a decimal number"))
     }
 
     pub(crate) fn set_u64(&mut self, key: &str, n: u64) {

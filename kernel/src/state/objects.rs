@@ -1,6 +1,7 @@
 //! Kernel objects (`koN`) and the refcounts of objects and promises.
 
 use super::{keys, KState};
+use crate::events::KCapData;
 use crate::refs::{KRef, VatId};
 
 /// First kernel object id (upstream's numbering).
@@ -25,10 +26,6 @@ impl KState {
         k
     }
 
-    pub(crate) fn object_exists(&self, k: KRef) -> bool {
-        self.has(&keys::refcount(k))
-    }
-
     /// Whether the object or promise `k` exists.
     pub(crate) fn kref_exists(&self, k: KRef) -> bool {
         self.has(&keys::refcount(k))
@@ -41,18 +38,29 @@ impl KState {
 
     pub(crate) fn object_refcount(&self, k: KRef) -> Option<RefCount> {
         let s = self.get(&keys::refcount(k))?;
-        let (a, b) = s.split_once(',').expect("object refCount is `reachable,recognizable`");
+        let (a, b) = s
+            .split_once(',')
+            .expect("object refCount is `reachable,recognizable`");
         let rc = RefCount {
             reachable: a.parse().expect("reachable count is a number"),
             recognizable: b.parse().expect("recognizable count is a number"),
         };
-        assert!(rc.reachable <= rc.recognizable, "{k}: reachable > recognizable in the store");
+        assert!(
+            rc.reachable <= rc.recognizable,
+            "{k}: reachable > recognizable in the store"
+        );
         Some(rc)
     }
 
     fn set_object_refcount(&mut self, k: KRef, rc: RefCount) {
-        assert!(rc.reachable <= rc.recognizable, "{k}: setting reachable > recognizable");
-        self.set(&keys::refcount(k), &format!("{},{}", rc.reachable, rc.recognizable));
+        assert!(
+            rc.reachable <= rc.recognizable,
+            "{k}: setting reachable > recognizable"
+        );
+        self.set(
+            &keys::refcount(k),
+            &format!("{},{}", rc.reachable, rc.recognizable),
+        );
     }
 
     pub(crate) fn promise_refcount(&self, k: KRef) -> Option<u64> {
@@ -87,7 +95,9 @@ impl KState {
     pub(crate) fn decref(&mut self, k: KRef, reachable: bool) {
         match k {
             KRef::Object(_) => {
-                let Some(mut rc) = self.object_refcount(k) else { return };
+                let Some(mut rc) = self.object_refcount(k) else {
+                    return;
+                };
                 rc.recognizable = rc
                     .recognizable
                     .checked_sub(1)
@@ -104,8 +114,12 @@ impl KState {
                 }
             }
             KRef::Promise(_) => {
-                let Some(n) = self.promise_refcount(k) else { return };
-                let n = n.checked_sub(1).unwrap_or_else(|| panic!("{k}: refCount underflow"));
+                let Some(n) = self.promise_refcount(k) else {
+                    return;
+                };
+                let n = n
+                    .checked_sub(1)
+                    .unwrap_or_else(|| panic!("{k}: refCount underflow"));
                 self.set_u64(&keys::refcount(k), n);
                 if n == 0 {
                     self.maybe_free.insert(k);
@@ -137,10 +151,22 @@ impl KState {
     }
 
     /// The object loses its owner (owner terminated, upgraded away, or it abandoned it).
-    /// Counts are unchanged; the crank's end decides whether it can be freed.
-    pub(crate) fn orphan_object(&mut self, k: KRef) {
+    /// Counts are unchanged; the crank's end decides whether it can be freed. Sends to it
+    /// will be rejected with `disconnect` (data without slots), or a generic error.
+    pub(crate) fn orphan_object(&mut self, k: KRef, disconnect: Option<&KCapData>) {
         self.del(&keys::ko_owner(k));
+        if let Some(d) = disconnect.filter(|d| d.slots.is_empty()) {
+            self.set(&keys::ko_disconnect(k), &d.body);
+        }
         self.maybe_free.insert(k);
+    }
+
+    /// What a send to orphan `k` is rejected with.
+    pub(crate) fn disconnection(&self, k: KRef) -> KCapData {
+        match self.get(&keys::ko_disconnect(k)) {
+            Some(body) => KCapData::data(body),
+            None => crate::capdata::error("vat terminated"),
+        }
     }
 
     pub(crate) fn delete_object(&mut self, k: KRef) {

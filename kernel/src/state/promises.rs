@@ -11,7 +11,9 @@ const FIRST_KP: u64 = 40;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PromiseState {
     /// Not yet settled; `decider` is the vat that may resolve it (`None`: the kernel).
-    Unresolved { decider: Option<VatId> },
+    Unresolved {
+        decider: Option<VatId>,
+    },
     Fulfilled(KCapData),
     Rejected(KCapData),
 }
@@ -31,10 +33,6 @@ impl KState {
         self.set_decider(k, decider);
         self.set(&keys::kp_subscribers(k), "");
         k
-    }
-
-    pub(crate) fn promise_exists(&self, k: KRef) -> bool {
-        self.has(&keys::kp_state(k))
     }
 
     pub(crate) fn promise_state(&self, k: KRef) -> Option<PromiseState> {
@@ -119,7 +117,10 @@ impl KState {
         for slot in &data.slots {
             self.incref(*slot, true);
         }
-        self.set(&keys::kp_state(k), if rejected { "rejected" } else { "fulfilled" });
+        self.set(
+            &keys::kp_state(k),
+            if rejected { "rejected" } else { "fulfilled" },
+        );
         self.set(&keys::kp_data_body(k), &data.body);
         let slots: Vec<String> = data.slots.iter().map(KRef::to_string).collect();
         self.set(&keys::kp_data_slots(k), &slots.join(","));
@@ -137,7 +138,9 @@ impl KState {
 
     /// Deletes a promise whose refCount reached zero, releasing what its data held.
     pub(crate) fn delete_promise(&mut self, k: KRef) {
-        if let Some(PromiseState::Fulfilled(data) | PromiseState::Rejected(data)) = self.promise_state(k) {
+        if let Some(PromiseState::Fulfilled(data) | PromiseState::Rejected(data)) =
+            self.promise_state(k)
+        {
             for slot in data.slots {
                 self.decref(slot, true);
             }

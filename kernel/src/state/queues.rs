@@ -24,7 +24,9 @@ impl KState {
             return None;
         }
         let key = keys::queue_item(queue, head);
-        let ev = self.get_json(&key).expect("queue item between head and tail exists");
+        let ev = self
+            .get_json(&key)
+            .expect("queue item between head and tail exists");
         self.del(&key);
         self.set_json(queue, &(head + 1, tail));
         Some(ev)

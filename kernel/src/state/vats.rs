@@ -45,7 +45,10 @@ impl KState {
     /// Live vats in creation order: static ones, then dynamic ones.
     pub(crate) fn live_vats(&self) -> Vec<VatId> {
         let names: Vec<String> = self.get_json(keys::VAT_NAMES).unwrap_or_default();
-        let mut out: Vec<VatId> = names.iter().filter_map(|n| self.vat_id_by_name(n)).collect();
+        let mut out: Vec<VatId> = names
+            .iter()
+            .filter_map(|n| self.vat_id_by_name(n))
+            .collect();
         let dynamic: Vec<VatId> = self.get_json(keys::VAT_DYNAMIC_IDS).unwrap_or_default();
         out.extend(dynamic);
         out.retain(|v| self.vat_is_live(*v));

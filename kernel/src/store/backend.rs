@@ -26,12 +26,11 @@ impl Backend {
         let cfs = Cf::ALL
             .iter()
             .map(|cf| rocksdb::ColumnFamilyDescriptor::new(cf.name(), rocksdb::Options::default()));
-        let db = rocksdb::DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
-            StoreError::Open {
+        let db =
+            rocksdb::DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| StoreError::Open {
                 path: path.display().to_string(),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(Backend::Rocks(db))
     }
 
@@ -82,7 +81,12 @@ impl Backend {
     }
 
     /// Every committed entry with `start <= key < end`.
-    pub(crate) fn range(&self, cf: Cf, start: &[u8], end: Option<&[u8]>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    pub(crate) fn range(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
         let below_end = |k: &[u8]| end.is_none_or(|e| k < e);
         match self {
             Backend::Memory(maps) => maps[cf.index()]

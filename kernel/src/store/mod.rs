@@ -75,12 +75,12 @@ impl Store {
     fn with_backend(backend: Backend) -> Result<Store, StoreError> {
         let height = match backend.get(Cf::Host, HOST_HEIGHT) {
             None => 0,
-            Some(b) => u64::from_be_bytes(b.as_slice().try_into().map_err(|_| {
-                StoreError::Corrupt {
+            Some(b) => {
+                u64::from_be_bytes(b.as_slice().try_into().map_err(|_| StoreError::Corrupt {
                     what: "height",
                     detail: format!("{} bytes, expected 8", b.len()),
-                }
-            })?),
+                })?)
+            }
         };
         let app_hash = match backend.get(Cf::Host, HOST_APP_HASH) {
             None => GENESIS_APP_HASH,
@@ -139,11 +139,15 @@ impl Store {
             let c = self.crank.layer.first_after(cf, bound);
             let b = self.block.first_after(cf, bound);
             let d = self.backend.first_after(cf, bound);
-            let key = [c.map(|(k, _)| k.as_slice()), b.map(|(k, _)| k.as_slice()), d.as_ref().map(|(k, _)| k.as_slice())]
-                .into_iter()
-                .flatten()
-                .min()?
-                .to_vec();
+            let key = [
+                c.map(|(k, _)| k.as_slice()),
+                b.map(|(k, _)| k.as_slice()),
+                d.as_ref().map(|(k, _)| k.as_slice()),
+            ]
+            .into_iter()
+            .flatten()
+            .min()?
+            .to_vec();
             // The topmost layer holding the key decides its value.
             let value = match (c, b) {
                 (Some((ck, cs)), _) if *ck == key => cs.clone(),
@@ -224,7 +228,10 @@ impl Store {
 
     /// The app hash the block being built will commit with (what `FinalizeBlock` returns).
     pub fn pending_app_hash(&self) -> Hash32 {
-        hash::chain(&self.committed.app_hash, &hash::block_digest(&self.block_cranks))
+        hash::chain(
+            &self.committed.app_hash,
+            &hash::block_digest(&self.block_cranks),
+        )
     }
 
     /// Writes the block — all families, the height and the app hash — in one synced batch.
@@ -240,7 +247,11 @@ impl Store {
         }
         let app_hash = self.pending_app_hash();
         let mut writes = std::mem::take(&mut self.block).drain();
-        writes.push((Cf::Host, HOST_HEIGHT.to_vec(), Some(height.to_be_bytes().to_vec())));
+        writes.push((
+            Cf::Host,
+            HOST_HEIGHT.to_vec(),
+            Some(height.to_be_bytes().to_vec()),
+        ));
         writes.push((Cf::Host, HOST_APP_HASH.to_vec(), Some(app_hash.to_vec())));
         // On failure the block buffer is gone and the batch did not land: the caller must
         // stop, and the consensus engine replays the block after a restart.

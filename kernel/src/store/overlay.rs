@@ -52,10 +52,6 @@ impl Layer {
         self.maps[cf.index()].range::<[u8], _>((Bound::Included(start), upper))
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.maps.iter().all(BTreeMap::is_empty)
-    }
-
     /// Drains every entry, family by family in key order.
     pub(crate) fn drain(&mut self) -> Vec<(Cf, Vec<u8>, Slot)> {
         let mut out = Vec::new();

@@ -166,7 +166,11 @@ pub struct DeliveryOutcome {
 /// A worker MUST be deterministic: the same deliveries with the same syscall replies
 /// produce the same syscalls, on every machine.
 pub trait VatWorker {
-    fn deliver(&mut self, delivery: &VatDelivery, syscalls: &mut dyn SyscallHandler) -> DeliveryOutcome;
+    fn deliver(
+        &mut self,
+        delivery: &VatDelivery,
+        syscalls: &mut dyn SyscallHandler,
+    ) -> DeliveryOutcome;
 }
 
 /// Where a vat's code comes from (`vN.source`).
@@ -179,5 +183,6 @@ pub struct VatSource {
 
 /// Makes workers for vats: the kernel calls it when a vat has no live worker.
 pub trait WorkerFactory {
-    fn make_worker(&mut self, vat: VatId, source: &VatSource) -> Result<Box<dyn VatWorker>, String>;
+    fn make_worker(&mut self, vat: VatId, source: &VatSource)
+        -> Result<Box<dyn VatWorker>, String>;
 }

@@ -3,15 +3,19 @@
 use std::collections::BTreeMap;
 
 use super::{
-    DeliveryOutcome, SyscallError, SyscallHandler, SyscallReply, VatDelivery, VatSource, VatSyscall,
-    VatWorker, WorkerFactory,
+    DeliveryOutcome, SyscallError, SyscallHandler, SyscallReply, VatDelivery, VatSource,
+    VatSyscall, VatWorker, WorkerFactory,
 };
 use crate::refs::VatId;
 
 /// A vat written in Rust: it receives each delivery and issues syscalls directly.
 pub trait RawVat {
     /// Handles one delivery. An `Err` fails the delivery (the kernel terminates the vat).
-    fn deliver(&mut self, delivery: &VatDelivery, sys: &mut dyn SyscallHandler) -> Result<(), String>;
+    fn deliver(
+        &mut self,
+        delivery: &VatDelivery,
+        sys: &mut dyn SyscallHandler,
+    ) -> Result<(), String>;
 }
 
 impl<F> RawVat for F
@@ -40,7 +44,11 @@ impl SyscallHandler for Counting<'_> {
 }
 
 impl<V: RawVat> VatWorker for RawWorker<V> {
-    fn deliver(&mut self, delivery: &VatDelivery, syscalls: &mut dyn SyscallHandler) -> DeliveryOutcome {
+    fn deliver(
+        &mut self,
+        delivery: &VatDelivery,
+        syscalls: &mut dyn SyscallHandler,
+    ) -> DeliveryOutcome {
         let mut counting = Counting {
             inner: syscalls,
             count: 0,
@@ -80,7 +88,11 @@ impl RawWorkers {
 }
 
 impl WorkerFactory for RawWorkers {
-    fn make_worker(&mut self, vat: VatId, source: &VatSource) -> Result<Box<dyn VatWorker>, String> {
+    fn make_worker(
+        &mut self,
+        vat: VatId,
+        source: &VatSource,
+    ) -> Result<Box<dyn VatWorker>, String> {
         match self.makers.get_mut(&source.bundle_id) {
             Some(make) => Ok(make(vat)),
             None => Err(format!("no raw vat registered as {:?}", source.bundle_id)),

@@ -6,7 +6,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use vatchain_kernel::capdata::CapData;
-use vatchain_kernel::worker::{RawWorkers, SyscallHandler, VCapData, VResolution, VatDelivery, VatSource, VatSyscall};
+use vatchain_kernel::worker::{
+    RawWorkers, SyscallHandler, VCapData, VResolution, VatDelivery, VatSource, VatSyscall,
+};
 use vatchain_kernel::{Kernel, KernelConfig, RunBudget, VatId, VatOptions};
 
 pub type Behavior = Box<dyn FnMut(&VatDelivery, &mut dyn SyscallHandler) -> Result<(), String>>;
@@ -31,7 +33,11 @@ pub fn world(vats: Vec<(&str, Behavior)>) -> World {
     world_with(vats, |_| {}, KernelConfig::default())
 }
 
-pub fn world_with(vats: Vec<(&str, Behavior)>, opts: impl Fn(&mut VatOptions), config: KernelConfig) -> World {
+pub fn world_with(
+    vats: Vec<(&str, Behavior)>,
+    opts: impl Fn(&mut VatOptions),
+    config: KernelConfig,
+) -> World {
     let log: Log = Rc::default();
     let mut workers = RawWorkers::new();
     let mut specs = Vec::new();
@@ -62,7 +68,11 @@ pub fn world_with(vats: Vec<(&str, Behavior)>, opts: impl Fn(&mut VatOptions), c
         };
         opts(&mut o);
         let v = kernel
-            .create_vat(VatSource { bundle_id: name }, o, vatchain_kernel::capdata::undefined())
+            .create_vat(
+                VatSource { bundle_id: name },
+                o,
+                vatchain_kernel::capdata::undefined(),
+            )
             .expect("create vat");
         ids.push(v);
     }
@@ -111,7 +121,13 @@ pub fn methargs(method: &str, slots: &[&str]) -> VCapData {
     let args: Vec<String> = slots
         .iter()
         .enumerate()
-        .map(|(i, s)| if s.starts_with('p') { format!("\"&{i}\"") } else { format!("\"${i}\"") })
+        .map(|(i, s)| {
+            if s.starts_with('p') {
+                format!("\"&{i}\"")
+            } else {
+                format!("\"${i}\"")
+            }
+        })
         .collect();
     CapData {
         body: format!("#[\"{method}\",[{}]]", args.join(",")),
@@ -123,7 +139,13 @@ pub fn kmethargs(method: &str, slots: &[vatchain_kernel::KRef]) -> vatchain_kern
     let args: Vec<String> = slots
         .iter()
         .enumerate()
-        .map(|(i, s)| if s.is_promise() { format!("\"&{i}\"") } else { format!("\"${i}\"") })
+        .map(|(i, s)| {
+            if s.is_promise() {
+                format!("\"&{i}\"")
+            } else {
+                format!("\"${i}\"")
+            }
+        })
         .collect();
     CapData {
         body: format!("#[\"{method}\",[{}]]", args.join(",")),
@@ -133,12 +155,20 @@ pub fn kmethargs(method: &str, slots: &[vatchain_kernel::KRef]) -> vatchain_kern
 
 /// The method name of a message delivery.
 pub fn method_of(d: &VatDelivery) -> Option<String> {
-    let VatDelivery::Message { methargs, .. } = d else { return None };
+    let VatDelivery::Message { methargs, .. } = d else {
+        return None;
+    };
     let v: serde_json::Value = serde_json::from_str(methargs.body.strip_prefix('#')?).ok()?;
     v.get(0)?.as_str().map(str::to_string)
 }
 
-pub fn send(sys: &mut dyn SyscallHandler, target: &str, method: &str, slots: &[&str], result: Option<&str>) {
+pub fn send(
+    sys: &mut dyn SyscallHandler,
+    target: &str,
+    method: &str,
+    slots: &[&str],
+    result: Option<&str>,
+) {
     sys.syscall(VatSyscall::Send {
         target: target.into(),
         methargs: methargs(method, slots),
@@ -148,10 +178,17 @@ pub fn send(sys: &mut dyn SyscallHandler, target: &str, method: &str, slots: &[&
 }
 
 pub fn subscribe(sys: &mut dyn SyscallHandler, vpid: &str) {
-    sys.syscall(VatSyscall::Subscribe { vpid: vpid.into() }).expect("legal subscribe");
+    sys.syscall(VatSyscall::Subscribe { vpid: vpid.into() })
+        .expect("legal subscribe");
 }
 
-pub fn resolve(sys: &mut dyn SyscallHandler, vpid: &str, rejected: bool, body: &str, slots: &[&str]) {
+pub fn resolve(
+    sys: &mut dyn SyscallHandler,
+    vpid: &str,
+    rejected: bool,
+    body: &str,
+    slots: &[&str],
+) {
     sys.syscall(VatSyscall::Resolve {
         resolutions: vec![VResolution {
             vpid: vpid.into(),
