@@ -83,11 +83,7 @@ fn decode_value(v: &Value, slots: &[String]) -> Result<Value, DecodeError> {
             Some(b'$') | Some(b'&') => slot(&s[1..], slots)?,
             Some(b'+') | Some(b'-') => {
                 let mut m = Map::new();
-                let digits = if s.starts_with('+') {
-                    &s[1..]
-                } else {
-                    s.as_str()
-                };
+                let digits = s.strip_prefix('+').unwrap_or(s);
                 m.insert("@bigint".into(), Value::String(digits.to_string()));
                 Value::Object(m)
             }

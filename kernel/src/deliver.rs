@@ -10,7 +10,7 @@ use crate::state::KState;
 use crate::worker::{VCapData, VResolution, VatDelivery};
 
 impl KState {
-    fn to_vat_capdata(&mut self, v: VatId, data: &KCapData) -> VCapData {
+    fn capdata_for_vat(&mut self, v: VatId, data: &KCapData) -> VCapData {
         VCapData {
             body: data.body.clone(),
             slots: data
@@ -30,7 +30,7 @@ impl KState {
         msg: &KMessage,
     ) -> VatDelivery {
         let t = self.map_kernel_to_vat(v, target, true).to_string();
-        let methargs = self.to_vat_capdata(v, &msg.methargs);
+        let methargs = self.capdata_for_vat(v, &msg.methargs);
         let result = msg.result.map(|kp| {
             // The recipient now decides the result.
             self.set_decider(kp, Some(v));
@@ -85,7 +85,7 @@ impl KState {
                     other => panic!("notify of {k} in state {other:?}"),
                 };
                 let vpid = self.map_kernel_to_vat(v, *k, true).to_string();
-                let data = self.to_vat_capdata(v, &data);
+                let data = self.capdata_for_vat(v, &data);
                 resolutions.push(VResolution {
                     vpid,
                     rejected,
@@ -132,7 +132,7 @@ impl KState {
     pub(crate) fn translate_start_vat(&mut self, v: VatId) -> VatDelivery {
         let params = self.vat_parameters(v);
         VatDelivery::StartVat {
-            vat_parameters: self.to_vat_capdata(v, &params),
+            vat_parameters: self.capdata_for_vat(v, &params),
         }
     }
 }

@@ -28,7 +28,7 @@ fn len_key(vat: &str) -> Vec<u8> {
 /// and bumps its length in kv, so kv and transcript agree only if both commit together.
 fn apply_block(store: &mut Store, h: u64) {
     for (i, vat) in VATS.iter().enumerate() {
-        if (h + i as u64) % 3 == 0 {
+        if (h + i as u64).is_multiple_of(3) {
             continue;
         }
         let len = store
@@ -51,7 +51,7 @@ fn apply_block(store: &mut Store, h: u64) {
     if h > 1 {
         store.delete(Cf::Kv, format!("block.{}", h - 1).as_bytes());
     }
-    if h % 5 == 0 {
+    if h.is_multiple_of(5) {
         store.set(
             Cf::Bundles,
             format!("b1-{h:04}").as_bytes(),

@@ -325,16 +325,13 @@ fn exit_with_failure_rolls_the_crank_back() {
 fn messages_queued_to_a_dead_vat_are_rejected_and_other_vats_carry_on() {
     // Carol answers pings; Bob dies; Alice's later sends to Bob reject, to Carol succeed.
     let alice: Behavior = Box::new(|d, sys| {
-        match method_of(d).as_deref() {
-            Some("init") => {
-                let s = arg_slots(d);
-                send(sys, &s[0], "die", &[], None);
-                send(sys, &s[0], "afterDeath", &[], Some("p+5"));
-                subscribe(sys, "p+5");
-                send(sys, &s[1], "ping", &[], Some("p+6"));
-                subscribe(sys, "p+6");
-            }
-            _ => {}
+        if method_of(d).as_deref() == Some("init") {
+            let s = arg_slots(d);
+            send(sys, &s[0], "die", &[], None);
+            send(sys, &s[0], "afterDeath", &[], Some("p+5"));
+            subscribe(sys, "p+5");
+            send(sys, &s[1], "ping", &[], Some("p+6"));
+            subscribe(sys, "p+6");
         }
         Ok(())
     });

@@ -7,7 +7,6 @@
 
 use sha2::{Digest, Sha256};
 
-use super::cf::Cf;
 use super::overlay::LoggedWrite;
 
 /// A 32-byte SHA-256 digest.
@@ -50,19 +49,4 @@ pub(crate) fn chain(prev: &Hash32, block: &Hash32) -> Hash32 {
     h.update(prev);
     h.update(block);
     h.finalize().into()
-}
-
-/// Hashes a sequence of writes the way a crank would: used by tests that recompute a
-/// block's app hash from its known writes.
-pub fn digest_writes(writes: &[(Cf, Vec<u8>, Option<Vec<u8>>)]) -> Hash32 {
-    let log: Vec<LoggedWrite> = writes
-        .iter()
-        .map(|(cf, k, v)| LoggedWrite {
-            cf: *cf,
-            key: k.clone(),
-            slot: v.clone(),
-            prev: None,
-        })
-        .collect();
-    crank_digest(&log)
 }

@@ -15,7 +15,7 @@ use std::ops::Bound;
 use std::path::Path;
 
 pub use cf::Cf;
-pub use hash::{digest_writes, Hash32, GENESIS_APP_HASH};
+pub use hash::{Hash32, GENESIS_APP_HASH};
 
 use backend::Backend;
 use overlay::{CrankBuffer, Layer};

@@ -115,40 +115,38 @@ impl World {
     }
 }
 
-/// Upstream's methargs body shape: `["method", [args]]`, slot args as `$N` (objects) or
-/// `&N` (promises).
-pub fn methargs(method: &str, slots: &[&str]) -> VCapData {
-    let args: Vec<String> = slots
-        .iter()
+/// Smallcaps references to slots `0..n`: `"$i"` for objects, `"&i"` for promises.
+pub fn slot_refs(is_promise: impl Iterator<Item = bool>) -> String {
+    let refs: Vec<String> = is_promise
         .enumerate()
-        .map(|(i, s)| {
-            if s.starts_with('p') {
+        .map(|(i, p)| {
+            if p {
                 format!("\"&{i}\"")
             } else {
                 format!("\"${i}\"")
             }
         })
         .collect();
+    refs.join(",")
+}
+
+/// Upstream's methargs body shape: `["method", [args]]`.
+pub fn methargs(method: &str, slots: &[&str]) -> VCapData {
     CapData {
-        body: format!("#[\"{method}\",[{}]]", args.join(",")),
+        body: format!(
+            "#[\"{method}\",[{}]]",
+            slot_refs(slots.iter().map(|s| s.starts_with('p')))
+        ),
         slots: slots.iter().map(|s| s.to_string()).collect(),
     }
 }
 
 pub fn kmethargs(method: &str, slots: &[vatchain_kernel::KRef]) -> vatchain_kernel::KCapData {
-    let args: Vec<String> = slots
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            if s.is_promise() {
-                format!("\"&{i}\"")
-            } else {
-                format!("\"${i}\"")
-            }
-        })
-        .collect();
     CapData {
-        body: format!("#[\"{method}\",[{}]]", args.join(",")),
+        body: format!(
+            "#[\"{method}\",[{}]]",
+            slot_refs(slots.iter().map(|s| s.is_promise()))
+        ),
         slots: slots.to_vec(),
     }
 }
