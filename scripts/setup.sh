@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build Vatchain, then returns. Idempotent.
 #   - libclang: RocksDB's build (librocksdb-sys) runs bindgen, which loads libclang.
+#   - node: runs the liveslots JavaScript tests (kernel/tests/js).
 set -euo pipefail
 
 have_libclang() {
@@ -17,6 +18,12 @@ if ! have_libclang; then
   echo "setup: installing libclang-dev (needed by RocksDB's bindgen)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libclang-dev >/dev/null
+fi
+
+if ! command -v node >/dev/null; then
+  echo "setup: installing Node.js (runs the JS liveslots tests)..."
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null
 fi
 
 if ! command -v cargo >/dev/null; then
