@@ -114,6 +114,7 @@ impl WorkerFactory for NodeWorkers {
         &mut self,
         _vat: VatId,
         source: &VatSource,
+        _bundle: Option<&[u8]>,
     ) -> Result<Box<dyn VatWorker>, String> {
         Err(format!(
             "this node cannot run bundle {}: no vat engine is configured",

@@ -14,8 +14,9 @@ use crate::refs::{KRef, VatId};
 use crate::state::promises::PromiseState;
 use crate::state::vats::VatOptions;
 use crate::state::{keys, KState, SCHEMA_VERSION};
-use crate::store::{Hash32, Store};
+use crate::store::{Cf, Hash32, Store};
 use crate::syscall::SyscallCtx;
+use crate::worker::bundle::{Bundle, BundleError};
 use crate::worker::{VatDelivery, VatSource, VatWorker, WorkerFactory};
 
 /// Kernel settings that are not consensus state.
@@ -51,6 +52,8 @@ pub enum KernelError {
     UnknownKRef(KRef),
     #[error("{0} is not a live vat")]
     UnknownVat(String),
+    #[error("bad bundle: {0}")]
+    Bundle(#[from] BundleError),
 }
 
 /// How much work one `run` may do.
@@ -221,6 +224,25 @@ impl Kernel {
         self.st.push_run(&KernelEvent::StartVat { vat_id: v });
         self.st.store.commit_crank();
         Ok(v)
+    }
+
+    /// Checks and stores a bundle in the `bundles` family; returns its id. Installing the
+    /// same bundle twice is harmless.
+    pub fn install_bundle(&mut self, bytes: &[u8]) -> Result<String, KernelError> {
+        let b = Bundle::parse(bytes)?;
+        let id = b.id();
+        if !self.st.store.has(Cf::Bundles, id.as_bytes()) {
+            self.st
+                .store
+                .set(Cf::Bundles, id.as_bytes(), &b.canonical_bytes());
+            self.st.store.commit_crank();
+        }
+        Ok(id)
+    }
+
+    /// Whether the `bundles` family holds `bundle_id`.
+    pub fn has_bundle(&self, bundle_id: &str) -> bool {
+        self.st.store.has(Cf::Bundles, bundle_id.as_bytes())
     }
 
     /// The vat named `name`, if live.
@@ -556,8 +578,9 @@ impl Kernel {
             .st
             .vat_source(v)
             .ok_or_else(|| format!("{v} has no recorded source"))?;
+        let bundle = self.st.store.get(Cf::Bundles, source.bundle_id.as_bytes());
         self.factory
-            .make_worker(v, &source)
+            .make_worker(v, &source, bundle.as_deref())
             .map_err(|e| format!("cannot start a worker for {v}: {e}"))
     }
 

@@ -6,8 +6,11 @@
 //! terminates the vat. Raw (Rust) vats come through this seam for tests; JavaScript vats
 //! come through it too.
 
+pub mod bundle;
+mod quickjs;
 mod raw;
 
+pub use quickjs::{JsLimits, JsWorker};
 pub use raw::{RawVat, RawWorker, RawWorkers};
 
 use serde::{Deserialize, Serialize};
@@ -48,6 +51,7 @@ pub enum VatDelivery {
         vrefs: Vec<String>,
     },
     StartVat {
+        #[serde(rename = "vatParameters")]
         vat_parameters: VCapData,
     },
     BringOutYourDead,
@@ -181,8 +185,33 @@ pub struct VatSource {
     pub bundle_id: String,
 }
 
-/// Makes workers for vats: the kernel calls it when a vat has no live worker.
+/// Makes workers for vats: the kernel calls it when a vat has no live worker, with the
+/// bundle's bytes when the `bundles` family holds them.
 pub trait WorkerFactory {
-    fn make_worker(&mut self, vat: VatId, source: &VatSource)
-        -> Result<Box<dyn VatWorker>, String>;
+    fn make_worker(
+        &mut self,
+        vat: VatId,
+        source: &VatSource,
+        bundle: Option<&[u8]>,
+    ) -> Result<Box<dyn VatWorker>, String>;
+}
+
+/// Makes QuickJS workers from stored bundles.
+#[derive(Clone, Debug, Default)]
+pub struct JsWorkers {
+    pub limits: JsLimits,
+}
+
+impl WorkerFactory for JsWorkers {
+    fn make_worker(
+        &mut self,
+        _vat: VatId,
+        source: &VatSource,
+        bundle: Option<&[u8]>,
+    ) -> Result<Box<dyn VatWorker>, String> {
+        let bytes =
+            bundle.ok_or_else(|| format!("bundle {} is not installed", source.bundle_id))?;
+        let b = bundle::Bundle::parse(bytes).map_err(|e| e.to_string())?;
+        Ok(Box::new(JsWorker::new(&b, self.limits)?))
+    }
 }

@@ -92,6 +92,7 @@ impl WorkerFactory for RawWorkers {
         &mut self,
         vat: VatId,
         source: &VatSource,
+        _bundle: Option<&[u8]>,
     ) -> Result<Box<dyn VatWorker>, String> {
         match self.makers.get_mut(&source.bundle_id) {
             Some(make) => Ok(make(vat)),

@@ -15,10 +15,10 @@ const { freeze } = Object;
 /**
  * @param syscall  { send, subscribe, resolve, exit, dropImports, retireImports,
  *                   retireExports, vatstoreGet, vatstoreSet, vatstoreDelete, vatstoreGetNextKey }
- * @param options  { gcAndFinalize(): void — run a full GC and let finalizers run;
+ * @param options  { gcAndFinalize(): Promise — run a full GC and let finalizers run;
  *                   loadVat(): namespace with buildRootObject }
  */
-export function makeLiveSlots(syscall, { gcAndFinalize = () => {}, loadVat } = {}) {
+export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat } = {}) {
   let nextExportID = 1;
   let nextPromiseID = 5;
   const valToSlot = new WeakMap(); // value -> vref
@@ -209,8 +209,9 @@ export function makeLiveSlots(syscall, { gcAndFinalize = () => {}, loadVat } = {
     reachableExports.set('o+0', root);
   }
 
-  function bringOutYourDead() {
-    gcAndFinalize();
+  async function bringOutYourDead() {
+    // The host collects garbage; finalizers then run as jobs, before this continues.
+    await gcAndFinalize();
     const dead = [...deadImports].filter((v) => lookup(v) === undefined).sort();
     deadImports.clear();
     for (const vref of dead) slotToVal.delete(vref);
@@ -263,8 +264,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = () => {}, loadVat } = {
       case 'startVat':
         return startVat(d.vatParameters);
       case 'bringOutYourDead':
-        bringOutYourDead();
-        return Promise.resolve();
+        return bringOutYourDead();
       default:
         return Promise.reject(Error(`liveslots: unknown delivery ${JSON.stringify(d.type)}`));
     }

@@ -1,0 +1,82 @@
+// The vat's liveslots instance, inside its QuickJS runtime. The host (Rust) prepends
+// `const ENTRY = "vat/…";` and provides two native functions, taken from globalThis and
+// removed before any vat code runs:
+//   __syscall(json) -> json   one syscall: {type, …} in; {ok: value} or {error: message} out
+//   __gc()                    a full garbage collection
+// It exports `deliver(json)`, which starts a delivery, and `outcome()`, which reports how
+// the last one ended once the host has drained the job queue.
+import { makeLiveSlots, harden } from './liveslots.js';
+
+const rawSyscall = globalThis.__syscall;
+const rawGc = globalThis.__gc;
+delete globalThis.__syscall;
+delete globalThis.__gc;
+
+function call(request) {
+  const reply = JSON.parse(rawSyscall(JSON.stringify(request)));
+  if ('error' in reply) throw Error(reply.error);
+  return reply.ok;
+}
+
+const syscall = harden({
+  send: (target, methargs, result) => call({ type: 'send', target, methargs, result: result ?? null }),
+  subscribe: (vpid) => call({ type: 'subscribe', vpid }),
+  resolve: (resolutions) =>
+    call({
+      type: 'resolve',
+      resolutions: resolutions.map(([vpid, rejected, data]) => ({ vpid, rejected, data })),
+    }),
+  exit: (failure, info) => call({ type: 'exit', failure, info }),
+  dropImports: (vrefs) => call({ type: 'dropImports', vrefs }),
+  retireImports: (vrefs) => call({ type: 'retireImports', vrefs }),
+  retireExports: (vrefs) => call({ type: 'retireExports', vrefs }),
+  abandonExports: (vrefs) => call({ type: 'abandonExports', vrefs }),
+  vatstoreGet: (key) => call({ type: 'vatstoreGet', key }),
+  vatstoreSet: (key, value) => call({ type: 'vatstoreSet', key, value }),
+  vatstoreDelete: (key) => call({ type: 'vatstoreDelete', key }),
+  vatstoreGetNextKey: (prior) => call({ type: 'vatstoreGetNextKey', prior }),
+});
+
+// Two turns after the collection, so that finalizer jobs queued by it have run.
+const gcAndFinalize = async () => {
+  rawGc();
+  await null;
+  await null;
+};
+
+export const ls = makeLiveSlots(syscall, { gcAndFinalize, loadVat: () => import(ENTRY) });
+
+const state = { done: false, error: null };
+
+function describe(e) {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  try {
+    return `thrown: ${JSON.stringify(e)}`;
+  } catch {
+    return 'thrown: (unprintable)';
+  }
+}
+
+export function deliver(json) {
+  state.done = false;
+  state.error = null;
+  let p;
+  try {
+    p = ls.dispatch(JSON.parse(json));
+  } catch (e) {
+    state.error = describe(e);
+    return;
+  }
+  p.then(
+    () => {
+      state.done = true;
+    },
+    (e) => {
+      state.error = describe(e);
+    },
+  );
+}
+
+export function outcome() {
+  return JSON.stringify(state);
+}

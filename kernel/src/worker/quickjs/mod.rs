@@ -1,0 +1,267 @@
+//! JavaScript vats: one QuickJS runtime per live vat incarnation, running liveslots and the
+//! vat's bundle.
+//!
+//! Determinism (DESIGN §5): no `Date`, no `Math.random`, every intrinsic frozen before vat
+//! code runs; automatic GC off (cycles are collected only at bringOutYourDead, refcounting
+//! frees the rest at the same instruction everywhere); exact heap accounting with a hard
+//! limit ([`alloc`]); a per-delivery computron meter from the interrupt handler, which
+//! fires about once per 10,000 branches and aborts with an uncatchable error.
+//! Remaining risks: `Math.sin/exp/pow` use the system libm, and the depth at which a stack
+//! overflow is raised depends on native stack use (nodes must run the same binary).
+
+mod alloc;
+mod bridge;
+mod modules;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use rquickjs::context::intrinsic as i;
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Module, Persistent, Runtime};
+
+use self::alloc::{HeapMeter, MeteredAlloc};
+use self::bridge::Bridge;
+use self::modules::{BundleLoader, BundleResolver, Sources, INSTANCE};
+use super::bundle::Bundle;
+use super::{DeliveryOutcome, SyscallHandler, SyscallReply, VatDelivery, VatSyscall, VatWorker};
+
+/// No `Date`, `Performance`; `WeakRef`/`FinalizationRegistry` are kept for liveslots' import
+/// GC, observed only at bringOutYourDead.
+type VatIntrinsics = (
+    i::Eval,
+    i::RegExp,
+    i::Json,
+    i::Proxy,
+    i::MapSet,
+    i::TypedArrays,
+    i::Promise,
+    i::WeakRef,
+);
+
+/// Limits of one vat worker.
+#[derive(Clone, Copy, Debug)]
+pub struct JsLimits {
+    /// Heap bytes the vat may use.
+    pub heap_bytes: usize,
+    /// Computrons (interrupt ticks, ~10,000 branches each) one delivery may use.
+    pub delivery_computrons: u64,
+    /// Native stack the engine may use, in bytes.
+    pub stack_bytes: usize,
+}
+
+impl Default for JsLimits {
+    fn default() -> Self {
+        JsLimits {
+            heap_bytes: 64 << 20,
+            delivery_computrons: 100_000,
+            stack_bytes: 256 << 10,
+        }
+    }
+}
+
+/// Computron meter shared with the interrupt handler.
+#[derive(Default)]
+struct Meter {
+    ticks: Cell<u64>,
+    limit: Cell<u64>,
+    exceeded: Cell<bool>,
+}
+
+/// A vat running in QuickJS.
+pub struct JsWorker {
+    // Field order is drop order: JS handles before the context, the context before the
+    // runtime (QuickJS aborts if a runtime is freed with live values).
+    deliver_fn: Persistent<Function<'static>>,
+    outcome_fn: Persistent<Function<'static>>,
+    ctx: Context,
+    rt: Runtime,
+    bridge: Bridge,
+    meter: Rc<Meter>,
+    heap: Rc<HeapMeter>,
+    limits: JsLimits,
+}
+
+fn js_error(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
+    match Err::<(), _>(e).catch(ctx) {
+        Err(CaughtError::Exception(x)) => {
+            let msg = x.message().unwrap_or_default();
+            let name = x
+                .as_object()
+                .get::<_, String>("name")
+                .unwrap_or_else(|_| "Error".into());
+            format!("{name}: {msg}")
+        }
+        Err(CaughtError::Value(v)) => format!("thrown: {v:?}"),
+        Err(CaughtError::Error(e)) => e.to_string(),
+        Ok(()) => "unknown error".into(),
+    }
+}
+
+impl JsWorker {
+    /// Builds a runtime for `bundle`: liveslots set up, intrinsics frozen, vat code not yet
+    /// loaded (that happens at `startVat`).
+    pub fn new(bundle: &Bundle, limits: JsLimits) -> Result<JsWorker, String> {
+        let heap = Rc::new(HeapMeter::default());
+        // Room for the engine and liveslots on top of the vat's own heap.
+        heap.limit.set(limits.heap_bytes.saturating_add(8 << 20));
+        let rt = Runtime::new_with_alloc(MeteredAlloc::new(heap.clone()))
+            .map_err(|e| format!("cannot create a QuickJS runtime: {e}"))?;
+        rt.set_max_stack_size(limits.stack_bytes);
+        rt.set_gc_threshold(usize::MAX);
+        let meter = Rc::new(Meter::default());
+        meter.limit.set(u64::MAX);
+        let m = meter.clone();
+        rt.set_interrupt_handler(Some(Box::new(move || {
+            let t = m.ticks.get() + 1;
+            m.ticks.set(t);
+            if t > m.limit.get() {
+                m.exceeded.set(true);
+                true
+            } else {
+                false
+            }
+        })));
+        let sources = Rc::new(Sources::new(bundle));
+        rt.set_loader(BundleResolver(sources.clone()), BundleLoader(sources));
+        let ctx = Context::custom::<VatIntrinsics>(&rt)
+            .map_err(|e| format!("cannot create a QuickJS context: {e}"))?;
+        let bridge = Bridge::default();
+        let b = bridge.clone();
+        let setup =
+            ctx.with(
+                |ctx| -> Result<
+                    (Persistent<Function<'static>>, Persistent<Function<'static>>),
+                    String,
+                > {
+                    let sys = Function::new(ctx.clone(), move |request: String| -> String {
+                        syscall_json(&b, &request)
+                    })
+                    .map_err(|e| js_error(&ctx, e))?;
+                    let gc = Function::new(ctx.clone(), |ctx: Ctx<'_>| ctx.run_gc())
+                        .map_err(|e| js_error(&ctx, e))?;
+                    let g = ctx.globals();
+                    g.set("__syscall", sys).map_err(|e| js_error(&ctx, e))?;
+                    g.set("__gc", gc).map_err(|e| js_error(&ctx, e))?;
+                    let instance = Module::import(&ctx, INSTANCE).map_err(|e| js_error(&ctx, e))?;
+                    let ns: rquickjs::Object = instance.finish().map_err(|e| js_error(&ctx, e))?;
+                    let deliver: Function = ns.get("deliver").map_err(|e| js_error(&ctx, e))?;
+                    let outcome: Function = ns.get("outcome").map_err(|e| js_error(&ctx, e))?;
+                    ctx.eval::<(), _>(include_str!("../js/lockdown.js"))
+                        .map_err(|e| format!("lockdown failed: {}", js_error(&ctx, e)))?;
+                    Ok((
+                        Persistent::save(&ctx, deliver),
+                        Persistent::save(&ctx, outcome),
+                    ))
+                },
+            )?;
+        Ok(JsWorker {
+            deliver_fn: setup.0,
+            outcome_fn: setup.1,
+            ctx,
+            rt,
+            bridge,
+            meter,
+            heap,
+            limits,
+        })
+    }
+
+    /// Runs promise jobs until none is left, the meter runs out, or a job fails.
+    fn drain(&self) -> Result<(), String> {
+        loop {
+            if self.meter.exceeded.get() {
+                return Ok(());
+            }
+            match self.rt.execute_pending_job() {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(job) => {
+                    let msg = job.0.with(|ctx| {
+                        let v = ctx.catch();
+                        format!("{v:?}")
+                    });
+                    return Err(format!("a promise job failed: {msg}"));
+                }
+            }
+        }
+    }
+
+    fn run(&mut self, delivery: &VatDelivery) -> Result<(), String> {
+        let json = serde_json::to_string(delivery).map_err(|e| e.to_string())?;
+        self.ctx.with(|ctx| -> Result<(), String> {
+            let f = self
+                .deliver_fn
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| js_error(&ctx, e))?;
+            f.call::<_, ()>((json,)).map_err(|e| js_error(&ctx, e))
+        })?;
+        self.drain()?;
+        let out = self.ctx.with(|ctx| -> Result<String, String> {
+            let f = self
+                .outcome_fn
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| js_error(&ctx, e))?;
+            f.call::<_, String>(()).map_err(|e| js_error(&ctx, e))
+        })?;
+        let out: serde_json::Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
+        if let Some(err) = out["error"].as_str() {
+            return Err(err.to_string());
+        }
+        if out["done"] != true && matches!(delivery, VatDelivery::StartVat { .. }) {
+            return Err(
+                "buildRootObject did not settle (a vat cannot wait on other vats while starting)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// One syscall from JS: JSON request in, `{"ok": …}` or `{"error": …}` out.
+fn syscall_json(bridge: &Bridge, request: &str) -> String {
+    let reply = match serde_json::from_str::<VatSyscall>(request) {
+        Err(e) => Err(format!("malformed syscall: {e}")),
+        Ok(sc) => bridge.call(sc).map_err(|e| e.0),
+    };
+    let v = match reply {
+        Ok(SyscallReply::Done) => serde_json::json!({ "ok": null }),
+        Ok(SyscallReply::Value(v)) => serde_json::json!({ "ok": v }),
+        Err(e) => serde_json::json!({ "error": e }),
+    };
+    v.to_string()
+}
+
+impl VatWorker for JsWorker {
+    fn deliver(
+        &mut self,
+        delivery: &VatDelivery,
+        syscalls: &mut dyn SyscallHandler,
+    ) -> DeliveryOutcome {
+        self.meter.ticks.set(0);
+        self.meter.exceeded.set(false);
+        self.meter.limit.set(self.limits.delivery_computrons);
+        self.heap
+            .limit
+            .set(self.limits.heap_bytes.saturating_add(8 << 20));
+        let bridge = self.bridge.clone();
+        let result = bridge.with_handler(syscalls, || self.run(delivery));
+        self.meter.limit.set(u64::MAX);
+        let computrons = 1 + self.meter.ticks.get();
+        let status = if self.meter.exceeded.get() {
+            Err(format!(
+                "computron limit exceeded: the delivery ran past {} computrons",
+                self.limits.delivery_computrons
+            ))
+        } else if self.heap.exceeded.get() {
+            Err(format!(
+                "memory limit exceeded: the vat heap would pass {} bytes",
+                self.limits.heap_bytes
+            ))
+        } else {
+            result
+        };
+        DeliveryOutcome { status, computrons }
+    }
+}

@@ -1,0 +1,277 @@
+//! JavaScript vats in QuickJS behind the worker seam: SwingSet-style vat code (E, Far,
+//! relative imports) answers messages, calls other vats, passes objects; hostile vats are
+//! terminated with a clear reason while others keep working; runs are reproducible.
+
+use std::path::Path;
+
+use vatchain_kernel::capdata::CapData;
+use vatchain_kernel::store::Store;
+use vatchain_kernel::worker::bundle::Bundle;
+use vatchain_kernel::worker::{JsLimits, JsWorkers, VatSource};
+use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatId, VatOptions};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vats")
+        .join(name);
+    Bundle::from_dir(&dir, "main.js")
+        .expect("fixture bundle")
+        .canonical_bytes()
+}
+
+fn kernel() -> Kernel {
+    let limits = JsLimits {
+        heap_bytes: 16 << 20,
+        delivery_computrons: 2_000,
+        ..JsLimits::default()
+    };
+    Kernel::new(
+        Store::in_memory(),
+        Box::new(JsWorkers { limits }),
+        KernelConfig::default(),
+    )
+    .expect("kernel")
+}
+
+fn vat(k: &mut Kernel, bundle: &str, name: &str, params: &str) -> (VatId, KRef) {
+    let id = k.install_bundle(&fixture(bundle)).expect("install");
+    let opts = VatOptions {
+        name: name.into(),
+        ..VatOptions::default()
+    };
+    let v = k
+        .create_vat(VatSource { bundle_id: id }, opts, CapData::data(params))
+        .expect("create");
+    (v, k.vat_root(v).expect("root"))
+}
+
+/// Sends `body` (methargs) to `target`, runs to idle, returns the settled result.
+fn call(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> PromiseState {
+    let kp = k
+        .queue_to_kref(
+            target,
+            CapData {
+                body: body.into(),
+                slots: slots.to_vec(),
+            },
+            true,
+        )
+        .expect("send")
+        .expect("result");
+    let r = k.run(RunBudget::UNLIMITED);
+    assert!(r.idle);
+    let s = k.promise_state(kp).expect("result exists");
+    k.unpin(kp);
+    s
+}
+
+fn fulfilled(body: &str) -> PromiseState {
+    PromiseState::Fulfilled(CapData::data(body))
+}
+
+fn audit(k: &Kernel) {
+    let a = k.audit();
+    assert!(a.is_clean(), "audit:\n{}", a.problems.join("\n"));
+}
+
+#[test]
+fn js_vats_call_each_other_and_keep_state() {
+    let mut k = kernel();
+    let (_, alice) = vat(&mut k, "pingpong", "alice", "#{\"name\":\"alice\"}");
+    let (_, bob) = vat(&mut k, "pingpong", "bob", "#{\"name\":\"bob\"}");
+    k.run(RunBudget::UNLIMITED);
+    assert_eq!(
+        call(
+            &mut k,
+            alice,
+            "#[\"ping\",[\"$0.Alleged: root\",41]]",
+            &[bob]
+        ),
+        fulfilled("#\"alice:42/1\"")
+    );
+    assert_eq!(
+        call(
+            &mut k,
+            alice,
+            "#[\"ping\",[\"$0.Alleged: root\",1]]",
+            &[bob]
+        ),
+        fulfilled("#\"alice:2/2\"")
+    );
+    assert_eq!(
+        call(&mut k, alice, "#[\"getCount\",[]]", &[]),
+        fulfilled("#2")
+    );
+    audit(&k);
+}
+
+#[test]
+fn objects_pass_between_js_vats() {
+    let mut k = kernel();
+    let (_, alice) = vat(&mut k, "pingpong", "alice", "#{}");
+    let (_, bob) = vat(&mut k, "pingpong", "bob", "#{}");
+    k.run(RunBudget::UNLIMITED);
+    let PromiseState::Fulfilled(c) = call(&mut k, bob, "#[\"makeCounter\",[]]", &[]) else {
+        panic!("makeCounter failed")
+    };
+    assert_eq!(c.body, "#\"$0.Alleged: counter\"");
+    let counter = c.slots[0];
+    // Alice calls Bob's counter twice; the second answer is 2.
+    assert_eq!(
+        call(&mut k, alice, "#[\"useCounter\",[\"$0\"]]", &[counter]),
+        fulfilled("#2")
+    );
+    let PromiseState::Rejected(e) = call(&mut k, alice, "#[\"fail\",[]]", &[]) else {
+        panic!()
+    };
+    assert_eq!(
+        e.body,
+        "#{\"#error\":\"deliberate\",\"name\":\"RangeError\"}"
+    );
+    audit(&k);
+}
+
+fn terminated_for(method: &str, reason: &str) {
+    let mut k = kernel();
+    let (h, hostile) = vat(&mut k, "hostile", "hostile", "#{}");
+    let (_, good) = vat(&mut k, "pingpong", "good", "#{}");
+    k.run(RunBudget::UNLIMITED);
+    let s = call(&mut k, hostile, &format!("#[\"{method}\",[]]"), &[]);
+    let PromiseState::Rejected(e) = s else {
+        panic!("{method}: {s:?}")
+    };
+    assert!(e.body.contains(reason), "{method}: {}", e.body);
+    assert!(
+        !k.vats().contains(&h),
+        "{method}: the hostile vat is terminated"
+    );
+    assert_eq!(
+        call(&mut k, good, "#[\"pong\",[1]]", &[]),
+        fulfilled("#2"),
+        "others still work"
+    );
+    audit(&k);
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_by_the_meter() {
+    terminated_for("spin", "computron limit exceeded");
+}
+
+#[test]
+fn a_memory_bomb_is_stopped_by_the_heap_limit() {
+    terminated_for("hog", "memory limit exceeded");
+}
+
+#[test]
+fn huge_strings_from_builtins_hit_the_heap_limit() {
+    terminated_for("bigString", "memory limit exceeded");
+}
+
+#[test]
+fn deep_recursion_is_an_error_not_a_crash() {
+    let mut k = kernel();
+    let (h, hostile) = vat(&mut k, "hostile", "hostile", "#{}");
+    k.run(RunBudget::UNLIMITED);
+    let s = call(&mut k, hostile, "#[\"recurse\",[]]", &[]);
+    // A stack overflow is a catchable RangeError in QuickJS: the call rejects, the vat lives.
+    let PromiseState::Rejected(e) = s else {
+        panic!("{s:?}")
+    };
+    assert!(e.body.contains("stack"), "{}", e.body);
+    assert!(k.vats().contains(&h));
+    audit(&k);
+}
+
+#[test]
+fn intrinsics_are_frozen_and_nondeterminism_removed() {
+    let mut k = kernel();
+    let (_, hostile) = vat(&mut k, "hostile", "hostile", "#{}");
+    k.run(RunBudget::UNLIMITED);
+    assert_eq!(
+        call(&mut k, hostile, "#[\"random\",[]]", &[]),
+        fulfilled("#\"undefined\"")
+    );
+    assert_eq!(
+        call(&mut k, hostile, "#[\"date\",[]]", &[]),
+        fulfilled("#\"undefined\"")
+    );
+    let PromiseState::Rejected(e) = call(&mut k, hostile, "#[\"tamper\",[]]", &[]) else {
+        panic!()
+    };
+    assert!(e.body.contains("TypeError"), "{}", e.body);
+    audit(&k);
+}
+
+#[test]
+fn throwing_in_build_root_object_terminates_the_vat_with_the_reason() {
+    let mut k = kernel();
+    let (h, root) = vat(&mut k, "hostile", "hostile", "#{\"throwAtStart\":true}");
+    let r = k.run(RunBudget::UNLIMITED);
+    assert_eq!(r.terminated.len(), 1);
+    assert!(
+        r.terminated[0].1.contains("refusing to start"),
+        "{:?}",
+        r.terminated
+    );
+    assert!(!k.vats().contains(&h));
+    // Nothing held the dead vat's root: it is gone.
+    assert!(k
+        .queue_to_kref(root, CapData::data("#[\"ok\",[]]"), false)
+        .is_err());
+    audit(&k);
+}
+
+#[test]
+fn bad_bundles_are_refused_with_the_reason() {
+    let mut k = kernel();
+    let err = k
+        .install_bundle(b"{\"not\":\"a bundle\"}")
+        .expect_err("refused");
+    assert!(err.to_string().contains("bad bundle"), "{err}");
+    // A syntax error and an unresolvable import surface when the vat starts.
+    for (src, reason) in [
+        ("export function buildRootObject( {", "SyntaxError"),
+        (
+            "import { x } from '@agoric/nothing'; export const buildRootObject = () => x;",
+            "@agoric/nothing",
+        ),
+    ] {
+        let b = Bundle::new("main.js", [("main.js".to_string(), src.to_string())].into())
+            .expect("bundle");
+        let id = k.install_bundle(&b.canonical_bytes()).expect("install");
+        let v = k
+            .create_vat(
+                VatSource { bundle_id: id },
+                VatOptions {
+                    name: format!("bad{}", reason.len()),
+                    ..VatOptions::default()
+                },
+                CapData::data("#{}"),
+            )
+            .expect("create");
+        let r = k.run(RunBudget::UNLIMITED);
+        assert!(!k.vats().contains(&v));
+        assert!(
+            r.terminated.iter().any(|(_, why)| why.contains(reason)),
+            "{reason}: {:?}",
+            r.terminated
+        );
+    }
+    audit(&k);
+}
+
+#[test]
+fn the_same_js_scenario_gives_the_same_app_hash() {
+    let run = || {
+        let mut k = kernel();
+        let (_, alice) = vat(&mut k, "pingpong", "alice", "#{\"name\":\"a\"}");
+        let (_, bob) = vat(&mut k, "pingpong", "bob", "#{}");
+        let (_, hostile) = vat(&mut k, "hostile", "hostile", "#{}");
+        k.run(RunBudget::UNLIMITED);
+        call(&mut k, alice, "#[\"ping\",[\"$0\",1]]", &[bob]);
+        call(&mut k, hostile, "#[\"spin\",[]]", &[]);
+        k.commit_block(1).expect("commit")
+    };
+    assert_eq!(run(), run());
+}
