@@ -69,7 +69,12 @@ fn main() {
             Ok(())
         }
     });
-    let store = Store::open(dir.path()).expect("open store");
+    // `--memory`: the in-memory store, to separate kernel cost from RocksDB cost.
+    let store = if std::env::args().any(|a| a == "--memory") {
+        Store::in_memory()
+    } else {
+        Store::open(dir.path()).expect("open store")
+    };
     let mut k = Kernel::new(store, Box::new(workers), KernelConfig::default()).expect("kernel");
     let mk = |name: &str| VatOptions {
         name: name.into(),

@@ -139,6 +139,18 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
         if let Some(root) = st.clist_kref(v, "o+0") {
             exp.hold(root, true);
         }
+        match st.current_span(v) {
+            None => problems.push(format!("{v} has no transcript span")),
+            Some(span) => {
+                let n = st.span_items(v).len() as u64;
+                if n != span.end_pos - span.start_pos {
+                    problems.push(format!(
+                        "{v}'s span [{}, {}) holds {n} items",
+                        span.start_pos, span.end_pos
+                    ));
+                }
+            }
+        }
         for slot in st.vat_parameters(v).slots {
             exp.hold(slot, true);
         }

@@ -16,6 +16,7 @@ use crate::state::vats::VatOptions;
 use crate::state::{keys, KState, SCHEMA_VERSION};
 use crate::store::{Cf, Hash32, Store};
 use crate::syscall::SyscallCtx;
+use crate::transcript::{Recorder, Replayer, TranscriptItem};
 use crate::worker::bundle::{Bundle, BundleError};
 use crate::worker::{VatDelivery, VatSource, VatWorker, WorkerFactory};
 
@@ -24,12 +25,15 @@ use crate::worker::{VatDelivery, VatSource, VatWorker, WorkerFactory};
 pub struct KernelConfig {
     /// Deliveries between bringOutYourDead for vats that set none (upstream mainnet: 1000).
     pub default_reap_interval: u64,
+    /// Workers kept live at once; others are rebuilt by replay when needed.
+    pub max_live_workers: usize,
 }
 
 impl Default for KernelConfig {
     fn default() -> Self {
         KernelConfig {
             default_reap_interval: 1000,
+            max_live_workers: 50,
         }
     }
 }
@@ -113,6 +117,9 @@ pub struct RunReport {
 pub struct Kernel {
     pub(crate) st: KState,
     workers: BTreeMap<VatId, Box<dyn VatWorker>>,
+    /// When each live worker was last used (for eviction; not consensus state).
+    last_used: BTreeMap<VatId, u64>,
+    use_clock: u64,
     factory: Box<dyn WorkerFactory>,
     config: KernelConfig,
 }
@@ -163,6 +170,8 @@ impl Kernel {
         Ok(Kernel {
             st,
             workers: BTreeMap::new(),
+            last_used: BTreeMap::new(),
+            use_clock: 0,
             factory,
             config,
         })
@@ -214,6 +223,7 @@ impl Kernel {
         let v = self
             .st
             .create_vat_records(&source, &options, &vat_parameters);
+        self.st.start_transcript(v, &source.bundle_id);
         let root = crate::refs::VRef::parse("o+0").expect("o+0 is a valid vref");
         let root = self
             .st
@@ -333,7 +343,7 @@ impl Kernel {
         if !self.st.vat_is_live(v) {
             return Err(KernelError::UnknownVat(v.to_string()));
         }
-        self.workers.remove(&v);
+        self.drop_worker(v);
         self.st.terminate_vat(v, &capdata::error(reason));
         self.end_crank();
         Ok(())
@@ -579,9 +589,86 @@ impl Kernel {
             .vat_source(v)
             .ok_or_else(|| format!("{v} has no recorded source"))?;
         let bundle = self.st.store.get(Cf::Bundles, source.bundle_id.as_bytes());
-        self.factory
+        let mut worker = self
+            .factory
             .make_worker(v, &source, bundle.as_deref())
-            .map_err(|e| format!("cannot start a worker for {v}: {e}"))
+            .map_err(|e| format!("cannot start a worker for {v}: {e}"))?;
+        self.replay(v, worker.as_mut());
+        Ok(worker)
+    }
+
+    /// Brings a fresh worker up to date by replaying the vat's current transcript span.
+    ///
+    /// A divergence (different syscalls, or a delivery that now fails) means this node
+    /// would compute a different state than the one it committed: the kernel stops (panics,
+    /// and `vatd` aborts) with both sides of the difference, rather than carry on forked.
+    fn replay(&mut self, v: VatId, worker: &mut dyn VatWorker) {
+        let items = self.st.span_items(v);
+        if items.is_empty() {
+            return;
+        }
+        let start = self.st.current_span(v).map_or(0, |s| s.start_pos);
+        let t0 = std::time::Instant::now();
+        for (i, item) in items.iter().enumerate() {
+            let pos = start + i as u64;
+            let mut r = Replayer {
+                expected: &item.sc,
+                next: 0,
+                divergence: None,
+            };
+            let out = worker.deliver(&item.d, &mut r);
+            let problem = r
+                .divergence
+                .or_else(|| {
+                    out.status
+                        .err()
+                        .map(|e| format!("the delivery now fails: {e}"))
+                })
+                .or_else(|| {
+                    (r.next < item.sc.len()).then(|| {
+                        format!(
+                            "replay made {} of {} recorded syscalls; next: {:?}",
+                            r.next,
+                            item.sc.len(),
+                            item.sc[r.next].s
+                        )
+                    })
+                });
+            if let Some(p) = problem {
+                panic!(
+                    "transcript divergence in {v} at position {pos} ({}): {p}",
+                    item.d.name()
+                );
+            }
+            if (i + 1) % 1000 == 0 {
+                tracing::info!(vat = %v, replayed = i + 1, total = items.len(), "replaying transcript");
+            }
+        }
+        tracing::debug!(vat = %v, deliveries = items.len(), ms = t0.elapsed().as_millis() as u64, "replayed transcript");
+    }
+
+    /// Forgets a vat's live worker (terminated vats).
+    fn drop_worker(&mut self, v: VatId) {
+        self.workers.remove(&v);
+        self.last_used.remove(&v);
+    }
+
+    /// Keeps `worker` live, evicting the least recently used one past the configured number
+    /// (an evicted vat is rebuilt from its transcript when next needed).
+    fn keep_worker(&mut self, v: VatId, worker: Box<dyn VatWorker>) {
+        self.use_clock += 1;
+        self.last_used.insert(v, self.use_clock);
+        self.workers.insert(v, worker);
+        while self.workers.len() > self.config.max_live_workers.max(1) {
+            let oldest = self
+                .workers
+                .keys()
+                .min_by_key(|w| self.last_used.get(w).copied().unwrap_or(0))
+                .copied();
+            let Some(old) = oldest else { break };
+            self.workers.remove(&old);
+            self.last_used.remove(&old);
+        }
     }
 
     /// Delivers `vd` to `v` and applies the outcome: commit-ready state on success; on an
@@ -604,10 +691,15 @@ impl Kernel {
             }
         };
         let mut ctx = SyscallCtx::new(&mut self.st, v);
-        let outcome = worker.deliver(&vd, &mut ctx);
+        let mut rec = Recorder {
+            inner: &mut ctx,
+            records: Vec::new(),
+        };
+        let outcome = worker.deliver(&vd, &mut rec);
+        let records = std::mem::take(&mut rec.records);
         let (fault, exit) = (ctx.fault.take(), ctx.exit.take());
         report.computrons = outcome.computrons;
-        self.workers.insert(v, worker);
+        self.keep_worker(v, worker);
         let failure = fault.or_else(|| {
             outcome.status.err().map(|e| {
                 format!(
@@ -621,6 +713,14 @@ impl Kernel {
             let rejection = capdata::error(&format!("vat terminated: {why}"));
             self.abort_and_terminate(v, &why, &rejection, report);
             return;
+        }
+        if exit.is_none() {
+            let item = TranscriptItem {
+                d: vd,
+                sc: records,
+                computrons: outcome.computrons,
+            };
+            self.st.append_transcript(v, &item);
         }
         if let Some(exit) = exit {
             let why = if exit.failure {
@@ -641,7 +741,7 @@ impl Kernel {
                 };
                 self.abort_and_terminate(v, why, &rejection, report);
             } else {
-                self.workers.remove(&v);
+                self.drop_worker(v);
                 self.st.terminate_vat(v, &exit.info);
                 report.terminated = Some((v, why.to_string()));
             }
@@ -660,7 +760,7 @@ impl Kernel {
         tracing::warn!(vat = %v, reason = why, "terminating vat");
         self.st.store.abort_crank();
         self.st.maybe_free.clear();
-        self.workers.remove(&v);
+        self.drop_worker(v);
         self.st.terminate_vat(v, rejection);
         report.terminated = Some((v, why.to_string()));
     }

@@ -19,6 +19,7 @@ mod state;
 pub mod store;
 mod syscall;
 mod terminate;
+mod transcript;
 pub mod worker;
 
 pub use audit::AuditReport;
@@ -33,3 +34,4 @@ pub use state::promises::PromiseState;
 pub use state::vats::VatOptions;
 pub use state::SCHEMA_VERSION;
 pub use syscall::{MAX_SLOTS, MAX_VATSTORE_KEY, MAX_VATSTORE_VALUE};
+pub use transcript::{Span, SyscallRecord, TranscriptItem};

@@ -99,11 +99,16 @@ impl SyscallCtx<'_> {
             VatSyscall::VatstoreGetNextKey { prior } => {
                 let k = self.vatstore_key(&prior)?;
                 let prefix = keys::vatstore_prefix(self.vat);
+                let end = crate::store::prefix_end(prefix.as_bytes());
                 let next = self
                     .st
                     .store
-                    .get_next_key(Cf::Kv, k.as_bytes())
-                    .and_then(|n| String::from_utf8(n).ok())
+                    .first_between(
+                        Cf::Kv,
+                        std::ops::Bound::Excluded(k.as_bytes()),
+                        end.as_deref(),
+                    )
+                    .and_then(|(n, _)| String::from_utf8(n).ok())
                     .and_then(|n| n.strip_prefix(&prefix).map(str::to_string));
                 Ok(SyscallReply::Value(next))
             }

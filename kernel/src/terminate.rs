@@ -52,6 +52,7 @@ impl KState {
         // 5. Everything else: vatstore, options, counters. The name is freed.
         let name = self.vat_options(v).map(|o| o.name);
         self.delete_prefix(&keys::vat_prefix(v));
+        self.delete_transcripts(v);
         if let Some(name) = name {
             if self.vat_id_by_name(&name) == Some(v) {
                 self.del(&keys::vat_name(&name));

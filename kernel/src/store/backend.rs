@@ -50,15 +50,25 @@ impl Backend {
         }
     }
 
-    /// The first committed entry whose key lies after `lower`.
-    pub(crate) fn first_after(&self, cf: Cf, lower: Bound<&[u8]>) -> Option<(Vec<u8>, Vec<u8>)> {
+    /// The first committed entry whose key lies after `lower` (and before `upper`).
+    pub(crate) fn first_after(
+        &self,
+        cf: Cf,
+        lower: Bound<&[u8]>,
+        upper: Option<&[u8]>,
+    ) -> Option<(Vec<u8>, Vec<u8>)> {
         match self {
             Backend::Memory(maps) => maps[cf.index()]
                 .range::<[u8], _>((lower, Bound::Unbounded))
                 .next()
+                .filter(|(k, _)| upper.is_none_or(|u| k.as_slice() < u))
                 .map(|(k, v)| (k.clone(), v.clone())),
             Backend::Rocks(db) => {
-                let mut it = db.raw_iterator_cf(Self::handle(db, cf));
+                let mut ro = rocksdb::ReadOptions::default();
+                if let Some(u) = upper {
+                    ro.set_iterate_upper_bound(u.to_vec());
+                }
+                let mut it = db.raw_iterator_cf_opt(Self::handle(db, cf), ro);
                 match lower {
                     Bound::Unbounded => it.seek_to_first(),
                     Bound::Included(k) => it.seek(k),
@@ -96,7 +106,14 @@ impl Backend {
                 .collect(),
             Backend::Rocks(db) => {
                 let mut out = Vec::new();
-                let mut it = db.raw_iterator_cf(Self::handle(db, cf));
+                // The upper bound matters for speed, not only correctness: without it the
+                // iterator walks past `end` over every deletion tombstone until it finds a
+                // live key.
+                let mut ro = rocksdb::ReadOptions::default();
+                if let Some(e) = end {
+                    ro.set_iterate_upper_bound(e.to_vec());
+                }
+                let mut it = db.raw_iterator_cf_opt(Self::handle(db, cf), ro);
                 it.seek(start);
                 while let (Some(k), Some(v)) = (it.key(), it.value()) {
                     if !below_end(k) {
