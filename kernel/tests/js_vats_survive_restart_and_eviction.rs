@@ -162,3 +162,90 @@ fn a_tampered_transcript_is_a_loud_divergence() {
     let mut k = open(store, 50);
     ping_block(&mut k, a, b, 2);
 }
+
+const CHILD_ENV: &str = "VATCHAIN_RESTART_CHILD";
+
+/// The child side of `a_second_process_sees_the_same_vats`: `phase1` builds the vats and
+/// commits blocks 1..=3, `phase2` reopens the DB and commits 4..=6. Each prints one line per
+/// block: `block <h> <app hash hex> <answer>`.
+#[test]
+fn restart_child() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return; // Only meaningful as a child process.
+    };
+    let (phase, dir) = spec.split_once(':').expect("phase:dir");
+    let mut k = open(Store::open(Path::new(dir)).expect("open"), 50);
+    if phase == "phase1" {
+        let (a, b) = setup(&mut k);
+        println!("block 1 {} -", hex(&k.commit_block(1).expect("commit")));
+        for h in 2..=3 {
+            let ans = ping_block(&mut k, a, b, h);
+            println!(
+                "block {h} {} {ans}",
+                hex(&k.commit_block(h).expect("commit"))
+            );
+        }
+    } else {
+        let a = k.vat_root(k.vat_id("alice").expect("alice")).expect("root");
+        let b = k.vat_root(k.vat_id("bob").expect("bob")).expect("root");
+        for h in 4..=6 {
+            let ans = ping_block(&mut k, a, b, h);
+            println!(
+                "block {h} {} {ans}",
+                hex(&k.commit_block(h).expect("commit"))
+            );
+        }
+    }
+}
+
+fn hex(h: &Hash32) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_second_process_sees_the_same_vats() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = std::env::current_exe().expect("test binary");
+    let mut lines = Vec::new();
+    for phase in ["phase1", "phase2"] {
+        let out = std::process::Command::new(&exe)
+            .args([
+                "restart_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, format!("{phase}:{}", dir.path().display()))
+            .output()
+            .expect("run child");
+        assert!(
+            out.status.success(),
+            "{phase} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                // The test harness may print "test restart_child ... " before our first line.
+                .filter_map(|l| l.find("block ").map(|i| l[i..].to_string())),
+        );
+    }
+    // The same six blocks in one uninterrupted kernel.
+    let mut k = open(Store::in_memory(), 50);
+    let (a, b) = setup(&mut k);
+    let mut want = vec![format!(
+        "block 1 {} -",
+        hex(&k.commit_block(1).expect("commit"))
+    )];
+    for h in 2..=6 {
+        let ans = ping_block(&mut k, a, b, h);
+        want.push(format!(
+            "block {h} {} {ans}",
+            hex(&k.commit_block(h).expect("commit"))
+        ));
+    }
+    assert_eq!(
+        lines, want,
+        "two processes give the same answers and app hashes as one"
+    );
+}
