@@ -275,3 +275,54 @@ fn the_same_js_scenario_gives_the_same_app_hash() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn vats_keep_data_in_their_vatstore() {
+    let mut k = kernel();
+    let (v, keeper) = vat(&mut k, "keeper", "keeper", "#{}");
+    k.run(RunBudget::UNLIMITED);
+    assert_eq!(
+        call(&mut k, keeper, "#[\"bump\",[\"b\"]]", &[]),
+        fulfilled("#1")
+    );
+    assert_eq!(
+        call(&mut k, keeper, "#[\"bump\",[\"b\"]]", &[]),
+        fulfilled("#2")
+    );
+    assert_eq!(
+        call(&mut k, keeper, "#[\"bump\",[\"a\"]]", &[]),
+        fulfilled("#1")
+    );
+    assert_eq!(
+        call(&mut k, keeper, "#[\"names\",[]]", &[]),
+        fulfilled("#[\"a\",\"b\"]")
+    );
+    assert_eq!(
+        k.kv_get(&format!("{v}.vs.vvs.b")).as_deref(),
+        Some("2"),
+        "confined under vvs."
+    );
+    call(&mut k, keeper, "#[\"forget\",[\"a\"]]", &[]);
+    assert_eq!(
+        call(&mut k, keeper, "#[\"names\",[]]", &[]),
+        fulfilled("#[\"b\"]")
+    );
+    let PromiseState::Rejected(e) = call(&mut k, keeper, "#[\"badValue\",[]]", &[]) else {
+        panic!()
+    };
+    assert!(e.body.contains("vatstore values are strings"), "{}", e.body);
+    audit(&k);
+}
+
+#[test]
+fn a_vat_can_exit_and_its_promises_reject_with_the_completion() {
+    let mut k = kernel();
+    let (v, keeper) = vat(&mut k, "keeper", "keeper", "#{}");
+    k.run(RunBudget::UNLIMITED);
+    let s = call(&mut k, keeper, "#[\"quit\",[\"done here\"]]", &[]);
+    // exit(false) keeps the crank: the answer resolved in that delivery stands, and the
+    // vat is gone afterwards.
+    assert!(!k.vats().contains(&v));
+    assert_eq!(s, fulfilled("#\"quitting\""));
+    audit(&k);
+}

@@ -159,9 +159,29 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     );
   }
 
+  // Userspace vatstore: confined to "vvs." so it cannot touch liveslots' own records.
+  const USER = 'vvs.';
+  const checkKey = (key) => {
+    if (typeof key !== 'string') throw TypeError(`vatstore keys are strings, got ${typeof key}`);
+    return `${USER}${key}`;
+  };
+  const vatstore = freeze({
+    get: (key) => syscall.vatstoreGet(checkKey(key)) ?? undefined,
+    set: (key, value) => {
+      if (typeof value !== 'string') throw TypeError(`vatstore values are strings, got ${typeof value}`);
+      syscall.vatstoreSet(checkKey(key), value);
+    },
+    delete: (key) => syscall.vatstoreDelete(checkKey(key)),
+    getNextKey: (prior) => {
+      const next = syscall.vatstoreGetNextKey(checkKey(prior));
+      return typeof next === 'string' && next.startsWith(USER) ? next.slice(USER.length) : undefined;
+    },
+  });
+
   const vatPowers = freeze({
     exitVat: (completion) => syscall.exit(false, m.serialize(completion)),
     exitVatWithFailure: (reason) => syscall.exit(true, m.serialize(reason)),
+    vatstore,
   });
 
   // ---- deliveries ----
