@@ -27,6 +27,8 @@ pub struct KernelConfig {
     pub default_reap_interval: u64,
     /// Workers kept live at once; others are rebuilt by replay when needed.
     pub max_live_workers: usize,
+    /// Where to append the structured crank log (JSON lines), if anywhere.
+    pub slog: Option<std::path::PathBuf>,
 }
 
 impl Default for KernelConfig {
@@ -34,6 +36,7 @@ impl Default for KernelConfig {
         KernelConfig {
             default_reap_interval: 1000,
             max_live_workers: 50,
+            slog: None,
         }
     }
 }
@@ -58,6 +61,8 @@ pub enum KernelError {
     UnknownVat(String),
     #[error("bad bundle: {0}")]
     Bundle(#[from] BundleError),
+    #[error("cannot open the slog file {path}: {reason}")]
+    Slog { path: String, reason: String },
 }
 
 /// How much work one `run` may do.
@@ -122,6 +127,7 @@ pub struct Kernel {
     use_clock: u64,
     factory: Box<dyn WorkerFactory>,
     config: KernelConfig,
+    slog: Option<crate::slog::Slog>,
 }
 
 /// The next unit of work, in upstream's priority order.
@@ -167,7 +173,17 @@ impl Kernel {
                 }
             }
         }
+        let slog = match &config.slog {
+            None => None,
+            Some(path) => Some(
+                crate::slog::Slog::open(path).map_err(|e| KernelError::Slog {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?,
+            ),
+        };
         Ok(Kernel {
+            slog,
             st,
             workers: BTreeMap::new(),
             last_used: BTreeMap::new(),
@@ -194,6 +210,9 @@ impl Kernel {
 
     /// Commits the block being built (host API; see [`Store::commit_block`]).
     pub fn commit_block(&mut self, height: u64) -> Result<Hash32, crate::store::StoreError> {
+        if let Some(slog) = &mut self.slog {
+            slog.flush();
+        }
         self.st.store.commit_block(height)
     }
 
@@ -699,6 +718,18 @@ impl Kernel {
         let records = std::mem::take(&mut rec.records);
         let (fault, exit) = (ctx.fault.take(), ctx.exit.take());
         report.computrons = outcome.computrons;
+        if let Some(slog) = &mut self.slog {
+            let crank = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
+            let status = fault.clone().or_else(|| outcome.status.clone().err());
+            slog.delivery(
+                crank,
+                v,
+                &vd,
+                &records,
+                outcome.computrons,
+                status.as_deref(),
+            );
+        }
         self.keep_worker(v, worker);
         let failure = fault.or_else(|| {
             outcome.status.err().map(|e| {

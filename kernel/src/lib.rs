@@ -15,6 +15,7 @@ mod events;
 mod gc;
 mod kernel;
 pub mod refs;
+mod slog;
 mod state;
 pub mod store;
 mod syscall;

@@ -326,3 +326,38 @@ fn a_vat_can_exit_and_its_promises_reject_with_the_completion() {
     assert_eq!(s, fulfilled("#\"quitting\""));
     audit(&k);
 }
+
+#[test]
+fn the_slog_records_each_delivery_with_its_syscalls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("slog.jsonl");
+    let config = KernelConfig {
+        slog: Some(path.clone()),
+        ..KernelConfig::default()
+    };
+    let mut k =
+        Kernel::new(Store::in_memory(), Box::new(JsWorkers::default()), config).expect("kernel");
+    let (_, alice) = vat(&mut k, "pingpong", "alice", "#{}");
+    let (_, bob) = vat(&mut k, "pingpong", "bob", "#{}");
+    k.run(RunBudget::UNLIMITED);
+    call(&mut k, alice, "#[\"ping\",[\"$0\",1]]", &[bob]);
+    k.commit_block(1).expect("commit");
+    let text = std::fs::read_to_string(&path).expect("slog written");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(lines.len() >= 5, "{text}");
+    let ping = lines
+        .iter()
+        .find(|l| {
+            l["delivery"]["type"] == "message"
+                && l["syscalls"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|c| c["s"]["type"] == "send"))
+        })
+        .expect("alice's ping delivery, which sent to bob");
+    assert_eq!(ping["status"], "ok");
+    assert!(ping["crank"].as_u64().is_some() && ping["computrons"].as_u64().is_some());
+    assert!(lines.iter().any(|l| l["delivery"]["type"] == "startVat"));
+}
