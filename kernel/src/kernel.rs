@@ -17,6 +17,7 @@ use crate::state::{keys, KState, SCHEMA_VERSION};
 use crate::store::{Cf, Hash32, Store};
 use crate::syscall::SyscallCtx;
 use crate::transcript::{Recorder, Replayer, TranscriptItem};
+use crate::vat_admin::{VAT_ADMIN_JS, VAT_ADMIN_NAME};
 use crate::worker::bundle::{Bundle, BundleError};
 use crate::worker::{VatDelivery, VatSource, VatWorker, WorkerFactory};
 
@@ -224,35 +225,43 @@ impl Kernel {
         options: VatOptions,
         vat_parameters: KCapData,
     ) -> Result<VatId, KernelError> {
-        let name = &options.name;
-        if name.is_empty()
-            || name.len() > 200
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
-            return Err(KernelError::BadVatName(name.clone()));
+        if options.name == VAT_ADMIN_NAME {
+            return Err(KernelError::DuplicateVatName(options.name));
         }
-        if self.st.vat_id_by_name(name).is_some() {
-            return Err(KernelError::DuplicateVatName(name.clone()));
-        }
-        for k in &vat_parameters.slots {
-            self.check_kref(*k)?;
-        }
-        let v = self
-            .st
-            .create_vat_records(&source, &options, &vat_parameters);
-        self.st.start_transcript(v, &source.bundle_id);
-        let root = crate::refs::VRef::parse("o+0").expect("o+0 is a valid vref");
-        let root = self
-            .st
-            .map_vat_to_kernel(v, &root, crate::state::clist::VatUse::NORMAL)
-            .expect("a new vat can always export its root");
-        // The kernel holds every live vat's root, so the host can always reach the vat.
-        self.st.incref(root, true);
-        self.st.push_run(&KernelEvent::StartVat { vat_id: v });
+        let v = self.st.create_vat(&source, &options, &vat_parameters)?;
         self.st.store.commit_crank();
         Ok(v)
+    }
+
+    /// Installs the vat-admin vat (once; later calls return it): the vatAdminService that
+    /// vats use to create dynamic vats. Needs a worker factory that runs JavaScript.
+    pub fn install_vat_admin(&mut self) -> Result<VatId, KernelError> {
+        if let Some(v) = self.st.vat_id_by_name(VAT_ADMIN_NAME) {
+            return Ok(v);
+        }
+        let bundle = Bundle::new(
+            "vat-admin.js",
+            [("vat-admin.js".to_string(), VAT_ADMIN_JS.to_string())].into(),
+        )?;
+        let id = self.install_bundle(&bundle.canonical_bytes())?;
+        let options = VatOptions {
+            name: VAT_ADMIN_NAME.into(),
+            ..VatOptions::default()
+        };
+        let v = self.st.create_vat(
+            &VatSource { bundle_id: id },
+            &options,
+            &capdata::undefined(),
+        )?;
+        self.st.store.commit_crank();
+        Ok(v)
+    }
+
+    /// The vatAdminService object (the vat-admin vat's root), once installed.
+    pub fn vat_admin_service(&self) -> Option<KRef> {
+        self.st
+            .vat_id_by_name(VAT_ADMIN_NAME)
+            .and_then(|v| self.vat_root(v))
     }
 
     /// Checks and stores a bundle in the `bundles` family; returns its id. Installing the
@@ -363,7 +372,9 @@ impl Kernel {
             return Err(KernelError::UnknownVat(v.to_string()));
         }
         self.drop_worker(v);
-        self.st.terminate_vat(v, &capdata::error(reason));
+        let why = capdata::error(reason);
+        self.st.notify_vat_admin(v, true, &why);
+        self.st.terminate_vat(v, &why);
         self.end_crank();
         Ok(())
     }
@@ -717,6 +728,7 @@ impl Kernel {
         let outcome = worker.deliver(&vd, &mut rec);
         let records = std::mem::take(&mut rec.records);
         let (fault, exit) = (ctx.fault.take(), ctx.exit.take());
+        let terminations = std::mem::take(&mut ctx.terminations);
         report.computrons = outcome.computrons;
         if let Some(slog) = &mut self.slog {
             let crank = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
@@ -744,6 +756,13 @@ impl Kernel {
             let rejection = capdata::error(&format!("vat terminated: {why}"));
             self.abort_and_terminate(v, &why, &rejection, report);
             return;
+        }
+        for (t, reason) in terminations {
+            if self.st.vat_is_live(t) {
+                self.st.notify_vat_admin(t, true, &reason);
+                self.drop_worker(t);
+                self.st.terminate_vat(t, &reason);
+            }
         }
         if exit.is_none() {
             let item = TranscriptItem {
@@ -773,6 +792,7 @@ impl Kernel {
                 self.abort_and_terminate(v, why, &rejection, report);
             } else {
                 self.drop_worker(v);
+                self.st.notify_vat_admin(v, false, &exit.info);
                 self.st.terminate_vat(v, &exit.info);
                 report.terminated = Some((v, why.to_string()));
             }
@@ -792,6 +812,7 @@ impl Kernel {
         self.st.store.abort_crank();
         self.st.maybe_free.clear();
         self.drop_worker(v);
+        self.st.notify_vat_admin(v, true, rejection);
         self.st.terminate_vat(v, rejection);
         report.terminated = Some((v, why.to_string()));
     }

@@ -21,6 +21,7 @@ pub mod store;
 mod syscall;
 mod terminate;
 mod transcript;
+mod vat_admin;
 pub mod worker;
 
 pub use audit::AuditReport;
@@ -36,3 +37,4 @@ pub use state::vats::VatOptions;
 pub use state::SCHEMA_VERSION;
 pub use syscall::{MAX_SLOTS, MAX_VATSTORE_KEY, MAX_VATSTORE_VALUE};
 pub use transcript::{Span, SyscallRecord, TranscriptItem};
+pub use vat_admin::VAT_ADMIN_NAME;

@@ -34,6 +34,8 @@ pub(crate) struct SyscallCtx<'a> {
     /// The first illegal syscall, if any.
     pub(crate) fault: Option<String>,
     pub(crate) exit: Option<ExitRequest>,
+    /// Vats to terminate after this delivery (vat-admin's `terminateWithFailure`).
+    pub(crate) terminations: Vec<(VatId, KCapData)>,
 }
 
 impl<'a> SyscallCtx<'a> {
@@ -43,6 +45,7 @@ impl<'a> SyscallCtx<'a> {
             vat,
             fault: None,
             exit: None,
+            terminations: Vec::new(),
         }
     }
 }
@@ -116,6 +119,26 @@ impl SyscallCtx<'_> {
             VatSyscall::RetireImports { vrefs } => self.retire_imports(&vrefs),
             VatSyscall::RetireExports { vrefs } => self.retire_exports(&vrefs),
             VatSyscall::AbandonExports { vrefs } => self.abandon_exports(&vrefs),
+            VatSyscall::KernelHook { name, args } => {
+                let args = self.map_capdata(&args)?;
+                match self.st.kernel_hook(self.vat, &name, &args)? {
+                    crate::vat_admin::HookEffect::Reply(data) => {
+                        let slots = data
+                            .slots
+                            .iter()
+                            .map(|k| self.st.map_kernel_to_vat(self.vat, *k, true).to_string())
+                            .collect();
+                        Ok(SyscallReply::Data(CapData {
+                            body: data.body,
+                            slots,
+                        }))
+                    }
+                    crate::vat_admin::HookEffect::Terminate(v, reason) => {
+                        self.terminations.push((v, reason));
+                        Ok(SyscallReply::Data(crate::capdata::undefined()))
+                    }
+                }
+            }
         }
     }
 

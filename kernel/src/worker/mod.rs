@@ -116,6 +116,12 @@ pub enum VatSyscall {
     AbandonExports {
         vrefs: Vec<String>,
     },
+    /// Privileged: only the vat-admin vat may call the kernel's hooks (`createVat`,
+    /// `terminate`), as upstream's vat-admin vat calls its device.
+    KernelHook {
+        name: String,
+        args: VCapData,
+    },
 }
 
 impl VatSyscall {
@@ -133,6 +139,7 @@ impl VatSyscall {
             VatSyscall::RetireImports { .. } => "retireImports",
             VatSyscall::RetireExports { .. } => "retireExports",
             VatSyscall::AbandonExports { .. } => "abandonExports",
+            VatSyscall::KernelHook { .. } => "kernelHook",
         }
     }
 }
@@ -142,6 +149,8 @@ impl VatSyscall {
 pub enum SyscallReply {
     Done,
     Value(Option<String>),
+    /// A kernel hook's answer.
+    Data(VCapData),
 }
 
 /// An illegal syscall: the vat will be terminated when its delivery returns, and every

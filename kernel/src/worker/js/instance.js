@@ -35,6 +35,7 @@ const syscall = harden({
   vatstoreSet: (key, value) => call({ type: 'vatstoreSet', key, value }),
   vatstoreDelete: (key) => call({ type: 'vatstoreDelete', key }),
   vatstoreGetNextKey: (prior) => call({ type: 'vatstoreGetNextKey', prior }),
+  kernelHook: (name, args) => call({ type: 'kernelHook', name, args }),
 });
 
 // Two turns after the collection, so that finalizer jobs queued by it have run.

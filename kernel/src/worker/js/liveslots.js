@@ -182,6 +182,8 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     exitVat: (completion) => syscall.exit(false, m.serialize(completion)),
     exitVatWithFailure: (reason) => syscall.exit(true, m.serialize(reason)),
     vatstore,
+    // Only the vat-admin vat may use this (the kernel refuses it from any other vat).
+    kernelHook: (name, ...args) => m.unserialize(syscall.kernelHook(name, m.serialize(harden(args)))),
   });
 
   // ---- deliveries ----

@@ -72,6 +72,8 @@ export function passStyleOf(v) {
   }
 }
 
+const ERRORS = freeze({ Error, TypeError, RangeError, EvalError, ReferenceError, SyntaxError, URIError });
+
 const RESERVED = /^[!-\-]/; // "!" .. "-": the characters smallcaps gives a meaning
 
 /**
@@ -197,8 +199,13 @@ export function makeMarshal(convertValToSlot, convertSlotToVal) {
       if (j === null || typeof j !== 'object') return j;
       if (isArray(j)) return freeze(j.map(dec));
       if ('#error' in j) {
-        const e = Error(dec(j['#error']));
-        if (typeof j.name === 'string' && j.name !== 'Error') e.name = j.name;
+        // Build the named error type; assigning `name` would fail once intrinsics are
+        // frozen (the "override mistake"), so other names are defined as own properties.
+        const C = ERRORS[j.name] ?? Error;
+        const e = new C(dec(j['#error']));
+        if (typeof j.name === 'string' && e.name !== j.name) {
+          Object.defineProperty(e, 'name', { value: j.name, enumerable: false });
+        }
         return freeze(e);
       }
       const out = {};

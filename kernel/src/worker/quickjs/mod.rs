@@ -228,6 +228,7 @@ fn syscall_json(bridge: &Bridge, request: &str) -> String {
     let v = match reply {
         Ok(SyscallReply::Done) => serde_json::json!({ "ok": null }),
         Ok(SyscallReply::Value(v)) => serde_json::json!({ "ok": v }),
+        Ok(SyscallReply::Data(d)) => serde_json::json!({ "ok": d }),
         Err(e) => serde_json::json!({ "error": e }),
     };
     v.to_string()

@@ -1,0 +1,190 @@
+//! Vat creation and the vat-admin vat's kernel hooks.
+//!
+//! The vat-admin vat (JS, `vat_admin/vat-admin.js`, installed by
+//! [`crate::Kernel::install_vat_admin`]) is the vatAdminService vats use to create dynamic
+//! vats. It reaches the kernel through the privileged `kernelHook` syscall; the kernel
+//! tells it when a dynamic vat ends (`vatTerminated`), which settles `adminNode.done()`.
+
+use serde_json::Value;
+
+use crate::capdata::CapData;
+use crate::events::{KCapData, KMessage, KernelEvent};
+use crate::kernel::KernelError;
+use crate::refs::{VRef, VatId};
+use crate::state::clist::VatUse;
+use crate::state::vats::VatOptions;
+use crate::state::KState;
+use crate::store::Cf;
+use crate::worker::VatSource;
+
+/// The vat-admin vat's name (reserved).
+pub const VAT_ADMIN_NAME: &str = "vatAdmin";
+pub(crate) const VAT_ADMIN_JS: &str = include_str!("vat_admin/vat-admin.js");
+
+/// What a kernel hook asks the kernel to do after the delivery.
+pub(crate) enum HookEffect {
+    /// Reply to the vat now.
+    Reply(KCapData),
+    /// Terminate this vat once the delivery is done (`terminateWithFailure`).
+    Terminate(VatId, KCapData),
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// A smallcaps string as plain text (`!`-escaped strings unescaped).
+fn text(v: &Value) -> Option<String> {
+    let s = v.as_str()?;
+    Some(s.strip_prefix('!').unwrap_or(s).to_string())
+}
+
+impl KState {
+    /// Creates a vat and queues its `startVat`; its root (`o+0`) exists at once and the
+    /// kernel holds it while the vat lives.
+    pub(crate) fn create_vat(
+        &mut self,
+        source: &VatSource,
+        options: &VatOptions,
+        vat_parameters: &KCapData,
+    ) -> Result<VatId, KernelError> {
+        let name = &options.name;
+        if !valid_name(name) {
+            return Err(KernelError::BadVatName(name.clone()));
+        }
+        if self.vat_id_by_name(name).is_some() {
+            return Err(KernelError::DuplicateVatName(name.clone()));
+        }
+        for k in &vat_parameters.slots {
+            if !self.kref_exists(*k) {
+                return Err(KernelError::UnknownKRef(*k));
+            }
+        }
+        let v = self.create_vat_records(source, options, vat_parameters);
+        self.start_transcript(v, &source.bundle_id);
+        let root = VRef::parse("o+0").expect("o+0 is a valid vref");
+        let root = self
+            .map_vat_to_kernel(v, &root, VatUse::NORMAL)
+            .expect("a new vat can always export its root");
+        self.incref(root, true);
+        self.push_run(&KernelEvent::StartVat { vat_id: v });
+        Ok(v)
+    }
+
+    /// Runs a kernel hook for `caller`, which must be the vat-admin vat. `Err` is an
+    /// illegal syscall; a refused request is an `{"error": …}` reply instead.
+    pub(crate) fn kernel_hook(
+        &mut self,
+        caller: VatId,
+        name: &str,
+        args: &KCapData,
+    ) -> Result<HookEffect, String> {
+        if self.vat_id_by_name(VAT_ADMIN_NAME) != Some(caller) {
+            return Err("only the vat-admin vat may call kernel hooks".into());
+        }
+        let body: Value = args
+            .body
+            .strip_prefix('#')
+            .and_then(|b| serde_json::from_str(b).ok())
+            .ok_or("hook arguments are not smallcaps capdata")?;
+        let refuse = |why: String| {
+            Ok(HookEffect::Reply(crate::capdata::json(
+                &serde_json::json!({ "error": why }),
+            )))
+        };
+        match name {
+            "createVat" => {
+                let (Some(bundle_id), options) = (body.get(0).and_then(text), body.get(1)) else {
+                    return refuse(
+                        "createVat(bundleID, options): the bundle id must be a string".into(),
+                    );
+                };
+                let vat_name = options.and_then(|o| o.get("name")).and_then(text);
+                let Some(vat_name) = vat_name else {
+                    return refuse("createVat options need a name".into());
+                };
+                if !self.store.has(Cf::Bundles, bundle_id.as_bytes()) {
+                    return refuse(format!("bundle {bundle_id} is not installed"));
+                }
+                let params = match options.and_then(|o| o.get("vatParameters")) {
+                    // Slot indices in the parameters refer to the arguments' slots.
+                    Some(p) => CapData {
+                        body: format!("#{p}"),
+                        slots: args.slots.clone(),
+                    },
+                    None => crate::capdata::undefined(),
+                };
+                let opts = VatOptions {
+                    name: vat_name,
+                    dynamic: true,
+                    ..VatOptions::default()
+                };
+                match self.create_vat(&VatSource { bundle_id }, &opts, &params) {
+                    Err(e) => refuse(e.to_string()),
+                    Ok(v) => {
+                        let root = self.clist_kref(v, "o+0").expect("a new vat has a root");
+                        let reply = CapData {
+                            body: format!("#{{\"root\":\"$0.Alleged: root\",\"vatID\":\"{v}\"}}"),
+                            slots: vec![root],
+                        };
+                        Ok(HookEffect::Reply(reply))
+                    }
+                }
+            }
+            "terminate" => {
+                let target = body
+                    .get(0)
+                    .and_then(text)
+                    .and_then(|s| s.parse::<VatId>().ok());
+                let Some(target) = target.filter(|t| {
+                    self.vat_is_live(*t) && self.vat_options(*t).is_some_and(|o| o.dynamic)
+                }) else {
+                    return refuse("terminate: not a live dynamic vat".into());
+                };
+                let reason = body.get(1).cloned().unwrap_or(Value::Null);
+                // The reason's slots are not kept: a termination reason is data.
+                let reason = if args.slots.is_empty() {
+                    CapData::data(format!("#{reason}"))
+                } else {
+                    crate::capdata::error("vat terminated by its adminNode")
+                };
+                Ok(HookEffect::Terminate(target, reason))
+            }
+            other => Err(format!("unknown kernel hook {other:?}")),
+        }
+    }
+
+    /// Tells the vat-admin vat that dynamic vat `v` ended (settling `adminNode.done()`).
+    /// Call before terminating `v` (its options are deleted by termination).
+    pub(crate) fn notify_vat_admin(&mut self, v: VatId, failure: bool, info: &KCapData) {
+        if !self.vat_options(v).is_some_and(|o| o.dynamic) {
+            return;
+        }
+        let Some(admin) = self
+            .vat_id_by_name(VAT_ADMIN_NAME)
+            .filter(|a| self.vat_is_live(*a))
+        else {
+            return;
+        };
+        let Some(target) = self.clist_kref(admin, "o+0") else {
+            return;
+        };
+        let info_json = info.body.strip_prefix('#').unwrap_or("\"#undefined\"");
+        let msg = KMessage {
+            methargs: CapData {
+                body: format!("#[\"vatTerminated\",[\"{v}\",{failure},{info_json}]]"),
+                slots: info.slots.clone(),
+            },
+            result: None,
+        };
+        self.incref(target, true);
+        for k in &msg.methargs.slots {
+            self.incref(*k, true);
+        }
+        self.push_acceptance(&KernelEvent::Send { target, msg });
+    }
+}

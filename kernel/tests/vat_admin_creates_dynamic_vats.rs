@@ -1,0 +1,142 @@
+//! vat-admin: a JS vat creates a dynamic vat with `E(vatAdminService).createVat(bundleID,
+//! { name, vatParameters })`, talks to its root, finds it again after a restart (its
+//! records and source are in the DB), ends it with `terminateWithFailure`, and sees
+//! `E(adminNode).done()` reject with the reason. Unknown bundles are refused with a reason.
+
+use std::path::Path;
+
+use vatchain_kernel::capdata::CapData;
+use vatchain_kernel::store::Store;
+use vatchain_kernel::worker::bundle::Bundle;
+use vatchain_kernel::worker::{JsWorkers, VatSource};
+use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatOptions};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vats")
+        .join(name);
+    Bundle::from_dir(&dir, "main.js")
+        .expect("fixture")
+        .canonical_bytes()
+}
+
+fn open(path: &Path) -> Kernel {
+    Kernel::new(
+        Store::open(path).expect("store"),
+        Box::new(JsWorkers::default()),
+        KernelConfig::default(),
+    )
+    .expect("kernel")
+}
+
+fn call(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> PromiseState {
+    let kp = k
+        .queue_to_kref(
+            target,
+            CapData {
+                body: body.into(),
+                slots: slots.to_vec(),
+            },
+            true,
+        )
+        .expect("send")
+        .expect("result");
+    assert!(k.run(RunBudget::UNLIMITED).idle);
+    let s = k.promise_state(kp).expect("result");
+    k.unpin(kp);
+    s
+}
+
+fn ok(body: &str) -> PromiseState {
+    PromiseState::Fulfilled(CapData::data(body))
+}
+
+fn audit(k: &Kernel) {
+    let a = k.audit();
+    assert!(a.is_clean(), "audit:\n{}", a.problems.join("\n"));
+}
+
+#[test]
+fn dynamic_vats_are_created_used_restarted_and_terminated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut k = open(dir.path());
+    k.install_vat_admin().expect("vat-admin");
+    let service = k.vat_admin_service().expect("service");
+    let pingpong = k.install_bundle(&fixture("pingpong")).expect("install");
+    let creator_bundle = k.install_bundle(&fixture("creator")).expect("install");
+    let creator = k
+        .create_vat(
+            VatSource {
+                bundle_id: creator_bundle,
+            },
+            VatOptions {
+                name: "creator".into(),
+                ..VatOptions::default()
+            },
+            CapData::data("#{}"),
+        )
+        .expect("creator");
+    let creator = k.vat_root(creator).expect("root");
+    k.run(RunBudget::UNLIMITED);
+
+    let spawn = format!("#[\"spawn\",[\"$0.Alleged: vatAdminService\",\"{pingpong}\",\"kid\"]]");
+    assert_eq!(call(&mut k, creator, &spawn, &[service]), ok("#42"));
+    let kid = k.vat_id("kid").expect("the dynamic vat exists");
+    let dynamic = k.kv_get("vat.dynamicIDs").expect("dynamicIDs");
+    assert!(dynamic.contains(&format!("\"{kid}\"")), "{dynamic}");
+    assert!(k
+        .kv_get(&format!("{kid}.source"))
+        .expect("source")
+        .contains(&pingpong));
+    assert_eq!(
+        call(&mut k, creator, "#[\"ping\",[]]", &[]),
+        ok("#\"kid:2/1\"")
+    );
+    assert_eq!(
+        call(&mut k, creator, "#[\"outcome\",[]]", &[]),
+        ok("#\"running\"")
+    );
+    audit(&k);
+    k.commit_block(1).expect("commit");
+    drop(k);
+
+    // Restart: the dynamic vat, its creator and vat-admin all come back from the DB.
+    let mut k = open(dir.path());
+    assert_eq!(
+        call(&mut k, creator, "#[\"ping\",[]]", &[]),
+        ok("#\"kid:2/2\"")
+    );
+    assert_eq!(
+        call(&mut k, creator, "#[\"kill\",[\"enough\"]]", &[]),
+        ok("#\"#undefined\"")
+    );
+    assert!(k.vat_id("kid").is_none(), "terminated");
+    assert_eq!(
+        call(&mut k, creator, "#[\"outcome\",[]]", &[]),
+        ok("#\"failed: \\\"enough\\\"\"")
+    );
+    let refused = call(&mut k, creator, "#[\"badSpawn\",[\"$0\"]]", &[service]);
+    assert_eq!(refused, ok("#\"bundle b1-nope is not installed\""));
+    audit(&k);
+}
+
+#[test]
+fn only_vat_admin_may_call_kernel_hooks_and_its_name_is_reserved() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut k = open(dir.path());
+    let id = k.install_bundle(&fixture("pingpong")).expect("install");
+    let err = k
+        .create_vat(
+            VatSource { bundle_id: id },
+            VatOptions {
+                name: vatchain_kernel::VAT_ADMIN_NAME.into(),
+                ..VatOptions::default()
+            },
+            CapData::data("#{}"),
+        )
+        .expect_err("reserved");
+    assert!(err.to_string().contains("vatAdmin"), "{err}");
+    // Installing twice gives the same vat.
+    let a = k.install_vat_admin().expect("first");
+    assert_eq!(k.install_vat_admin().expect("second"), a);
+}
