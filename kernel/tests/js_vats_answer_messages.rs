@@ -361,3 +361,53 @@ fn the_slog_records_each_delivery_with_its_syscalls() {
     assert!(ping["crank"].as_u64().is_some() && ping["computrons"].as_u64().is_some());
     assert!(lines.iter().any(|l| l["delivery"]["type"] == "startVat"));
 }
+
+#[test]
+fn imports_a_vat_no_longer_holds_are_dropped_at_bring_out_your_dead() {
+    let mut k = kernel();
+    let id = k.install_bundle(&fixture("pingpong")).expect("install");
+    let mut roots = Vec::new();
+    let mut ids = Vec::new();
+    for name in ["alice", "bob"] {
+        let v = k
+            .create_vat(
+                VatSource {
+                    bundle_id: id.clone(),
+                },
+                // Reap after every delivery, so BOYD follows at once.
+                VatOptions {
+                    name: name.into(),
+                    reap_interval: Some(1),
+                    ..VatOptions::default()
+                },
+                CapData::data("#{}"),
+            )
+            .expect("create");
+        ids.push(v);
+        roots.push(k.vat_root(v).expect("root"));
+    }
+    k.run(RunBudget::UNLIMITED);
+    let PromiseState::Fulfilled(c) = call(&mut k, roots[1], "#[\"makeCounter\",[]]", &[]) else {
+        panic!()
+    };
+    let counter = c.slots[0];
+    assert_eq!(
+        call(&mut k, roots[0], "#[\"useCounter\",[\"$0\"]]", &[counter]),
+        fulfilled("#2")
+    );
+    // Alice kept no reference to the counter: after her BOYD she drops and retires the
+    // import, and Bob (the exporter) is told to drop and retire the export.
+    assert!(
+        k.kv_get(&format!("{}.c.{counter}", ids[0])).is_none(),
+        "alice's import is gone"
+    );
+    assert!(
+        k.kv_get(&format!("{}.c.{counter}", ids[1])).is_none(),
+        "bob's export is retired"
+    );
+    assert!(
+        k.kv_get(&format!("{counter}.refCount")).is_none(),
+        "the kernel object is deleted"
+    );
+    audit(&k);
+}
