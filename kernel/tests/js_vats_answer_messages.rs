@@ -27,7 +27,10 @@ fn kernel() -> Kernel {
     };
     Kernel::new(
         Store::in_memory(),
-        Box::new(JsWorkers { limits }),
+        Box::new(JsWorkers {
+            limits,
+            ..JsWorkers::default()
+        }),
         KernelConfig::default(),
     )
     .expect("kernel")

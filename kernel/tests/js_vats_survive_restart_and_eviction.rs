@@ -249,3 +249,23 @@ fn a_second_process_sees_the_same_vats() {
         "two processes give the same answers and app hashes as one"
     );
 }
+
+#[test]
+fn modules_are_compiled_once_per_process() {
+    let workers = JsWorkers::default();
+    let cache = workers.cache.clone();
+    let config = KernelConfig {
+        max_live_workers: 1,
+        ..KernelConfig::default()
+    };
+    let mut k = Kernel::new(Store::in_memory(), Box::new(workers), config).expect("kernel");
+    let (a, b) = setup(&mut k);
+    let after_setup = cache.borrow().len();
+    // liveslots (3 modules), @endo/far, @endo/promise-kit is unused, the vat's 2 modules.
+    assert!(after_setup >= 5, "{after_setup} modules cached");
+    // Constant eviction rebuilds workers from the cache: nothing new is compiled.
+    for n in 0..3 {
+        ping_block(&mut k, a, b, n);
+    }
+    assert_eq!(cache.borrow().len(), after_setup);
+}

@@ -10,7 +10,7 @@ pub mod bundle;
 mod quickjs;
 mod raw;
 
-pub use quickjs::{JsLimits, JsWorker};
+pub use quickjs::{BytecodeCache, JsLimits, JsWorker};
 pub use raw::{RawVat, RawWorker, RawWorkers};
 
 use serde::{Deserialize, Serialize};
@@ -205,10 +205,11 @@ pub trait WorkerFactory {
     ) -> Result<Box<dyn VatWorker>, String>;
 }
 
-/// Makes QuickJS workers from stored bundles.
+/// Makes QuickJS workers from stored bundles, sharing one bytecode cache.
 #[derive(Clone, Debug, Default)]
 pub struct JsWorkers {
     pub limits: JsLimits,
+    pub cache: BytecodeCache,
 }
 
 impl WorkerFactory for JsWorkers {
@@ -221,6 +222,10 @@ impl WorkerFactory for JsWorkers {
         let bytes =
             bundle.ok_or_else(|| format!("bundle {} is not installed", source.bundle_id))?;
         let b = bundle::Bundle::parse(bytes).map_err(|e| e.to_string())?;
-        Ok(Box::new(JsWorker::new(&b, self.limits)?))
+        Ok(Box::new(JsWorker::new(
+            &b,
+            self.limits,
+            self.cache.clone(),
+        )?))
     }
 }

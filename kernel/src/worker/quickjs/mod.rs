@@ -21,6 +21,7 @@ use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Module, Pers
 
 use self::alloc::{HeapMeter, MeteredAlloc};
 use self::bridge::Bridge;
+pub use self::modules::BytecodeCache;
 use self::modules::{BundleLoader, BundleResolver, Sources, INSTANCE};
 use super::bundle::Bundle;
 use super::{DeliveryOutcome, SyscallHandler, SyscallReply, VatDelivery, VatSyscall, VatWorker};
@@ -100,7 +101,11 @@ fn js_error(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
 impl JsWorker {
     /// Builds a runtime for `bundle`: liveslots set up, intrinsics frozen, vat code not yet
     /// loaded (that happens at `startVat`).
-    pub fn new(bundle: &Bundle, limits: JsLimits) -> Result<JsWorker, String> {
+    pub fn new(
+        bundle: &Bundle,
+        limits: JsLimits,
+        cache: BytecodeCache,
+    ) -> Result<JsWorker, String> {
         let heap = Rc::new(HeapMeter::default());
         // Room for the engine and liveslots on top of the vat's own heap.
         heap.limit.set(limits.heap_bytes.saturating_add(8 << 20));
@@ -122,7 +127,10 @@ impl JsWorker {
             }
         })));
         let sources = Rc::new(Sources::new(bundle));
-        rt.set_loader(BundleResolver(sources.clone()), BundleLoader(sources));
+        rt.set_loader(
+            BundleResolver(sources.clone()),
+            BundleLoader { sources, cache },
+        );
         let ctx = Context::custom::<VatIntrinsics>(&rt)
             .map_err(|e| format!("cannot create a QuickJS context: {e}"))?;
         let bridge = Bridge::default();

@@ -1,12 +1,15 @@
 //! The module graph a vat runtime can import: liveslots and the upstream-named built-ins
 //! (`@endo/far`, `@endo/promise-kit`), plus the vat's own bundle under `vat/`.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use sha2::{Digest, Sha256};
+
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
-use rquickjs::{Ctx, Error, Module};
+use rquickjs::{Ctx, Error, Module, WriteOptions};
 
 use crate::worker::bundle::{resolve_relative, Bundle};
 
@@ -97,18 +100,46 @@ impl Resolver for BundleResolver {
     }
 }
 
-pub(crate) struct BundleLoader(pub(crate) Rc<Sources>);
+/// Compiled module bytecode, by `sha256(name ‖ 0 ‖ source)`: a module is parsed once per
+/// process however many vats (or replays) load it. Shared by every worker of a factory.
+pub type BytecodeCache = Rc<RefCell<BTreeMap<[u8; 32], Vec<u8>>>>;
+
+pub(crate) struct BundleLoader {
+    pub(crate) sources: Rc<Sources>,
+    pub(crate) cache: BytecodeCache,
+}
+
+fn cache_key(name: &str, src: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update([0u8]);
+    h.update(src.as_bytes());
+    h.finalize().into()
+}
 
 impl Loader for BundleLoader {
+    // Serving bytecode from the loader (rather than `Module::load(..).eval()`) lets the
+    // engine resolve the module's imports itself (quickjs-ng #912).
+    #[allow(unsafe_code)]
     fn load<'js>(
         &mut self,
         ctx: &Ctx<'js>,
         name: &str,
         _a: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<Module<'js, Declared>> {
-        match self.0.get(name) {
-            Some(src) => Module::declare(ctx.clone(), name, src.clone()),
-            None => Err(Error::new_loading(name)),
+        let Some(src) = self.sources.get(name) else {
+            return Err(Error::new_loading(name));
+        };
+        let key = cache_key(name, src);
+        if let Some(bytes) = self.cache.borrow().get(&key) {
+            // SAFETY: these bytes were written by `Module::write` in this process, by this
+            // engine, from exactly this source; bytecode never comes from outside.
+            return unsafe { Module::load(ctx.clone(), bytes) };
         }
+        let module = Module::declare(ctx.clone(), name, src.clone())?;
+        if let Ok(bytes) = module.write(WriteOptions::default()) {
+            self.cache.borrow_mut().insert(key, bytes);
+        }
+        Ok(module)
     }
 }
