@@ -45,9 +45,15 @@ const gcAndFinalize = async () => {
   await null;
 };
 
-export const ls = makeLiveSlots(syscall, { gcAndFinalize, loadVat: () => import(ENTRY) });
-
 const state = { done: false, error: null };
+
+export const ls = makeLiveSlots(syscall, {
+  gcAndFinalize,
+  loadVat: () => import(ENTRY),
+  onFatal: (reason) => {
+    state.error = reason;
+  },
+});
 
 function describe(e) {
   if (e instanceof Error) return `${e.name}: ${e.message}`;
@@ -61,6 +67,7 @@ function describe(e) {
 export function deliver(json) {
   state.done = false;
   state.error = null;
+  // (A fatal error reported during this delivery's jobs lands in state.error.)
   let p;
   try {
     p = ls.dispatch(JSON.parse(json));

@@ -18,7 +18,7 @@ const { freeze } = Object;
  * @param options  { gcAndFinalize(): Promise — run a full GC and let finalizers run;
  *                   loadVat(): namespace with buildRootObject }
  */
-export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat } = {}) {
+export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat, onFatal = () => {} } = {}) {
   let nextExportID = 1;
   let nextPromiseID = 5;
   const valToSlot = new WeakMap(); // value -> vref
@@ -63,6 +63,13 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   }
 
   function resolveVpid(vpid, rejected, value) {
+    // QuickJS reports a native stack overflow as a catchable RangeError. One that escapes to
+    // a result is fatal to the delivery: the depth at which it happens depends on the
+    // native stack, which no vat should be able to turn into an answer.
+    if (rejected && value instanceof RangeError && /call stack/.test(value.message)) {
+      onFatal(`stack overflow: ${value.message}`);
+      return;
+    }
     let data;
     try {
       data = m.serialize(value);
