@@ -5,6 +5,9 @@
 //! deliveries/s. `cargo bench -p vatchain-kernel --bench js_pingpong [-- ROUND_TRIPS]`;
 //! under `cargo test` it runs 50 round trips as a smoke test.
 
+#[path = "common/raw.rs"]
+mod raw;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -150,5 +153,11 @@ fn main() {
         first_answer.as_secs_f64() * 1000.0,
         both.as_secs_f64() * 1000.0,
         replayed_deliveries as f64 / both.as_secs_f64()
+    );
+    let floor = raw::run(n, false);
+    println!(
+        "raw-vat floor, same round trips: {:.0} deliveries/s   {:.2} ms per block commit",
+        floor.per_second(),
+        floor.ms_per_commit()
     );
 }

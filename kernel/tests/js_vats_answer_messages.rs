@@ -172,6 +172,11 @@ fn huge_strings_from_builtins_hit_the_heap_limit() {
 }
 
 #[test]
+fn a_vat_calling_the_privileged_kernel_hook_is_terminated() {
+    terminated_for("forge", "only the vat-admin vat may call kernel hooks");
+}
+
+#[test]
 fn deep_recursion_terminates_the_vat() {
     terminated_for("recurse", "stack overflow");
 }

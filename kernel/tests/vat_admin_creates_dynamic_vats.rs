@@ -121,6 +121,43 @@ fn dynamic_vats_are_created_used_restarted_and_terminated() {
 }
 
 #[test]
+fn done_resolves_when_a_dynamic_vat_exits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut k = open(dir.path());
+    k.install_vat_admin().expect("vat-admin");
+    let service = k.vat_admin_service().expect("service");
+    let keeper = k.install_bundle(&fixture("keeper")).expect("install");
+    let creator_bundle = k.install_bundle(&fixture("creator")).expect("install");
+    let creator = k
+        .create_vat(
+            VatSource {
+                bundle_id: creator_bundle,
+            },
+            VatOptions {
+                name: "creator".into(),
+                ..VatOptions::default()
+            },
+            CapData::data("#{}"),
+        )
+        .expect("creator");
+    let creator = k.vat_root(creator).expect("root");
+    k.run(RunBudget::UNLIMITED);
+    let spawn = format!("#[\"spawnOnly\",[\"$0\",\"{keeper}\",\"kid\"]]");
+    assert_eq!(call(&mut k, creator, &spawn, &[service]), ok("#\"kid\""));
+    assert_eq!(
+        call(&mut k, creator, "#[\"callChild\",[\"bump\",\"n\"]]", &[]),
+        ok("#1")
+    );
+    call(&mut k, creator, "#[\"callChild\",[\"quit\",\"bye\"]]", &[]);
+    assert!(k.vat_id("kid").is_none(), "the child exited");
+    assert_eq!(
+        call(&mut k, creator, "#[\"outcome\",[]]", &[]),
+        ok("#\"done: \\\"bye\\\"\"")
+    );
+    audit(&k);
+}
+
+#[test]
 fn only_vat_admin_may_call_kernel_hooks_and_its_name_is_reserved() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut k = open(dir.path());
