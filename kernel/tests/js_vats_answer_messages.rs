@@ -109,6 +109,19 @@ fn js_vats_call_each_other_and_keep_state() {
 }
 
 #[test]
+fn sends_to_unresolved_promises_wait_for_the_answer() {
+    let mut k = kernel();
+    let (_, alice) = vat(&mut k, "pingpong", "alice", "#{}");
+    let (_, bob) = vat(&mut k, "pingpong", "bob", "#{}");
+    k.run(RunBudget::UNLIMITED);
+    assert_eq!(
+        call(&mut k, alice, "#[\"pipeline\",[\"$0\"]]", &[bob]),
+        fulfilled("#1")
+    );
+    audit(&k);
+}
+
+#[test]
 fn objects_pass_between_js_vats() {
     let mut k = kernel();
     let (_, alice) = vat(&mut k, "pingpong", "alice", "#{}");
