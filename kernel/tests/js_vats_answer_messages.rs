@@ -2,22 +2,14 @@
 //! relative imports) answers messages, calls other vats, passes objects; hostile vats are
 //! terminated with a clear reason while others keep working; runs are reproducible.
 
-use std::path::Path;
+mod support;
 
+use support::js::{audit, call, fixture, fulfilled};
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::Store;
 use vatchain_kernel::worker::bundle::Bundle;
 use vatchain_kernel::worker::{JsLimits, JsWorkers, VatSource};
 use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatId, VatOptions};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/vats")
-        .join(name);
-    Bundle::from_dir(&dir, "main.js")
-        .expect("fixture bundle")
-        .canonical_bytes()
-}
 
 fn kernel() -> Kernel {
     let limits = JsLimits {
@@ -46,35 +38,6 @@ fn vat(k: &mut Kernel, bundle: &str, name: &str, params: &str) -> (VatId, KRef) 
         .create_vat(VatSource { bundle_id: id }, opts, CapData::data(params))
         .expect("create");
     (v, k.vat_root(v).expect("root"))
-}
-
-/// Sends `body` (methargs) to `target`, runs to idle, returns the settled result.
-fn call(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> PromiseState {
-    let kp = k
-        .queue_to_kref(
-            target,
-            CapData {
-                body: body.into(),
-                slots: slots.to_vec(),
-            },
-            true,
-        )
-        .expect("send")
-        .expect("result");
-    let r = k.run(RunBudget::UNLIMITED);
-    assert!(r.idle);
-    let s = k.promise_state(kp).expect("result exists");
-    k.unpin(kp);
-    s
-}
-
-fn fulfilled(body: &str) -> PromiseState {
-    PromiseState::Fulfilled(CapData::data(body))
-}
-
-fn audit(k: &Kernel) {
-    let a = k.audit();
-    assert!(a.is_clean(), "audit:\n{}", a.problems.join("\n"));
 }
 
 #[test]

@@ -5,18 +5,12 @@
 
 use std::path::Path;
 
+mod support;
+
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::{Hash32, Store};
-use vatchain_kernel::worker::bundle::Bundle;
 use vatchain_kernel::worker::{JsWorkers, VatSource};
 use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatOptions};
-
-fn fixture() -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vats/pingpong");
-    Bundle::from_dir(&dir, "main.js")
-        .expect("fixture")
-        .canonical_bytes()
-}
 
 fn open(store: Store, max_live_workers: usize) -> Kernel {
     let config = KernelConfig {
@@ -26,30 +20,19 @@ fn open(store: Store, max_live_workers: usize) -> Kernel {
     Kernel::new(store, Box::new(JsWorkers::default()), config).expect("kernel")
 }
 
+/// The fulfilment body of a host call (panics on anything else).
 fn call(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> String {
-    let kp = k
-        .queue_to_kref(
-            target,
-            CapData {
-                body: body.into(),
-                slots: slots.to_vec(),
-            },
-            true,
-        )
-        .expect("send")
-        .expect("result");
-    assert!(k.run(RunBudget::UNLIMITED).idle);
-    let s = k.promise_state(kp);
-    k.unpin(kp);
-    match s {
-        Some(PromiseState::Fulfilled(d)) => d.body,
+    match support::js::call(k, target, body, slots) {
+        PromiseState::Fulfilled(d) => d.body,
         other => panic!("{body}: {other:?}"),
     }
 }
 
 /// Block 1: two dynamic-style vats. Blocks 2..=n: pings (state in JS variables).
 fn setup(k: &mut Kernel) -> (KRef, KRef) {
-    let id = k.install_bundle(&fixture()).expect("install");
+    let id = k
+        .install_bundle(&support::js::fixture("pingpong"))
+        .expect("install");
     let mut roots = Vec::new();
     for name in ["alice", "bob"] {
         let v = k

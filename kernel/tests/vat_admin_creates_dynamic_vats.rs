@@ -5,20 +5,13 @@
 
 use std::path::Path;
 
+mod support;
+
+use support::js::{audit, call, fixture};
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::Store;
-use vatchain_kernel::worker::bundle::Bundle;
 use vatchain_kernel::worker::{JsWorkers, VatSource};
-use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatOptions};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/vats")
-        .join(name);
-    Bundle::from_dir(&dir, "main.js")
-        .expect("fixture")
-        .canonical_bytes()
-}
+use vatchain_kernel::{Kernel, KernelConfig, PromiseState, RunBudget, VatOptions};
 
 fn open(path: &Path) -> Kernel {
     Kernel::new(
@@ -29,31 +22,8 @@ fn open(path: &Path) -> Kernel {
     .expect("kernel")
 }
 
-fn call(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> PromiseState {
-    let kp = k
-        .queue_to_kref(
-            target,
-            CapData {
-                body: body.into(),
-                slots: slots.to_vec(),
-            },
-            true,
-        )
-        .expect("send")
-        .expect("result");
-    assert!(k.run(RunBudget::UNLIMITED).idle);
-    let s = k.promise_state(kp).expect("result");
-    k.unpin(kp);
-    s
-}
-
 fn ok(body: &str) -> PromiseState {
     PromiseState::Fulfilled(CapData::data(body))
-}
-
-fn audit(k: &Kernel) {
-    let a = k.audit();
-    assert!(a.is_clean(), "audit:\n{}", a.problems.join("\n"));
 }
 
 #[test]

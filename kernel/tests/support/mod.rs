@@ -2,6 +2,8 @@
 //! syscall shorthands.
 #![allow(dead_code)]
 
+pub mod js;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 

@@ -1,0 +1,48 @@
+//! Helpers for JavaScript-vat scenarios: fixture bundles and host calls.
+
+use std::path::Path;
+
+use vatchain_kernel::capdata::CapData;
+use vatchain_kernel::worker::bundle::Bundle;
+use vatchain_kernel::{KRef, Kernel, PromiseState, RunBudget};
+
+/// The canonical bytes of the bundle made from `tests/fixtures/vats/<name>/` (entry `main.js`).
+pub fn fixture(name: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vats")
+        .join(name);
+    Bundle::from_dir(&dir, "main.js")
+        .expect("fixture bundle")
+        .canonical_bytes()
+}
+
+/// Sends methargs `body` (with `slots`) to `target` from the host, runs until idle, and
+/// returns how the result settled (the result promise is released afterwards).
+pub fn call(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> PromiseState {
+    let kp = k
+        .queue_to_kref(
+            target,
+            CapData {
+                body: body.into(),
+                slots: slots.to_vec(),
+            },
+            true,
+        )
+        .expect("send")
+        .expect("result");
+    assert!(k.run(RunBudget::UNLIMITED).idle);
+    let s = k.promise_state(kp).expect("result exists");
+    k.unpin(kp);
+    s
+}
+
+/// A fulfilment with slot-free data.
+pub fn fulfilled(body: &str) -> PromiseState {
+    PromiseState::Fulfilled(CapData::data(body))
+}
+
+/// Asserts a clean kernel audit.
+pub fn audit(k: &Kernel) {
+    let a = k.audit();
+    assert!(a.is_clean(), "audit:\n{}", a.problems.join("\n"));
+}
