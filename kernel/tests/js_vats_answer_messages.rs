@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::js::{audit, call, fixture, fulfilled};
+use support::js::{audit, call, create, fixture, fulfilled, named};
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::Store;
 use vatchain_kernel::worker::bundle::Bundle;
@@ -30,14 +30,7 @@ fn kernel() -> Kernel {
 
 fn vat(k: &mut Kernel, bundle: &str, name: &str, params: &str) -> (VatId, KRef) {
     let id = k.install_bundle(&fixture(bundle)).expect("install");
-    let opts = VatOptions {
-        name: name.into(),
-        ..VatOptions::default()
-    };
-    let v = k
-        .create_vat(VatSource { bundle_id: id }, opts, CapData::data(params))
-        .expect("create");
-    (v, k.vat_root(v).expect("root"))
+    create(k, &id, named(name), params)
 }
 
 #[test]
@@ -343,22 +336,14 @@ fn imports_a_vat_no_longer_holds_are_dropped_at_bring_out_your_dead() {
     let mut roots = Vec::new();
     let mut ids = Vec::new();
     for name in ["alice", "bob"] {
-        let v = k
-            .create_vat(
-                VatSource {
-                    bundle_id: id.clone(),
-                },
-                // Reap after every delivery, so BOYD follows at once.
-                VatOptions {
-                    name: name.into(),
-                    reap_interval: Some(1),
-                    ..VatOptions::default()
-                },
-                CapData::data("#{}"),
-            )
-            .expect("create");
+        // Reap after every delivery, so BOYD follows at once.
+        let opts = VatOptions {
+            reap_interval: Some(1),
+            ..named(name)
+        };
+        let (v, root) = create(&mut k, &id, opts, "#{}");
         ids.push(v);
-        roots.push(k.vat_root(v).expect("root"));
+        roots.push(root);
     }
     k.run(RunBudget::UNLIMITED);
     let PromiseState::Fulfilled(c) = call(&mut k, roots[1], "#[\"makeCounter\",[]]", &[]) else {

@@ -7,9 +7,8 @@ use std::path::Path;
 
 mod support;
 
-use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::{Hash32, Store};
-use vatchain_kernel::worker::{JsWorkers, VatSource};
+use vatchain_kernel::worker::JsWorkers;
 use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatOptions};
 
 fn open(store: Store, max_live_workers: usize) -> Kernel {
@@ -35,20 +34,12 @@ fn setup(k: &mut Kernel) -> (KRef, KRef) {
         .expect("install");
     let mut roots = Vec::new();
     for name in ["alice", "bob"] {
-        let v = k
-            .create_vat(
-                VatSource {
-                    bundle_id: id.clone(),
-                },
-                VatOptions {
-                    name: name.into(),
-                    dynamic: true,
-                    ..VatOptions::default()
-                },
-                CapData::data(format!("#{{\"name\":\"{name}\"}}")),
-            )
-            .expect("create");
-        roots.push(k.vat_root(v).expect("root"));
+        let opts = VatOptions {
+            dynamic: true,
+            ..support::js::named(name)
+        };
+        let params = format!("#{{\"name\":\"{name}\"}}");
+        roots.push(support::js::create(k, &id, opts, &params).1);
     }
     k.run(RunBudget::UNLIMITED);
     (roots[0], roots[1])

@@ -7,11 +7,11 @@ use std::path::Path;
 
 mod support;
 
-use support::js::{audit, call, fixture};
+use support::js::{audit, call, create, fixture, named};
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::Store;
 use vatchain_kernel::worker::{JsWorkers, VatSource};
-use vatchain_kernel::{Kernel, KernelConfig, PromiseState, RunBudget, VatOptions};
+use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatOptions};
 
 fn open(path: &Path) -> Kernel {
     Kernel::new(
@@ -22,6 +22,18 @@ fn open(path: &Path) -> Kernel {
     .expect("kernel")
 }
 
+/// Installs vat-admin, the `child` fixture bundle and a creator vat; returns the
+/// vatAdminService, the creator's root and the child bundle's id.
+fn with_creator(k: &mut Kernel, child: &str) -> (KRef, KRef, String) {
+    k.install_vat_admin().expect("vat-admin");
+    let service = k.vat_admin_service().expect("service");
+    let child = k.install_bundle(&fixture(child)).expect("install");
+    let creator_bundle = k.install_bundle(&fixture("creator")).expect("install");
+    let (_, creator) = create(k, &creator_bundle, named("creator"), "#{}");
+    k.run(RunBudget::UNLIMITED);
+    (service, creator, child)
+}
+
 fn ok(body: &str) -> PromiseState {
     PromiseState::Fulfilled(CapData::data(body))
 }
@@ -30,24 +42,7 @@ fn ok(body: &str) -> PromiseState {
 fn dynamic_vats_are_created_used_restarted_and_terminated() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut k = open(dir.path());
-    k.install_vat_admin().expect("vat-admin");
-    let service = k.vat_admin_service().expect("service");
-    let pingpong = k.install_bundle(&fixture("pingpong")).expect("install");
-    let creator_bundle = k.install_bundle(&fixture("creator")).expect("install");
-    let creator = k
-        .create_vat(
-            VatSource {
-                bundle_id: creator_bundle,
-            },
-            VatOptions {
-                name: "creator".into(),
-                ..VatOptions::default()
-            },
-            CapData::data("#{}"),
-        )
-        .expect("creator");
-    let creator = k.vat_root(creator).expect("root");
-    k.run(RunBudget::UNLIMITED);
+    let (service, creator, pingpong) = with_creator(&mut k, "pingpong");
 
     let spawn = format!("#[\"spawn\",[\"$0.Alleged: vatAdminService\",\"{pingpong}\",\"kid\"]]");
     assert_eq!(call(&mut k, creator, &spawn, &[service]), ok("#42"));
@@ -94,24 +89,7 @@ fn dynamic_vats_are_created_used_restarted_and_terminated() {
 fn done_resolves_when_a_dynamic_vat_exits() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut k = open(dir.path());
-    k.install_vat_admin().expect("vat-admin");
-    let service = k.vat_admin_service().expect("service");
-    let keeper = k.install_bundle(&fixture("keeper")).expect("install");
-    let creator_bundle = k.install_bundle(&fixture("creator")).expect("install");
-    let creator = k
-        .create_vat(
-            VatSource {
-                bundle_id: creator_bundle,
-            },
-            VatOptions {
-                name: "creator".into(),
-                ..VatOptions::default()
-            },
-            CapData::data("#{}"),
-        )
-        .expect("creator");
-    let creator = k.vat_root(creator).expect("root");
-    k.run(RunBudget::UNLIMITED);
+    let (service, creator, keeper) = with_creator(&mut k, "keeper");
     let spawn = format!("#[\"spawnOnly\",[\"$0\",\"{keeper}\",\"kid\"]]");
     assert_eq!(call(&mut k, creator, &spawn, &[service]), ok("#\"kid\""));
     assert_eq!(

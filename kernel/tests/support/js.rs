@@ -4,7 +4,8 @@ use std::path::Path;
 
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::worker::bundle::Bundle;
-use vatchain_kernel::{KRef, Kernel, PromiseState, RunBudget};
+use vatchain_kernel::worker::VatSource;
+use vatchain_kernel::{KRef, Kernel, PromiseState, RunBudget, VatId, VatOptions};
 
 /// The canonical bytes of the bundle made from `tests/fixtures/vats/<name>/` (entry `main.js`).
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -14,6 +15,29 @@ pub fn fixture(name: &str) -> Vec<u8> {
     Bundle::from_dir(&dir, "main.js")
         .expect("fixture bundle")
         .canonical_bytes()
+}
+
+/// Creates a vat from installed bundle `bundle_id` with vat parameters `params` (a
+/// smallcaps body); returns its id and root object.
+pub fn create(k: &mut Kernel, bundle_id: &str, options: VatOptions, params: &str) -> (VatId, KRef) {
+    let v = k
+        .create_vat(
+            VatSource {
+                bundle_id: bundle_id.into(),
+            },
+            options,
+            CapData::data(params),
+        )
+        .expect("create vat");
+    (v, k.vat_root(v).expect("a vat has a root"))
+}
+
+/// Options with just a name.
+pub fn named(name: &str) -> VatOptions {
+    VatOptions {
+        name: name.into(),
+        ..VatOptions::default()
+    }
 }
 
 /// Sends methargs `body` (with `slots`) to `target` from the host, runs until idle, and
