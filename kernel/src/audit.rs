@@ -175,6 +175,11 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
                 KernelEvent::Send { target, msg } => exp.message(target, &msg),
                 KernelEvent::Notify { kpid, .. } => exp.hold(kpid, true),
                 KernelEvent::StartVat { .. } => {}
+                KernelEvent::UpgradeVat { request, .. } => {
+                    for k in &request.vat_parameters.slots {
+                        exp.hold(*k, true);
+                    }
+                }
             }
         }
     }

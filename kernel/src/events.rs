@@ -31,6 +31,7 @@ impl KMessage {
 /// # Invariants
 /// While queued, a `Send` holds one refcount on its target, its result and each argument
 /// slot (objects: reachable and recognizable); a `Notify` holds one on its promise.
+/// An `UpgradeVat` holds one on each slot of its vat parameters.
 /// Moving an event between queues (or onto a promise queue) moves those holds; delivering
 /// or discarding it releases them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,5 +50,13 @@ pub enum KernelEvent {
     StartVat {
         #[serde(rename = "vatID")]
         vat_id: VatId,
+    },
+    /// Upgrades a vat (from `E(adminNode).upgrade(…)`); holds the parameters' slots.
+    UpgradeVat {
+        #[serde(rename = "vatID")]
+        vat_id: VatId,
+        #[serde(rename = "upgradeID")]
+        upgrade_id: u64,
+        request: crate::upgrade::UpgradeRequest,
     },
 }

@@ -119,6 +119,16 @@ pub struct RunReport {
     pub terminated: Vec<(VatId, String)>,
 }
 
+/// What one delivery did, before the kernel decides what follows from it.
+pub(crate) struct DeliveryRun {
+    pub(crate) records: Vec<crate::transcript::SyscallRecord>,
+    pub(crate) computrons: u64,
+    /// Why the delivery failed (an illegal syscall, or the worker's error), if it did.
+    pub(crate) failure: Option<String>,
+    pub(crate) exit: Option<crate::syscall::ExitRequest>,
+    pub(crate) terminations: Vec<(VatId, KCapData)>,
+}
+
 /// The SwingSet-style kernel.
 pub struct Kernel {
     pub(crate) st: KState,
@@ -126,7 +136,7 @@ pub struct Kernel {
     /// When each live worker was last used (for eviction; not consensus state).
     last_used: BTreeMap<VatId, u64>,
     use_clock: u64,
-    factory: Box<dyn WorkerFactory>,
+    pub(crate) factory: Box<dyn WorkerFactory>,
     config: KernelConfig,
     slog: Option<crate::slog::Slog>,
 }
@@ -467,7 +477,7 @@ impl Kernel {
         Some(report)
     }
 
-    fn end_crank(&mut self) {
+    pub(crate) fn end_crank(&mut self) {
         self.st.process_refcounts();
         let n = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
         self.st.set_u64(keys::CRANK_NUMBER, n + 1);
@@ -587,6 +597,11 @@ impl Kernel {
                     self.deliver(vat_id, vd, report);
                 }
             }
+            KernelEvent::UpgradeVat {
+                vat_id,
+                upgrade_id,
+                request,
+            } => self.process_upgrade_event(vat_id, upgrade_id, request, report),
         }
     }
 
@@ -610,7 +625,7 @@ impl Kernel {
         }
     }
 
-    fn worker(&mut self, v: VatId) -> Result<Box<dyn VatWorker>, String> {
+    pub(crate) fn worker(&mut self, v: VatId) -> Result<Box<dyn VatWorker>, String> {
         if let Some(w) = self.workers.remove(&v) {
             return Ok(w);
         }
@@ -678,14 +693,14 @@ impl Kernel {
     }
 
     /// Forgets a vat's live worker (terminated vats).
-    fn drop_worker(&mut self, v: VatId) {
+    pub(crate) fn drop_worker(&mut self, v: VatId) {
         self.workers.remove(&v);
         self.last_used.remove(&v);
     }
 
     /// Keeps `worker` live, evicting the least recently used one past the configured number
     /// (an evicted vat is rebuilt from its transcript when next needed).
-    fn keep_worker(&mut self, v: VatId, worker: Box<dyn VatWorker>) {
+    pub(crate) fn keep_worker(&mut self, v: VatId, worker: Box<dyn VatWorker>) {
         self.use_clock += 1;
         self.last_used.insert(v, self.use_clock);
         self.workers.insert(v, worker);
@@ -698,6 +713,53 @@ impl Kernel {
             let Some(old) = oldest else { break };
             self.workers.remove(&old);
             self.last_used.remove(&old);
+        }
+    }
+
+    /// Runs one delivery on `worker`, with syscalls applied to the crank buffer and
+    /// recorded, and logs it to the slog. Decides nothing: the caller applies the outcome.
+    pub(crate) fn run_delivery(
+        &mut self,
+        v: VatId,
+        worker: &mut dyn VatWorker,
+        vd: &VatDelivery,
+    ) -> DeliveryRun {
+        let mut ctx = SyscallCtx::new(&mut self.st, v);
+        let mut rec = Recorder {
+            inner: &mut ctx,
+            records: Vec::new(),
+        };
+        let outcome = worker.deliver(vd, &mut rec);
+        let records = std::mem::take(&mut rec.records);
+        let (fault, exit) = (ctx.fault.take(), ctx.exit.take());
+        let terminations = std::mem::take(&mut ctx.terminations);
+        if let Some(slog) = &mut self.slog {
+            let crank = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
+            let status = fault.clone().or_else(|| outcome.status.clone().err());
+            slog.delivery(
+                crank,
+                v,
+                vd,
+                &records,
+                outcome.computrons,
+                status.as_deref(),
+            );
+        }
+        let failure = fault.or_else(|| {
+            outcome.status.err().map(|e| {
+                format!(
+                    "{} delivery failed: {}",
+                    vd.name(),
+                    crate::syscall::show(&e)
+                )
+            })
+        });
+        DeliveryRun {
+            records,
+            computrons: outcome.computrons,
+            failure,
+            exit,
+            terminations,
         }
     }
 
@@ -720,59 +782,24 @@ impl Kernel {
                 return;
             }
         };
-        let mut ctx = SyscallCtx::new(&mut self.st, v);
-        let mut rec = Recorder {
-            inner: &mut ctx,
-            records: Vec::new(),
-        };
-        let outcome = worker.deliver(&vd, &mut rec);
-        let records = std::mem::take(&mut rec.records);
-        let (fault, exit) = (ctx.fault.take(), ctx.exit.take());
-        let terminations = std::mem::take(&mut ctx.terminations);
-        report.computrons = outcome.computrons;
-        if let Some(slog) = &mut self.slog {
-            let crank = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
-            let status = fault.clone().or_else(|| outcome.status.clone().err());
-            slog.delivery(
-                crank,
-                v,
-                &vd,
-                &records,
-                outcome.computrons,
-                status.as_deref(),
-            );
-        }
+        let run = self.run_delivery(v, worker.as_mut(), &vd);
+        report.computrons = run.computrons;
         self.keep_worker(v, worker);
-        let failure = fault.or_else(|| {
-            outcome.status.err().map(|e| {
-                format!(
-                    "{} delivery failed: {}",
-                    vd.name(),
-                    crate::syscall::show(&e)
-                )
-            })
-        });
-        if let Some(why) = failure {
+        if let Some(why) = run.failure {
             let rejection = capdata::error(&format!("vat terminated: {why}"));
             self.abort_and_terminate(v, &why, &rejection, report);
             return;
         }
-        for (t, reason) in terminations {
-            if self.st.vat_is_live(t) {
-                self.st.notify_vat_admin(t, true, &reason);
-                self.drop_worker(t);
-                self.st.terminate_vat(t, &reason);
-            }
-        }
-        if exit.is_none() {
+        self.apply_terminations(run.terminations);
+        if run.exit.is_none() {
             let item = TranscriptItem {
                 d: vd,
-                sc: records,
-                computrons: outcome.computrons,
+                sc: run.records,
+                computrons: run.computrons,
             };
             self.st.append_transcript(v, &item);
         }
-        if let Some(exit) = exit {
+        if let Some(exit) = run.exit {
             let why = if exit.failure {
                 "vat exited with failure"
             } else {
@@ -795,6 +822,17 @@ impl Kernel {
                 self.st.notify_vat_admin(v, false, &exit.info);
                 self.st.terminate_vat(v, &exit.info);
                 report.terminated = Some((v, why.to_string()));
+            }
+        }
+    }
+
+    /// Terminates the vats a delivery asked to end (vat-admin's `terminateWithFailure`).
+    fn apply_terminations(&mut self, terminations: Vec<(VatId, KCapData)>) {
+        for (t, reason) in terminations {
+            if self.st.vat_is_live(t) {
+                self.st.notify_vat_admin(t, true, &reason);
+                self.drop_worker(t);
+                self.st.terminate_vat(t, &reason);
             }
         }
     }

@@ -4,7 +4,8 @@
 //!   per block, and the app-hash chain.
 //! - [`Kernel`]: vats, c-lists, kernel objects and promises, queues, syscalls, GC,
 //!   termination, and [`Kernel::audit`].
-//! - [`worker`]: the seam to whatever runs a vat (raw Rust vats for tests; JavaScript next).
+//! - [`worker`]: the seam to whatever runs a vat (raw Rust vats for tests, QuickJS vats).
+//! - Vat upgrade ([`Kernel::upgrade_vat`], `E(adminNode).upgrade(…)`), with rollback.
 //!
 //! Architecture invariant: this crate knows nothing of ABCI, Cosmos or the chain.
 
@@ -21,6 +22,7 @@ pub mod store;
 mod syscall;
 mod terminate;
 mod transcript;
+mod upgrade;
 mod vat_admin;
 pub mod worker;
 
@@ -37,4 +39,5 @@ pub use state::vats::VatOptions;
 pub use state::SCHEMA_VERSION;
 pub use syscall::{MAX_SLOTS, MAX_VATSTORE_KEY, MAX_VATSTORE_VALUE};
 pub use transcript::{Span, SyscallRecord, TranscriptItem};
+pub use upgrade::{DryRun, UpgradeError, UpgradeReport, UpgradeRequest};
 pub use vat_admin::VAT_ADMIN_NAME;

@@ -3,7 +3,9 @@
 //! an idle worker was evicted) — there are no heap snapshots.
 //!
 //! Items live in the `transcript` family under `vatID ‖ 0x00 ‖ u64 BE position`; the
-//! current span is `vN.t.current` = `{startPos, endPos, incarnation, bundleID}` in kv. A
+//! current span is `vN.t.current` = `{startPos, endPos, incarnation, bundleID}` in kv, and
+//! each closed one (an upgrade closes one) stays as `vN.t.<startPos, 20 digits>` with its
+//! items: an upgrade never erases history. A
 //! span records the bundle it ran (upstream records neither bundle nor, in items, the
 //! incarnation: seed 003), so a vat's whole history can be re-executed and checked.
 
@@ -71,6 +73,34 @@ impl KState {
             bundle_id: bundle_id.to_string(),
         };
         self.set_json(&span_key(v), &span);
+    }
+
+    /// Closes the current span (kept as history under `vN.t.<startPos>`, items and all)
+    /// and opens the next incarnation's at the same position. Returns its incarnation.
+    pub(crate) fn roll_over_incarnation(&mut self, v: VatId, bundle_id: &str) -> u64 {
+        let old = self.current_span(v).unwrap_or(Span {
+            start_pos: 0,
+            end_pos: 0,
+            incarnation: 0,
+            bundle_id: String::new(),
+        });
+        self.set_json(&format!("{v}.t.{:020}", old.start_pos), &old);
+        let next = Span {
+            start_pos: old.end_pos,
+            end_pos: old.end_pos,
+            incarnation: old.incarnation + 1,
+            bundle_id: bundle_id.to_string(),
+        };
+        self.set_json(&span_key(v), &next);
+        next.incarnation
+    }
+
+    /// Every closed span of `v`, oldest first.
+    pub(crate) fn past_spans(&self, v: VatId) -> Vec<Span> {
+        self.scan(&format!("{v}.t.0"))
+            .into_iter()
+            .filter_map(|(_, s)| serde_json::from_str(&s).ok())
+            .collect()
     }
 
     pub(crate) fn append_transcript(&mut self, v: VatId, item: &TranscriptItem) {

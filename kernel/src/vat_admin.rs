@@ -13,7 +13,7 @@ use crate::kernel::KernelError;
 use crate::refs::{VRef, VatId};
 use crate::state::clist::VatUse;
 use crate::state::vats::VatOptions;
-use crate::state::KState;
+use crate::state::{keys, KState};
 use crate::store::Cf;
 use crate::worker::VatSource;
 
@@ -153,6 +153,67 @@ impl KState {
                     crate::capdata::error("vat terminated by its adminNode")
                 };
                 Ok(HookEffect::Terminate(target, reason))
+            }
+            "upgrade" => {
+                let target = body
+                    .get(0)
+                    .and_then(text)
+                    .and_then(|s| s.parse::<VatId>().ok())
+                    .filter(|t| {
+                        self.vat_is_live(*t) && self.vat_options(*t).is_some_and(|o| o.dynamic)
+                    });
+                let Some(target) = target else {
+                    return refuse("upgrade: the vat is no longer running".into());
+                };
+                let Some(bundle_id) = body.get(1).and_then(text) else {
+                    return refuse(
+                        "upgrade(bundleID, options): the bundle id must be a string".into(),
+                    );
+                };
+                let empty = serde_json::Map::new();
+                let options = match body.get(2) {
+                    None | Some(Value::Null) => &empty,
+                    Some(Value::String(s)) if s == "#undefined" => &empty,
+                    Some(Value::Object(o)) => o,
+                    Some(_) => return refuse("upgrade options must be a record".into()),
+                };
+                if let Some(bad) = options
+                    .keys()
+                    .find(|k| *k != "vatParameters" && *k != "upgradeMessage")
+                {
+                    return refuse(format!("upgrade() received unknown options: {bad:?}"));
+                }
+                let upgrade_message = match options.get("upgradeMessage") {
+                    None => "vat upgraded".to_string(),
+                    Some(m) => match text(m) {
+                        Some(m) => m,
+                        None => return refuse("upgradeMessage must be a string".into()),
+                    },
+                };
+                let vat_parameters = match options.get("vatParameters") {
+                    Some(p) => CapData {
+                        body: format!("#{p}"),
+                        slots: args.slots.clone(),
+                    },
+                    None => crate::capdata::undefined(),
+                };
+                // The queued event holds the parameters' slots until it is processed.
+                for k in &vat_parameters.slots {
+                    self.incref(*k, true);
+                }
+                let upgrade_id = self.allocate(keys::VAT_NEXT_UPGRADE_ID, 1);
+                self.push_acceptance(&KernelEvent::UpgradeVat {
+                    vat_id: target,
+                    upgrade_id,
+                    request: crate::upgrade::UpgradeRequest {
+                        bundle_id,
+                        vat_parameters,
+                        upgrade_message,
+                    },
+                });
+                Ok(HookEffect::Reply(crate::capdata::json(
+                    &serde_json::json!({ "upgradeID": upgrade_id }),
+                )))
             }
             other => Err(format!("unknown kernel hook {other:?}")),
         }

@@ -8,12 +8,15 @@
 //! | `vat.names` | JSON array of names | static vats, creation order |
 //! | `vat.name.<name>` | vatID | |
 //! | `vat.dynamicIDs` | JSON array of vatIDs | dynamic vats, creation order |
+//! | `vat.nextUpgradeID` | decimal | ids of `upgradeVat` events (vat-admin matches replies) |
 //! | `vats.terminated` | JSON array of vatIDs | terminated vats (cleanup is immediate) |
 //! | `vN.source` | JSON `{"bundleID"}` | |
 //! | `vN.options` | JSON `VatOptions` | |
 //! | `vN.vatParameters` | JSON kernel capdata | slots hold refcounts |
 //! | `vN.o.nextID`, `vN.p.nextID` | decimal | import counters (`o-50`, `p-60`); presence = vat live |
 //! | `vN.reapDirt` | decimal | deliveries since the last bringOutYourDead |
+//! | `vN.t.current` | JSON span `{startPos, endPos, incarnation, bundleID}` | current transcript span |
+//! | `vN.t.<startPos>` | JSON span | a closed span (one per upgrade), 20-digit position |
 //! | `vN.c.<kref>` | `R <vref>` or `_ <vref>` | c-list, kernel → vat, with reachable flag |
 //! | `vN.c.<vref>` | kref | c-list, vat → kernel |
 //! | `vN.vs.<key>` | string | the vat's vatstore |
@@ -45,6 +48,7 @@ pub const KO_NEXT_ID: &str = "ko.nextID";
 pub const KP_NEXT_ID: &str = "kp.nextID";
 pub const VAT_NAMES: &str = "vat.names";
 pub const VAT_DYNAMIC_IDS: &str = "vat.dynamicIDs";
+pub const VAT_NEXT_UPGRADE_ID: &str = "vat.nextUpgradeID";
 pub const VATS_TERMINATED: &str = "vats.terminated";
 pub const GC_ACTIONS: &str = "gcActions";
 pub const REAP_QUEUE: &str = "reapQueue";

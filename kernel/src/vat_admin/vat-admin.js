@@ -1,5 +1,5 @@
 // The vat-admin vat: the vatAdminService that vats use to create dynamic vats, and the
-// adminNodes that watch and control them. It reaches the kernel only through
+// adminNodes that watch, upgrade and control them. It reaches the kernel only through
 // `vatPowers.kernelHook`, a syscall the kernel accepts from this vat alone (upstream uses
 // the vat-admin device for the same purpose). Its state lives in JS variables and comes
 // back by transcript replay.
@@ -9,12 +9,22 @@ import { makePromiseKit } from '@endo/promise-kit';
 export function buildRootObject(vatPowers) {
   const { kernelHook } = vatPowers;
   const running = new Map(); // vatID -> kit settled when the vat ends
+  const pendingUpgrades = new Map(); // upgradeID -> kit settled by vatUpgradeCallback
 
   const adminNodeFor = (vatID, done) =>
     Far('adminNode', {
       done: () => done.promise,
       terminateWithFailure: (reason) => {
         kernelHook('terminate', vatID, reason);
+      },
+      // Resolves { incarnationNumber } once the kernel upgraded the vat; rejects with the
+      // cause if the new version failed (the old one then goes on unchanged).
+      upgrade: (bundleID, options = {}) => {
+        const answer = kernelHook('upgrade', vatID, bundleID, options);
+        if (answer.error) throw Error(answer.error);
+        const kit = makePromiseKit();
+        pendingUpgrades.set(answer.upgradeID, kit);
+        return kit.promise;
       },
     });
 
@@ -35,6 +45,14 @@ export function buildRootObject(vatPowers) {
       running.delete(vatID);
       if (failure) done.reject(info);
       else done.resolve(info);
+    },
+    // Called by the kernel when an upgrade was processed.
+    vatUpgradeCallback(upgradeID, success, error, incarnationNumber) {
+      const kit = pendingUpgrades.get(upgradeID);
+      if (!kit) return;
+      pendingUpgrades.delete(upgradeID);
+      if (success) kit.resolve({ incarnationNumber });
+      else kit.reject(error);
     },
   });
 }

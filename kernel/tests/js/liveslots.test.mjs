@@ -3,10 +3,21 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { makeLiveSlots } from '../../src/worker/js/liveslots.js';
 
-function recorder() {
+// Records every syscall but the vatstore ones, which an in-memory store answers.
+function recorder(store = new Map()) {
   const calls = [];
-  const syscall = new Proxy({}, { get: (_, name) => (...args) => calls.push([name, ...args]) });
-  return { calls, syscall };
+  const vatstore = {
+    vatstoreGet: (k) => store.get(k),
+    vatstoreSet: (k, v) => {
+      store.set(k, v);
+    },
+    vatstoreDelete: (k) => {
+      store.delete(k);
+    },
+    vatstoreGetNextKey: (prior) => [...store.keys()].sort().find((k) => k > prior),
+  };
+  const syscall = new Proxy({}, { get: (_, name) => vatstore[name] ?? ((...args) => calls.push([name, ...args])) });
+  return { calls, syscall, store };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -53,7 +64,7 @@ test('E() on an import sends, subscribes, and a notify settles the answer', asyn
   await ls.dispatch({ type: 'message', target: 'o+0', methargs: { body: '#["callOther",["$0"]]', slots: ['o-50'] } });
   await flush();
   assert.deepEqual(calls, [
-    ['send', 'o-50', { body: '#["ping",["$0.Alleged: cb"]]', slots: ['o+1'] }, 'p+5'],
+    ['send', 'o-50', { body: '#["ping",["$0.Alleged: cb"]]', slots: ['o+10'] }, 'p+5'],
     ['subscribe', 'p+5'],
   ]);
   await ls.dispatch({ type: 'notify', resolutions: [{ vpid: 'p+5', rejected: false, data: { body: '#"pong"', slots: [] } }] });

@@ -7,8 +7,18 @@
 //
 // Determinism: no iteration over weak collections; garbage is *reported* only at
 // bringOutYourDead, in sorted vref order, after the host has run a full GC.
+//
+// Durability (kinds.js, stores.js, watchers.js): virtual and durable objects and stores
+// keep their state in the vatstore; `baggage` carries durable state to the next
+// incarnation. Counters are persisted (`idCounters`) so no incarnation reuses a vref.
+// Imports named by stored data are counted (`vom.rc.<vref>`) and never dropped while
+// counted; ephemeral exports named by virtual data are held in memory while named.
 
 import { Far, Remotable, passStyleOf, makeMarshal, getInterfaceOf } from './marshal.js';
+import { makeKindManager, KIND_HANDLE_KIND } from './kinds.js';
+import { makeCollectionManager, makeHeapStores, STORE_KINDS, FIRST_STORE_KIND } from './stores.js';
+import { makeWatcherManager } from './watchers.js';
+import { M, matches, mustMatch } from './patterns.js';
 
 const { freeze } = Object;
 
@@ -19,8 +29,24 @@ const { freeze } = Object;
  *                   loadVat(): namespace with buildRootObject }
  */
 export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat, onFatal = () => {} } = {}) {
-  let nextExportID = 1;
-  let nextPromiseID = 5;
+  // Persisted at the end of every delivery that changed them (flush).
+  let counters = { exportID: 1, collectionID: 1, promiseID: 5 };
+  let savedCounters;
+  const allocateExportID = () => {
+    const id = counters.exportID;
+    counters.exportID += 1;
+    return id;
+  };
+  const allocateCollectionID = () => {
+    const id = counters.collectionID;
+    counters.collectionID += 1;
+    return id;
+  };
+  const allocatePromiseID = () => {
+    const id = counters.promiseID;
+    counters.promiseID += 1;
+    return `p+${id}`;
+  };
   const valToSlot = new WeakMap(); // value -> vref
   const slotToVal = new Map(); // vref -> WeakRef(value)
   const reachableExports = new Map(); // vref -> value: exports the kernel can reach (strong)
@@ -41,7 +67,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
 
   // A promise this vat decides, exported as p+N: its settlement is reported once.
   function exportPromise(p) {
-    const vpid = `p+${nextPromiseID++}`;
+    const vpid = allocatePromiseID();
     register(vpid, p);
     reachableExports.set(vpid, p);
     const settle = (rejected, value) => {
@@ -84,7 +110,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   function convertValToSlot(v) {
     const known = valToSlot.get(v);
     if (known !== undefined) {
-      if (known.startsWith('o+')) {
+      if (known.startsWith('o+') && !isVirtual(known)) {
         reachableExports.set(known, v); // re-exported after a drop: reachable again
         droppedExports.delete(known);
       }
@@ -92,7 +118,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     }
     switch (passStyleOf(v)) {
       case 'remotable': {
-        const vref = `o+${nextExportID++}`;
+        const vref = `o+${allocateExportID()}`;
         register(vref, v);
         reachableExports.set(vref, v);
         return vref;
@@ -117,6 +143,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   function convertSlotToVal(vref, iface) {
     const known = lookup(vref);
     if (known !== undefined) return known;
+    if (isVirtual(vref)) return kindsM.reanimate(vref);
     if (vref.startsWith('o-')) {
       const presence = Remotable(iface ?? 'Alleged: presence', undefined, {});
       register(vref, presence);
@@ -134,12 +161,313 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
 
   const m = makeMarshal(convertValToSlot, convertSlotToVal);
 
+  // ---- durability ----
+
+  // Liveslots' own vatstore records (the user's are confined to "vvs.").
+  const vs = freeze({
+    get: (key) => syscall.vatstoreGet(key) ?? undefined,
+    set: (key, value) => syscall.vatstoreSet(key, value),
+    delete: (key) => syscall.vatstoreDelete(key),
+    getNextKey: (prior) => syscall.vatstoreGetNextKey(prior) ?? undefined,
+  });
+
+  function isVirtual(vref) {
+    return vref.startsWith('o+v') || vref.startsWith('o+d');
+  }
+
+  /** Whether `v` may be stored in durable state: no promises, ephemeral or virtual objects. */
+  function checkDurable(v) {
+    switch (passStyleOf(v)) {
+      case 'promise':
+        return false;
+      case 'remotable': {
+        const vref = valToSlot.get(v);
+        return vref !== undefined && (vref.startsWith('o-') || vref.startsWith('o+d'));
+      }
+      case 'copyArray':
+        return v.every(checkDurable);
+      case 'copyRecord':
+        return Object.values(v).every(checkDurable);
+      default:
+        return true;
+    }
+  }
+
+  // Stored data (state, store entries, watchers) as capdata. Promises cannot be stored:
+  // their vpids do not outlive their settlement.
+  function serializeData(v) {
+    const data = m.serialize(v);
+    if (data.slots.some((s) => s.startsWith('p'))) {
+      throw TypeError('promises cannot be stored in virtual or durable state');
+    }
+    return data;
+  }
+
+  const heldByData = new Map(); // ephemeral vref -> { value, count } named by virtual data
+  const rcKey = (vref) => `vom.rc.${vref}`;
+
+  function addDataRefs(slots) {
+    for (const vref of slots) {
+      if (vref.startsWith('o-')) {
+        vs.set(rcKey(vref), String(Number(vs.get(rcKey(vref)) ?? '0') + 1));
+      } else if (!isVirtual(vref)) {
+        const h = heldByData.get(vref);
+        if (h) h.count += 1;
+        else heldByData.set(vref, { value: lookup(vref), count: 1 });
+      }
+    }
+  }
+
+  function removeDataRefs(slots) {
+    for (const vref of slots) {
+      if (vref.startsWith('o-')) {
+        const n = Number(vs.get(rcKey(vref)) ?? '0') - 1;
+        if (n > 0) {
+          vs.set(rcKey(vref), String(n));
+        } else {
+          vs.delete(rcKey(vref));
+          deadImports.add(vref); // dropped at the next reap if no presence is left
+        }
+      } else if (!isVirtual(vref)) {
+        const h = heldByData.get(vref);
+        if (h) {
+          h.count -= 1;
+          if (h.count === 0) heldByData.delete(vref);
+        }
+      }
+    }
+  }
+
+  const vrefOf = (v) => valToSlot.get(v);
+  let collections;
+  const kindsM = makeKindManager({
+    vs,
+    allocateExportID,
+    register,
+    lookup,
+    vrefOf,
+    serialize: serializeData,
+    unserialize: m.unserialize,
+    Far,
+    checkDurable,
+    addDataRefs,
+    removeDataRefs,
+    reviveOther: (vref, p) => collections.revive(vref, p),
+  });
+  collections = makeCollectionManager({
+    vs,
+    register,
+    lookup,
+    vrefOf,
+    slotFor: convertValToSlot,
+    valFor: convertSlotToVal,
+    serialize: serializeData,
+    unserialize: m.unserialize,
+    Far,
+    checkDurable,
+    addDataRefs,
+    removeDataRefs,
+    allocateCollectionID,
+  });
+  const watchers = makeWatcherManager({
+    vs,
+    serialize: serializeData,
+    unserialize: m.unserialize,
+    slotFor: convertValToSlot,
+    valFor: convertSlotToVal,
+    checkDurable,
+    syscall,
+    addDataRefs,
+    removeDataRefs,
+    passStyleOf,
+    // A promise the old incarnation decided: its rejection will come as a notify.
+    expectNotify: (vpid) => lookup(vpid) ?? makeImportedPromise(vpid),
+  });
+
+  function loadCounters() {
+    const raw = vs.get('idCounters');
+    if (raw !== undefined) {
+      counters = JSON.parse(raw);
+      savedCounters = raw;
+      return;
+    }
+    // First incarnation: the kind-handle kind, the store kinds, then baggage (o+d6/1).
+    const kindIDID = allocateExportID();
+    if (kindIDID !== KIND_HANDLE_KIND) throw Error('liveslots: counters already in use');
+    vs.set('kindIDID', String(kindIDID));
+    const table = {};
+    for (const name of STORE_KINDS) table[name] = allocateExportID();
+    if (table[STORE_KINDS[0]] !== FIRST_STORE_KIND) throw Error('liveslots: bad store kind ids');
+    vs.set('storeKindIDTable', JSON.stringify(table));
+  }
+
+  /** Persists what this delivery changed; the host calls it when a delivery succeeded. */
+  function flush() {
+    kindsM.flush();
+    const now = JSON.stringify(counters);
+    if (now !== savedCounters) {
+      vs.set('idCounters', now);
+      savedCounters = now;
+    }
+  }
+
+  // ---- the vat-data API (what @agoric/vat-data, @agoric/store, @endo/exo expose) ----
+
+  const provide = (store, key, make) => {
+    if (!store.has(key)) store.init(key, make(key));
+    return store.get(key);
+  };
+  const initEmpty = () => harden({});
+  const provideKindHandle = (baggage, tag) => provide(baggage, `${tag}_kindHandle`, () => kindsM.makeKindHandle(tag));
+  const bigStore = (base) => (label, options) => collections.bigStore(base, label, options);
+  const makeScalarBigMapStore = bigStore('scalarMapStore');
+  const makeScalarBigSetStore = bigStore('scalarSetStore');
+  const makeScalarBigWeakMapStore = bigStore('scalarWeakMapStore');
+  const makeScalarBigWeakSetStore = bigStore('scalarWeakSetStore');
+  const durable = (make) => (baggage, name, options = {}) =>
+    provide(baggage, name, () => make(name, { ...options, durable: true }));
+  const prepareKind = (baggage, tag, init, behavior, options) =>
+    kindsM.defineDurableKind(provideKindHandle(baggage, tag), init, behavior, options);
+  const prepareKindMulti = (baggage, tag, init, behavior, options) =>
+    kindsM.defineDurableKindMulti(provideKindHandle(baggage, tag), init, behavior, options);
+  const thisful = (options = {}) => ({ ...options, thisfulMethods: true });
+  const prepareExoClass = (baggage, tag, _guard, init, methods, options) =>
+    prepareKind(baggage, tag, init, methods, thisful(options));
+  const prepareExoClassKit = (baggage, tag, _guards, init, facets, options) =>
+    prepareKindMulti(baggage, tag, init, facets, thisful(options));
+  const prepareExo = (baggage, tag, guard, methods, options) => {
+    const make = prepareExoClass(baggage, tag, guard, initEmpty, methods, options);
+    return provide(baggage, `the_${tag}`, () => make());
+  };
+  const prepareSingleton = (baggage, tag, methods, options) => {
+    const make = prepareKind(baggage, tag, initEmpty, methods, options);
+    return provide(baggage, `the_${tag}`, () => make());
+  };
+  let watcherTable;
+  const providePromiseWatcher = (handle, onFulfilled = (x) => x, onRejected = (e) => { throw e; }) => {
+    const make = kindsM.defineDurableKind(handle, initEmpty, {
+      onFulfilled: (_ctx, v, ...args) => onFulfilled(v, ...args),
+      onRejected: (_ctx, e, ...args) => onRejected(e, ...args),
+    });
+    if (watcherTable === undefined) {
+      const id = vs.get('promiseWatcherByKindTableID');
+      if (id !== undefined) {
+        watcherTable = convertSlotToVal(id);
+      } else {
+        watcherTable = makeScalarBigMapStore('promiseWatcherByKind', { durable: true });
+        vs.set('promiseWatcherByKindTableID', valToSlot.get(watcherTable));
+      }
+    }
+    return provide(watcherTable, handle, () => make());
+  };
+
+  // Ephemeral (heap) exos, @endo/exo style: methods see `this.state` and `this.self`.
+  const defineExoClass = (tag, _guard, init, methods, options = {}) => (...args) => {
+    const ctx = { state: Object.seal({ ...init(...args) }) };
+    const obj = {};
+    for (const [name, fn] of Object.entries(methods)) obj[name] = (...a) => fn.apply(ctx, a);
+    ctx.self = Far(tag, obj);
+    freeze(ctx);
+    if (options.finish) options.finish(ctx);
+    return ctx.self;
+  };
+  const defineExoClassKit = (tag, _guards, init, facetMethods, options = {}) => (...args) => {
+    const ctx = { state: Object.seal({ ...init(...args) }) };
+    const facets = {};
+    for (const [fname, methods] of Object.entries(facetMethods)) {
+      const obj = {};
+      for (const [name, fn] of Object.entries(methods)) obj[name] = (...a) => fn.apply(ctx, a);
+      facets[fname] = Far(`${tag} ${fname}`, obj);
+    }
+    ctx.facets = freeze(facets);
+    freeze(ctx);
+    if (options.finish) options.finish(ctx);
+    return ctx.facets;
+  };
+  const makeExo = (tag, _guard, methods) => Far(tag, { ...methods });
+
+  // Zones (@agoric/zone): one vocabulary over heap or durable storage.
+  const makeHeapZone = (name = 'heapZone') => {
+    const heap = makeHeapStores(Far);
+    const zone = freeze({
+      name,
+      exoClass: defineExoClass,
+      exoClassKit: defineExoClassKit,
+      exo: makeExo,
+      mapStore: (label) => heap.makeScalarMapStore(label),
+      setStore: (label) => heap.makeScalarSetStore(label),
+      weakMapStore: (label) => heap.makeScalarWeakMapStore(label),
+      weakSetStore: (label) => heap.makeScalarWeakSetStore(label),
+      subZone: (label) => makeHeapZone(`${name}.${label}`),
+      makeOnce: (_key, make) => make(_key),
+      isStorable: () => true,
+      watchPromise: (p, watcher, ...args) => p.then((v) => watcher.onFulfilled?.(v, ...args), (e) => watcher.onRejected?.(e, ...args)),
+    });
+    return zone;
+  };
+  const makeDurableZone = (baggage, name = 'durableZone') => {
+    const zone = freeze({
+      name,
+      exoClass: (tag, guard, init, methods, options) => prepareExoClass(baggage, tag, guard, init, methods, options),
+      exoClassKit: (tag, guards, init, facets, options) => prepareExoClassKit(baggage, tag, guards, init, facets, options),
+      exo: (tag, guard, methods, options) => prepareExo(baggage, tag, guard, methods, options),
+      mapStore: (label, options) => durable(makeScalarBigMapStore)(baggage, label, options),
+      setStore: (label, options) => durable(makeScalarBigSetStore)(baggage, label, options),
+      weakMapStore: (label, options) => durable(makeScalarBigWeakMapStore)(baggage, label, options),
+      weakSetStore: (label, options) => durable(makeScalarBigWeakSetStore)(baggage, label, options),
+      subZone: (label) => makeDurableZone(durable(makeScalarBigMapStore)(baggage, label), `${name}.${label}`),
+      makeOnce: (key, make) => provide(baggage, key, make),
+      isStorable: checkDurable,
+      watchPromise: watchers.watchPromise,
+    });
+    return zone;
+  };
+
+  const vatData = freeze({
+    defineKind: kindsM.defineKind,
+    defineKindMulti: kindsM.defineKindMulti,
+    makeKindHandle: kindsM.makeKindHandle,
+    defineDurableKind: kindsM.defineDurableKind,
+    defineDurableKindMulti: kindsM.defineDurableKindMulti,
+    provideKindHandle,
+    prepareKind,
+    prepareKindMulti,
+    prepareExoClass,
+    prepareExoClassKit,
+    prepareExo,
+    prepareSingleton,
+    makeScalarBigMapStore,
+    makeScalarBigSetStore,
+    makeScalarBigWeakMapStore,
+    makeScalarBigWeakSetStore,
+    provideDurableMapStore: durable(makeScalarBigMapStore),
+    provideDurableSetStore: durable(makeScalarBigSetStore),
+    provideDurableWeakMapStore: durable(makeScalarBigWeakMapStore),
+    provideDurableWeakSetStore: durable(makeScalarBigWeakSetStore),
+    provide,
+    provideLazy: provide,
+    watchPromise: watchers.watchPromise,
+    providePromiseWatcher,
+    canBeDurable: checkDurable,
+    isStorable: checkDurable,
+    initEmpty,
+    defineExoClass,
+    defineExoClassKit,
+    makeExo,
+    makeHeapZone,
+    makeDurableZone,
+    M,
+    matches,
+    mustMatch,
+    ...makeHeapStores(Far),
+  });
+
   // Eventual send: to an import or an imported promise goes to the kernel; to a local
   // object runs in a later turn; to a local promise waits for it.
   function eventualSend(target, method, args) {
     const vref = valToSlot.get(target);
     if (vref !== undefined && (vref.startsWith('o-') || importedPromises.has(vref))) {
-      const result = makeImportedPromise(`p+${nextPromiseID++}`);
+      const result = makeImportedPromise(allocatePromiseID());
       const rvpid = valToSlot.get(result);
       syscall.send(vref, m.serialize(harden([method, args])), rvpid);
       syscall.subscribe(rvpid);
@@ -223,25 +551,38 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     }
   }
 
+  // The same code starts the first incarnation and every later one: counters and
+  // baggage come from the vatstore; kinds of earlier incarnations must be redefined.
   async function startVat(vatParameters) {
     if (typeof loadVat !== 'function') throw Error('liveslots: no vat code to start');
+    loadCounters();
+    const baggage = collections.provideBaggage();
     const ns = await loadVat();
     if (typeof ns.buildRootObject !== 'function') {
       throw Error('the vat module does not export buildRootObject');
     }
     const params = m.unserialize(vatParameters);
-    const root = await ns.buildRootObject(vatPowers, params, undefined);
+    const root = await ns.buildRootObject(vatPowers, params, baggage);
     if (passStyleOf(root) !== 'remotable') {
       throw Error(`buildRootObject must return a Far object, got ${passStyleOf(root)}`);
     }
+    const rootVref = valToSlot.get(root);
+    if (rootVref !== undefined && isVirtual(rootVref)) {
+      throw Error('buildRootObject must return an ephemeral object, not a virtual or durable one');
+    }
     register('o+0', root);
     reachableExports.set('o+0', root);
+    watchers.revive();
+    kindsM.insistAllDurableKindsReconnected();
   }
 
   async function bringOutYourDead() {
     // The host collects garbage; finalizers then run as jobs, before this continues.
     await gcAndFinalize();
-    const dead = [...deadImports].filter((v) => lookup(v) === undefined).sort();
+    // An import named by stored data stays: the data can revive its presence later.
+    const dead = [...deadImports]
+      .filter((v) => lookup(v) === undefined && vs.get(rcKey(v)) === undefined)
+      .sort();
     deadImports.clear();
     for (const vref of dead) slotToVal.delete(vref);
     if (dead.length > 0) {
@@ -270,13 +611,14 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
         deliverNotify(d.resolutions.map((r) => [r.vpid, r.rejected, r.data]));
         return Promise.resolve();
       case 'dropExports':
-        for (const vref of d.vrefs) {
+        // Virtual and durable objects live in the vatstore, whoever holds them.
+        for (const vref of d.vrefs.filter((v) => !isVirtual(v))) {
           reachableExports.delete(vref);
           droppedExports.add(vref);
         }
         return Promise.resolve();
       case 'retireExports':
-        for (const vref of d.vrefs) {
+        for (const vref of d.vrefs.filter((v) => !isVirtual(v))) {
           const v = lookup(vref);
           if (v !== undefined) valToSlot.delete(v);
           slotToVal.delete(vref);
@@ -299,7 +641,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     }
   }
 
-  return freeze({ dispatch, E, Far, Remotable, passStyleOf, getInterfaceOf, vatPowers });
+  return freeze({ dispatch, flush, E, Far, Remotable, passStyleOf, getInterfaceOf, vatPowers, vatData });
 }
 
 // `harden` as far as this runtime needs: a deep freeze of plain data.

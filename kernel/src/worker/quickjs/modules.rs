@@ -1,5 +1,6 @@
 //! The module graph a vat runtime can import: liveslots and the upstream-named built-ins
-//! (`@endo/far`, `@endo/promise-kit`), plus the vat's own bundle under `vat/`.
+//! (`@endo/far`, `@endo/promise-kit`, `@agoric/vat-data`, `@agoric/store`, `@endo/exo`,
+//! `@endo/patterns`, `@agoric/zone`), plus the vat's own bundle under `vat/`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -23,6 +24,64 @@ export const Remotable = ls.Remotable;
 export const passStyleOf = ls.passStyleOf;
 export const getInterfaceOf = ls.getInterfaceOf;
 "#;
+
+/// `export const name = vd.name;` for each name, from liveslots' vat-data API.
+fn vat_data_module(names: &[&str]) -> String {
+    let mut s =
+        String::from("import { ls } from 'vatchain/instance.js';\nconst vd = ls.vatData;\n");
+    for n in names {
+        s.push_str(&format!("export const {n} = vd.{n};\n"));
+    }
+    s
+}
+
+const VAT_DATA: &[&str] = &[
+    "defineKind",
+    "defineKindMulti",
+    "makeKindHandle",
+    "defineDurableKind",
+    "defineDurableKindMulti",
+    "provideKindHandle",
+    "prepareKind",
+    "prepareKindMulti",
+    "prepareExoClass",
+    "prepareExoClassKit",
+    "prepareExo",
+    "prepareSingleton",
+    "makeScalarBigMapStore",
+    "makeScalarBigSetStore",
+    "makeScalarBigWeakMapStore",
+    "makeScalarBigWeakSetStore",
+    "provideDurableMapStore",
+    "provideDurableSetStore",
+    "provideDurableWeakMapStore",
+    "provideDurableWeakSetStore",
+    "provide",
+    "watchPromise",
+    "providePromiseWatcher",
+    "canBeDurable",
+    "isStorable",
+    "M",
+];
+const STORE: &[&str] = &[
+    "makeScalarMapStore",
+    "makeScalarSetStore",
+    "makeScalarWeakMapStore",
+    "makeScalarWeakSetStore",
+    "provide",
+    "provideLazy",
+    "M",
+    "matches",
+    "mustMatch",
+];
+const EXO: &[&str] = &[
+    "defineExoClass",
+    "defineExoClassKit",
+    "makeExo",
+    "initEmpty",
+];
+const PATTERNS: &[&str] = &["M", "matches", "mustMatch"];
+const ZONE: &[&str] = &["makeHeapZone", "makeDurableZone"];
 
 const PROMISE_KIT: &str = r#"export function makePromiseKit() {
   let resolve;
@@ -60,6 +119,26 @@ impl Sources {
         );
         m.insert("@endo/far".into(), FAR.into());
         m.insert("@endo/promise-kit".into(), PROMISE_KIT.into());
+        m.insert("@agoric/vat-data".into(), vat_data_module(VAT_DATA));
+        m.insert("@agoric/store".into(), vat_data_module(STORE));
+        m.insert("@endo/exo".into(), vat_data_module(EXO));
+        m.insert("@endo/patterns".into(), vat_data_module(PATTERNS));
+        for z in [
+            "@agoric/zone",
+            "@agoric/zone/durable.js",
+            "@agoric/zone/heap.js",
+        ] {
+            m.insert(z.into(), vat_data_module(ZONE));
+        }
+        for (name, src) in [
+            ("patterns.js", include_str!("../js/patterns.js")),
+            ("keys.js", include_str!("../js/keys.js")),
+            ("kinds.js", include_str!("../js/kinds.js")),
+            ("stores.js", include_str!("../js/stores.js")),
+            ("watchers.js", include_str!("../js/watchers.js")),
+        ] {
+            m.insert(format!("vatchain/{name}"), src.into());
+        }
         for (path, src) in &bundle.modules {
             m.insert(format!("{BUNDLE_PREFIX}{path}"), src.clone());
         }

@@ -1,0 +1,370 @@
+//! Vat upgrade (DESIGN §6, seeds 000–003): the kernel alone retires the old incarnation
+//! and starts the new one, in one crank; if anything fails, every change is rolled back and
+//! the old incarnation goes on as if nothing happened.
+//!
+//! Steps, all after one savepoint in the crank buffer:
+//! 1. `bringOutYourDead` to the old incarnation (recorded in its span);
+//! 2. reject every unresolved promise the vat decides with the disconnection value
+//!    `{ name: "vatUpgraded", upgradeMessage, incarnationNumber: old }`, deleting the vat's
+//!    c-list entry unless the vat subscribed to it itself (then the notify queued to the new
+//!    incarnation removes it); abandon every non-durable export (`o+N` but `o+0`, `o+v…`),
+//!    whose sends from then on reject with the same disconnection value;
+//! 3. close the transcript span (kept, never erased) and open one with incarnation + 1,
+//!    recording the new bundle and vat parameters;
+//! 4. deliver `startVat` to a worker of the new bundle; liveslots checks that every durable
+//!    kind was redefined.
+//!
+//! Success keeps everything; failure (or a dry run) rolls back to the savepoint and drops
+//! both workers, so the old incarnation is rebuilt from its span when next needed.
+//!
+//! Invariant: after either outcome and the crank's refcount processing, `audit()` is clean;
+//! no record or c-list entry of a rejected promise is left (but self-subscribed ones, until
+//! their notify is delivered).
+
+use serde::{Deserialize, Serialize};
+
+use crate::capdata::CapData;
+use crate::events::{KCapData, KMessage, KernelEvent};
+use crate::kernel::{CrankKind, CrankReport, Kernel};
+use crate::refs::{KRef, VRef, VatId};
+use crate::state::promises::PromiseState;
+use crate::state::{keys, KState};
+use crate::store::Cf;
+use crate::transcript::TranscriptItem;
+use crate::vat_admin::VAT_ADMIN_NAME;
+use crate::worker::{VatDelivery, VatSource};
+
+/// What the new incarnation should be.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeRequest {
+    #[serde(rename = "bundleID")]
+    pub bundle_id: String,
+    pub vat_parameters: KCapData,
+    pub upgrade_message: String,
+}
+
+/// What an upgrade did (or, for a dry run, would do).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpgradeReport {
+    pub vat: Option<VatId>,
+    pub old_incarnation: u64,
+    pub new_incarnation: u64,
+    /// Promises the vat decided, rejected with the disconnection value.
+    pub rejected_promises: Vec<KRef>,
+    /// Non-durable exports abandoned (vref in the old incarnation, kernel object).
+    pub abandoned_exports: Vec<(String, KRef)>,
+    /// Computrons of the pre-upgrade bringOutYourDead and of startVat.
+    pub computrons: u64,
+}
+
+/// Why an upgrade did not happen. Every variant leaves the vat exactly as it was.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UpgradeError {
+    #[error("{0} is not a live vat")]
+    NotLive(String),
+    #[error("bundle {0} is not installed")]
+    UnknownBundle(String),
+    #[error("vat parameters name {0}, which does not exist")]
+    BadParameters(KRef),
+    #[error("the old incarnation failed its pre-upgrade bringOutYourDead: {0}")]
+    Boyd(String),
+    #[error("cannot start the new version: {0}")]
+    Worker(String),
+    #[error("the new version failed startVat: {0}")]
+    StartVat(String),
+}
+
+/// What a dry run found: what the upgrade would do, and whether it would succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DryRun {
+    pub report: UpgradeReport,
+    pub outcome: Result<(), UpgradeError>,
+}
+
+/// The value promises and abandoned objects of an upgraded vat are rejected with.
+pub(crate) fn disconnection(upgrade_message: &str, old_incarnation: u64) -> KCapData {
+    // Smallcaps: a string starting with one of "!"…"-" is escaped with "!".
+    let escaped = match upgrade_message.chars().next() {
+        Some(c) if ('!'..='-').contains(&c) => format!("!{upgrade_message}"),
+        _ => upgrade_message.to_string(),
+    };
+    let msg = serde_json::to_string(&escaped).expect("a string serializes");
+    CapData::data(format!(
+        "#{{\"incarnationNumber\":{old_incarnation},\"name\":\"vatUpgraded\",\"upgradeMessage\":{msg}}}"
+    ))
+}
+
+impl KState {
+    /// Keys of `v`'s c-list entries for vrefs in `[from, to)` (vref-keyed entries).
+    fn clist_range(&self, v: VatId, from: &str, to: Option<&str>) -> Vec<(String, KRef)> {
+        let start = keys::clist_v(v, from);
+        let end = to
+            .map(|t| keys::clist_v(v, t).into_bytes())
+            .or_else(|| crate::store::prefix_end(start.as_bytes()));
+        self.store
+            .range(Cf::Kv, start.as_bytes(), end.as_deref())
+            .into_iter()
+            .filter_map(|(k, val)| {
+                let k = String::from_utf8(k).ok()?;
+                let vref = k.strip_prefix(&keys::clist_prefix(v))?.to_string();
+                Some((vref, String::from_utf8(val).ok()?.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// Step 2a: rejects the unresolved promises `v` decides, in vref order (`p+` before
+    /// `p-`, as upstream scans them).
+    fn reject_decided_promises(&mut self, v: VatId, why: &KCapData) -> Vec<KRef> {
+        let mut rejected = Vec::new();
+        for (_, k) in self.clist_range(v, "p", None) {
+            let Some(PromiseState::Unresolved { decider: Some(d) }) = self.promise_state(k) else {
+                continue;
+            };
+            if d != v {
+                continue;
+            }
+            let self_subscribed = self.subscribers(k).contains(&v);
+            self.settle_promise(k, true, why);
+            if !self_subscribed {
+                // Seed 001: the old incarnation's entry must not outlive it.
+                self.delete_clist_entry(v, k);
+            }
+            rejected.push(k);
+        }
+        rejected
+    }
+
+    /// Step 2b: abandons `v`'s non-durable exports. The scan skips durable `o+d…` entries,
+    /// so its cost does not grow with the number of durable objects others hold.
+    fn abandon_non_durable_exports(&mut self, v: VatId, why: &KCapData) -> Vec<(String, KRef)> {
+        let mut entries = self.clist_range(v, "o+", Some("o+d"));
+        entries.extend(self.clist_range(v, "o+v", None));
+        let mut abandoned = Vec::new();
+        for (vref, k) in entries {
+            let durable = VRef::parse(&vref).is_ok_and(|r| r.is_durable_export());
+            if durable {
+                continue;
+            }
+            self.delete_clist_entry(v, k);
+            self.orphan_object(k, Some(why));
+            abandoned.push((vref, k));
+        }
+        abandoned
+    }
+
+    /// Step 3: source, parameters and a new transcript span for the next incarnation.
+    fn begin_incarnation(&mut self, v: VatId, req: &UpgradeRequest) -> u64 {
+        let next = self.roll_over_incarnation(v, &req.bundle_id);
+        self.set_json(
+            &keys::vat_source(v),
+            &VatSource {
+                bundle_id: req.bundle_id.clone(),
+            },
+        );
+        for k in &req.vat_parameters.slots {
+            self.incref(*k, true);
+        }
+        for k in self.vat_parameters(v).slots {
+            self.decref(k, true);
+        }
+        self.set_json(&keys::vat_parameters(v), &req.vat_parameters);
+        next
+    }
+}
+
+impl Kernel {
+    /// Every transcript span of `v`, closed ones first, the current one last: each
+    /// incarnation's history is kept (with its bundle id), never erased by an upgrade.
+    pub fn transcript_spans(&self, v: VatId) -> Vec<crate::transcript::Span> {
+        let mut spans = self.st.past_spans(v);
+        spans.extend(self.st.current_span(v));
+        spans
+    }
+
+    /// Upgrades vat `v` now, in a crank of its own (host API: the chain's governance calls
+    /// it). Must be called between cranks. On error nothing changed.
+    pub fn upgrade_vat(
+        &mut self,
+        v: VatId,
+        req: UpgradeRequest,
+    ) -> Result<UpgradeReport, UpgradeError> {
+        let (report, outcome) = self.upgrade_in_crank(v, &req, false);
+        self.end_crank();
+        outcome.map(|()| report)
+    }
+
+    /// Runs the whole upgrade and rolls it back: reports what would be rejected and
+    /// abandoned and whether the new version starts. Changes no state (the old worker is
+    /// rebuilt from its transcript when next needed).
+    pub fn upgrade_dry_run(&mut self, v: VatId, req: UpgradeRequest) -> DryRun {
+        let (report, outcome) = self.upgrade_in_crank(v, &req, true);
+        self.end_crank();
+        DryRun { report, outcome }
+    }
+
+    /// The upgrade steps inside the current crank (see the module docs).
+    pub(crate) fn upgrade_in_crank(
+        &mut self,
+        v: VatId,
+        req: &UpgradeRequest,
+        dry_run: bool,
+    ) -> (UpgradeReport, Result<(), UpgradeError>) {
+        let mut report = UpgradeReport {
+            vat: Some(v),
+            ..UpgradeReport::default()
+        };
+        if !self.st.vat_is_live(v) {
+            return (report, Err(UpgradeError::NotLive(v.to_string())));
+        }
+        let Some(bundle) = self.st.store.get(Cf::Bundles, req.bundle_id.as_bytes()) else {
+            return (
+                report,
+                Err(UpgradeError::UnknownBundle(req.bundle_id.clone())),
+            );
+        };
+        if let Some(k) = req
+            .vat_parameters
+            .slots
+            .iter()
+            .find(|k| !self.st.kref_exists(**k))
+        {
+            return (report, Err(UpgradeError::BadParameters(*k)));
+        }
+        report.old_incarnation = self.st.current_span(v).map_or(0, |s| s.incarnation);
+        let sp = self.st.store.savepoint();
+        let outcome = self.upgrade_steps(v, req, &bundle, &mut report);
+        // The old worker saw a bringOutYourDead and the new one a startVat: after a
+        // rollback neither matches the store, and on success only the new one may live.
+        if outcome.is_err() || dry_run {
+            self.st.store.rollback_to(sp);
+            self.drop_worker(v);
+        }
+        (report, outcome)
+    }
+
+    fn upgrade_steps(
+        &mut self,
+        v: VatId,
+        req: &UpgradeRequest,
+        bundle: &[u8],
+        report: &mut UpgradeReport,
+    ) -> Result<(), UpgradeError> {
+        // 1. The old incarnation drops what it can, recorded in its span.
+        let mut old = self.worker(v).map_err(UpgradeError::Boyd)?;
+        let boyd = VatDelivery::BringOutYourDead;
+        let run = self.run_delivery(v, old.as_mut(), &boyd);
+        drop(old);
+        report.computrons += run.computrons;
+        if let Some(why) = run.failure {
+            return Err(UpgradeError::Boyd(why));
+        }
+        if run.exit.is_some() || !run.terminations.is_empty() {
+            return Err(UpgradeError::Boyd(
+                "the vat asked to exit (or to terminate others) during bringOutYourDead".into(),
+            ));
+        }
+        self.st.append_transcript(
+            v,
+            &TranscriptItem {
+                d: boyd,
+                sc: run.records,
+                computrons: run.computrons,
+            },
+        );
+        self.st.set_u64(&keys::vat_reap_dirt(v), 0);
+
+        // 2. Kernel-side cleanup of the old incarnation.
+        let why = disconnection(&req.upgrade_message, report.old_incarnation);
+        report.rejected_promises = self.st.reject_decided_promises(v, &why);
+        report.abandoned_exports = self.st.abandon_non_durable_exports(v, &why);
+
+        // 3. A new span, source and parameters.
+        report.new_incarnation = self.st.begin_incarnation(v, req);
+
+        // 4. The new version starts from baggage.
+        let source = VatSource {
+            bundle_id: req.bundle_id.clone(),
+        };
+        let mut worker = self
+            .factory
+            .make_worker(v, &source, Some(bundle))
+            .map_err(UpgradeError::Worker)?;
+        let start = self.st.translate_start_vat(v);
+        let run = self.run_delivery(v, worker.as_mut(), &start);
+        report.computrons += run.computrons;
+        if let Some(why) = run.failure {
+            return Err(UpgradeError::StartVat(why));
+        }
+        if run.exit.is_some() || !run.terminations.is_empty() {
+            return Err(UpgradeError::StartVat(
+                "the new version asked to exit (or to terminate others) while starting".into(),
+            ));
+        }
+        self.st.append_transcript(
+            v,
+            &TranscriptItem {
+                d: start,
+                sc: run.records,
+                computrons: run.computrons,
+            },
+        );
+        self.keep_worker(v, worker);
+        Ok(())
+    }
+
+    /// The run-queue's `upgradeVat` event (from `E(adminNode).upgrade(…)`): upgrade, then
+    /// tell vat-admin how it went. The event's holds on the parameters are released after
+    /// the rollback point, so a failed upgrade leaks nothing (upstream leaks them).
+    pub(crate) fn process_upgrade_event(
+        &mut self,
+        vat_id: VatId,
+        upgrade_id: u64,
+        req: UpgradeRequest,
+        report: &mut CrankReport,
+    ) {
+        report.kind = CrankKind::Delivery {
+            vat: vat_id,
+            delivery: "upgradeVat",
+        };
+        let (r, outcome) = self.upgrade_in_crank(vat_id, &req, false);
+        for k in &req.vat_parameters.slots {
+            self.st.decref(*k, true);
+        }
+        report.computrons = r.computrons;
+        if let Err(e) = &outcome {
+            tracing::warn!(vat = %vat_id, reason = %e, "vat upgrade failed; the old version goes on");
+        }
+        self.st
+            .upgrade_callback(upgrade_id, outcome.map(|()| r.new_incarnation));
+    }
+}
+
+impl KState {
+    /// Queues `vatUpgradeCallback(upgradeID, success, error, incarnationNumber)` to the
+    /// vat-admin vat.
+    pub(crate) fn upgrade_callback(&mut self, upgrade_id: u64, outcome: Result<u64, UpgradeError>) {
+        let Some(admin) = self
+            .vat_id_by_name(VAT_ADMIN_NAME)
+            .filter(|a| self.vat_is_live(*a))
+        else {
+            return;
+        };
+        let Some(target) = self.clist_kref(admin, "o+0") else {
+            return;
+        };
+        let args = match outcome {
+            Ok(n) => serde_json::json!([upgrade_id, true, "#undefined", n]),
+            Err(e) => {
+                let msg = format!("vat-upgrade failure: {e}");
+                serde_json::json!([upgrade_id, false, {"#error": msg, "name": "Error"}, "#undefined"])
+            }
+        };
+        let msg = KMessage {
+            methargs: CapData::data(format!("#[\"vatUpgradeCallback\",{args}]")),
+            result: None,
+        };
+        self.incref(target, true);
+        self.push_acceptance(&KernelEvent::Send { target, msg });
+    }
+}
