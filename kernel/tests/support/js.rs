@@ -70,3 +70,38 @@ pub fn audit(k: &Kernel) {
     let a = k.audit();
     assert!(a.is_clean(), "audit:\n{}", a.problems.join("\n"));
 }
+
+/// Sends like [`call`], expects a fulfilment carrying objects, pins each of them for the
+/// caller (so they outlive the result promise) and returns them in slot order.
+pub fn call_for_objects(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> Vec<KRef> {
+    let kp = k
+        .queue_to_kref(
+            target,
+            CapData {
+                body: body.into(),
+                slots: slots.to_vec(),
+            },
+            true,
+        )
+        .expect("send")
+        .expect("result");
+    assert!(k.run(RunBudget::UNLIMITED).idle);
+    let PromiseState::Fulfilled(data) = k.promise_state(kp).expect("result exists") else {
+        panic!("{body} was not fulfilled: {:?}", k.promise_state(kp));
+    };
+    for s in &data.slots {
+        k.pin(*s).expect("pin");
+    }
+    k.unpin(kp);
+    data.slots
+}
+
+/// A kernel on an in-memory store running JavaScript vats.
+pub fn js_kernel() -> Kernel {
+    Kernel::new(
+        vatchain_kernel::store::Store::in_memory(),
+        Box::new(vatchain_kernel::worker::JsWorkers::default()),
+        vatchain_kernel::KernelConfig::default(),
+    )
+    .expect("kernel")
+}

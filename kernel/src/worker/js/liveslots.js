@@ -524,7 +524,9 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   // ---- deliveries ----
 
   function deliverMessage(targetVref, methargs, result) {
-    const target = lookup(targetVref);
+    // A virtual or durable object needs no live representative: one is made from the
+    // vatstore (and freed again when no longer used).
+    const target = lookup(targetVref) ?? (isVirtual(targetVref) ? kindsM.reanimate(targetVref) : undefined);
     if (target === undefined) throw Error(`liveslots: message to unknown ${targetVref}`);
     const [method, args] = m.unserialize(methargs);
     const answer = eventualSend(target, method, args);
