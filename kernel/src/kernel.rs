@@ -745,7 +745,7 @@ impl Kernel {
                 status.as_deref(),
             );
         }
-        let failure = fault.or_else(|| {
+        let failure = fault.map(|f| format!("illegal {f}")).or_else(|| {
             outcome.status.err().map(|e| {
                 format!(
                     "{} delivery failed: {}",

@@ -559,7 +559,15 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     if (typeof loadVat !== 'function') throw Error('liveslots: no vat code to start');
     loadCounters();
     const baggage = collections.provideBaggage();
-    const ns = await loadVat();
+    let ns;
+    try {
+      ns = await loadVat();
+    } catch (e) {
+      // Name the module (and line) that failed: an upgrade's error must say where.
+      const at = /((?:vat\/)?[\w./@-]+\.js):(\d+)/.exec(String(e && e.stack));
+      const where = at ? ` (in ${at[1].replace(/^vat\//, '')} line ${at[2]})` : '';
+      throw Error(`cannot load the vat's code: ${e && e.name}${where}: ${e && e.message}`);
+    }
     if (typeof ns.buildRootObject !== 'function') {
       throw Error('the vat module does not export buildRootObject');
     }
