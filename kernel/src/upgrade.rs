@@ -194,6 +194,18 @@ impl Kernel {
         outcome.map(|()| report)
     }
 
+    /// Upgrades the live vat named `name` (see [`Kernel::upgrade_vat`]).
+    pub fn upgrade_vat_by_name(
+        &mut self,
+        name: &str,
+        req: UpgradeRequest,
+    ) -> Result<UpgradeReport, UpgradeError> {
+        let v = self
+            .vat_id(name)
+            .ok_or_else(|| UpgradeError::NotLive(format!("vat {name:?}")))?;
+        self.upgrade_vat(v, req)
+    }
+
     /// Runs the whole upgrade and rolls it back: reports what would be rejected and
     /// abandoned and whether the new version starts. Changes no state (the old worker is
     /// rebuilt from its transcript when next needed).

@@ -180,6 +180,55 @@ fn a_durable_watcher_on_the_vats_own_promise_hears_of_the_upgrade() {
 }
 
 #[test]
+fn a_durable_watcher_on_an_imported_promise_fires_after_the_upgrade() {
+    let mut k = js_kernel();
+    let (v, root, v1, v2) = setup(&mut k);
+    let (_, other) = create(&mut k, &v1, named("other"), "#{}");
+    k.run(RunBudget::UNLIMITED);
+    let deferred = send(&mut k, other, "#[\"defer\",[]]");
+    k.run(RunBudget::UNLIMITED);
+    let watch = "#[\"watchImported\",[\"&0\",\"imp\"]]";
+    assert_eq!(
+        call(&mut k, root, watch, &[deferred]),
+        fulfilled("#\"imp\"")
+    );
+    k.upgrade_vat(v, request(&v2, "up", "#{}"))
+        .expect("upgrade");
+    k.run(RunBudget::UNLIMITED);
+    assert_eq!(
+        call(&mut k, root, "#[\"log\",[\"imp\"]]", &[]),
+        fulfilled("#\"none\"")
+    );
+    // The other vat settles it: the new incarnation's revived watcher hears of it.
+    call(&mut k, other, "#[\"settle\",[42]]", &[]);
+    assert_eq!(
+        call(&mut k, root, "#[\"log\",[\"imp\"]]", &[]),
+        fulfilled("#\"fulfilled 42\"")
+    );
+    k.unpin(deferred);
+    k.run(RunBudget::UNLIMITED);
+    audit(&k);
+}
+
+#[test]
+fn a_vat_is_upgraded_by_name() {
+    let mut k = js_kernel();
+    let (_, root, _, v2) = setup(&mut k);
+    let r = k
+        .upgrade_vat_by_name("counter", request(&v2, "by name", "#{}"))
+        .expect("upgrade");
+    assert_eq!(r.new_incarnation, 1);
+    assert_eq!(
+        call(&mut k, root, "#[\"version\",[]]", &[]),
+        fulfilled("#\"v2\"")
+    );
+    let err = k
+        .upgrade_vat_by_name("nobody", request(&v2, "x", "#{}"))
+        .expect_err("no such vat");
+    assert!(err.to_string().contains("nobody"), "{err}");
+}
+
+#[test]
 fn five_upgrades_in_a_row_keep_the_count() {
     let mut k = js_kernel();
     let (v, root, v1, v2) = setup(&mut k);

@@ -55,9 +55,18 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   const deadImports = new Set(); // presences collected since the last reap
   const registry = new FinalizationRegistry((vref) => deadImports.add(vref));
 
+  // A virtual representative's entry goes when it is collected (a new one may be made for
+  // the same vref later): otherwise every instance ever touched would leave an entry. Only
+  // the table is touched, so when this runs cannot change what the vat does.
+  const repRegistry = new FinalizationRegistry((vref) => {
+    const w = slotToVal.get(vref);
+    if (w !== undefined && w.deref() === undefined) slotToVal.delete(vref);
+  });
+
   function register(vref, v) {
     valToSlot.set(v, vref);
     slotToVal.set(vref, new WeakRef(v));
+    if (isVirtual(vref)) repRegistry.register(v, vref);
   }
 
   function lookup(vref) {

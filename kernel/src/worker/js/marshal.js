@@ -76,81 +76,140 @@ const ERRORS = freeze({ Error, TypeError, RangeError, EvalError, ReferenceError,
 
 const RESERVED = /^[!-\-]/; // "!" .. "-": the characters smallcaps gives a meaning
 
+// Encoding and decoding are module-level functions over a per-call context rather than
+// recursive closures: a closure that names itself is a reference cycle, which QuickJS frees
+// only at a full GC, so every (de)serialization would leak until the vat's next reap.
+
+function slotFor(v, sigil, cx) {
+  const vref = cx.convertValToSlot(v);
+  let i = cx.slotIndex.get(vref);
+  if (i === undefined) {
+    i = cx.slots.length;
+    cx.slots.push(vref);
+    cx.slotIndex.set(vref, i);
+  }
+  if (sigil === '$') {
+    const iface = getInterfaceOf(v);
+    return iface === undefined ? `$${i}` : `$${i}.${iface}`;
+  }
+  return `${sigil}${i}`;
+}
+
+function encode(v, cx) {
+  const style = passStyleOf(v);
+  switch (style) {
+    case 'undefined':
+      return '#undefined';
+    case 'null':
+    case 'boolean':
+      return v;
+    case 'string':
+      return RESERVED.test(v) ? `!${v}` : v;
+    case 'number':
+      if (Number.isNaN(v)) return '#NaN';
+      if (v === Infinity) return '#Infinity';
+      if (v === -Infinity) return '#-Infinity';
+      if (Object.is(v, -0)) return '#-0';
+      return v;
+    case 'bigint':
+      return v >= 0n ? `+${v}` : `${v}`;
+    case 'symbol': {
+      const name = Symbol.keyFor(v);
+      if (name === undefined) throw TypeError('only registered symbols (Symbol.for) are passable');
+      return `%${name}`;
+    }
+    case 'remotable':
+      return slotFor(v, '$', cx);
+    case 'promise':
+      return slotFor(v, '&', cx);
+    case 'error':
+      return { '#error': String(v.message), name: String(v.name) };
+    case 'copyArray':
+    case 'copyRecord': {
+      if (cx.seen.has(v)) throw TypeError('cannot pass a cyclic structure');
+      cx.seen.add(v);
+      let out;
+      if (style === 'copyArray') {
+        out = v.map((x) => encode(x, cx));
+      } else {
+        out = {};
+        for (const k of keys(v).sort()) {
+          if (k.startsWith('#')) throw TypeError(`record key ${JSON.stringify(k)} is reserved`);
+          out[k] = encode(v[k], cx);
+        }
+      }
+      cx.seen.delete(v);
+      return out;
+    }
+    default:
+      throw TypeError(`cannot serialize ${style}`);
+  }
+}
+
+function slotVal(cx, i, iface) {
+  if (!(i >= 0 && i < cx.slots.length)) throw RangeError(`slot ${i} out of range`);
+  if (!cx.vals.has(i)) cx.vals.set(i, cx.convertSlotToVal(cx.slots[i], iface));
+  return cx.vals.get(i);
+}
+
+function decode(j, cx) {
+  if (typeof j === 'string') {
+    const c = j[0];
+    if (c === '!') return j.slice(1);
+    if (c === '#') {
+      switch (j) {
+        case '#undefined':
+          return undefined;
+        case '#NaN':
+          return NaN;
+        case '#Infinity':
+          return Infinity;
+        case '#-Infinity':
+          return -Infinity;
+        case '#-0':
+          return -0;
+        default:
+          throw TypeError(`unknown special value ${j}`);
+      }
+    }
+    if (c === '+') return BigInt(j.slice(1));
+    if (c === '-') return BigInt(j);
+    if (c === '%') return Symbol.for(j.slice(1));
+    if (c === '$') {
+      const dot = j.indexOf('.');
+      const idx = Number(dot < 0 ? j.slice(1) : j.slice(1, dot));
+      return slotVal(cx, idx, dot < 0 ? undefined : j.slice(dot + 1));
+    }
+    if (c === '&') return slotVal(cx, Number(j.slice(1)), undefined);
+    if (RESERVED.test(j)) throw TypeError(`unknown encoding ${JSON.stringify(j)}`);
+    return j;
+  }
+  if (j === null || typeof j !== 'object') return j;
+  if (isArray(j)) return freeze(j.map((x) => decode(x, cx)));
+  if ('#error' in j) {
+    // Build the named error type; assigning `name` would fail once intrinsics are
+    // frozen (the "override mistake"), so other names are defined as own properties.
+    const C = ERRORS[j.name] ?? Error;
+    const e = new C(decode(j['#error'], cx));
+    if (typeof j.name === 'string' && e.name !== j.name) {
+      Object.defineProperty(e, 'name', { value: j.name, enumerable: false });
+    }
+    return freeze(e);
+  }
+  const out = {};
+  for (const k of keys(j)) out[k] = decode(j[k], cx);
+  return freeze(out);
+}
+
 /**
  * makeMarshal(convertValToSlot, convertSlotToVal): serialize and unserialize with the
  * caller deciding what a remotable or a promise is called (a vref, in liveslots).
  */
 export function makeMarshal(convertValToSlot, convertSlotToVal) {
   function serialize(root) {
-    const slots = [];
-    const slotIndex = new Map(); // vref -> index (the same ref always gets one slot)
-    const seen = new Set(); // cycle detection for records and arrays
-    const slotFor = (v, sigil) => {
-      const vref = convertValToSlot(v);
-      let i = slotIndex.get(vref);
-      if (i === undefined) {
-        i = slots.length;
-        slots.push(vref);
-        slotIndex.set(vref, i);
-      }
-      if (sigil === '$') {
-        const iface = getInterfaceOf(v);
-        return iface === undefined ? `$${i}` : `$${i}.${iface}`;
-      }
-      return `${sigil}${i}`;
-    };
-    const enc = (v) => {
-      const style = passStyleOf(v);
-      switch (style) {
-        case 'undefined':
-          return '#undefined';
-        case 'null':
-        case 'boolean':
-          return v;
-        case 'string':
-          return RESERVED.test(v) ? `!${v}` : v;
-        case 'number':
-          if (Number.isNaN(v)) return '#NaN';
-          if (v === Infinity) return '#Infinity';
-          if (v === -Infinity) return '#-Infinity';
-          if (Object.is(v, -0)) return '#-0';
-          return v;
-        case 'bigint':
-          return v >= 0n ? `+${v}` : `${v}`;
-        case 'symbol': {
-          const name = Symbol.keyFor(v);
-          if (name === undefined) throw TypeError('only registered symbols (Symbol.for) are passable');
-          return `%${name}`;
-        }
-        case 'remotable':
-          return slotFor(v, '$');
-        case 'promise':
-          return slotFor(v, '&');
-        case 'error':
-          return { '#error': String(v.message), name: String(v.name) };
-        case 'copyArray':
-        case 'copyRecord': {
-          if (seen.has(v)) throw TypeError('cannot pass a cyclic structure');
-          seen.add(v);
-          let out;
-          if (style === 'copyArray') {
-            out = v.map(enc);
-          } else {
-            out = {};
-            for (const k of keys(v).sort()) {
-              if (k.startsWith('#')) throw TypeError(`record key ${JSON.stringify(k)} is reserved`);
-              out[k] = enc(v[k]);
-            }
-          }
-          seen.delete(v);
-          return out;
-        }
-        default:
-          throw TypeError(`cannot serialize ${style}`);
-      }
-    };
-    const body = `#${JSON.stringify(enc(root))}`;
-    return freeze({ body, slots: freeze(slots) });
+    const cx = { slots: [], slotIndex: new Map(), seen: new Set(), convertValToSlot };
+    const body = `#${JSON.stringify(encode(root, cx))}`;
+    return freeze({ body, slots: freeze(cx.slots) });
   }
 
   function unserialize(capdata) {
@@ -158,61 +217,8 @@ export function makeMarshal(convertValToSlot, convertSlotToVal) {
     if (typeof body !== 'string' || body[0] !== '#') {
       throw TypeError('capdata body must be a smallcaps string starting with "#"');
     }
-    const vals = new Map(); // slot index -> value (one value per slot)
-    const slotVal = (i, iface) => {
-      if (!(i >= 0 && i < slots.length)) throw RangeError(`slot ${i} out of range`);
-      if (!vals.has(i)) vals.set(i, convertSlotToVal(slots[i], iface));
-      return vals.get(i);
-    };
-    const dec = (j) => {
-      if (typeof j === 'string') {
-        const c = j[0];
-        if (c === '!') return j.slice(1);
-        if (c === '#') {
-          switch (j) {
-            case '#undefined':
-              return undefined;
-            case '#NaN':
-              return NaN;
-            case '#Infinity':
-              return Infinity;
-            case '#-Infinity':
-              return -Infinity;
-            case '#-0':
-              return -0;
-            default:
-              throw TypeError(`unknown special value ${j}`);
-          }
-        }
-        if (c === '+') return BigInt(j.slice(1));
-        if (c === '-') return BigInt(j);
-        if (c === '%') return Symbol.for(j.slice(1));
-        if (c === '$') {
-          const dot = j.indexOf('.');
-          const idx = Number(dot < 0 ? j.slice(1) : j.slice(1, dot));
-          return slotVal(idx, dot < 0 ? undefined : j.slice(dot + 1));
-        }
-        if (c === '&') return slotVal(Number(j.slice(1)), undefined);
-        if (RESERVED.test(j)) throw TypeError(`unknown encoding ${JSON.stringify(j)}`);
-        return j;
-      }
-      if (j === null || typeof j !== 'object') return j;
-      if (isArray(j)) return freeze(j.map(dec));
-      if ('#error' in j) {
-        // Build the named error type; assigning `name` would fail once intrinsics are
-        // frozen (the "override mistake"), so other names are defined as own properties.
-        const C = ERRORS[j.name] ?? Error;
-        const e = new C(dec(j['#error']));
-        if (typeof j.name === 'string' && e.name !== j.name) {
-          Object.defineProperty(e, 'name', { value: j.name, enumerable: false });
-        }
-        return freeze(e);
-      }
-      const out = {};
-      for (const k of keys(j)) out[k] = dec(j[k]);
-      return freeze(out);
-    };
-    return dec(JSON.parse(body.slice(1)));
+    const cx = { slots, vals: new Map(), convertSlotToVal };
+    return decode(JSON.parse(body.slice(1)), cx);
   }
 
   return freeze({ serialize, unserialize });
