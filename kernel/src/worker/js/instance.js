@@ -86,14 +86,5 @@ export function deliver(json) {
 }
 
 export function outcome() {
-  if (state.error === null) {
-    // What the delivery changed in counters and kind descriptors goes to the vatstore now,
-    // inside the same delivery (and transcript entry).
-    try {
-      ls.flush();
-    } catch (e) {
-      state.error = describe(e);
-    }
-  }
   return JSON.stringify(state);
 }

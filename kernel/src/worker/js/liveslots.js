@@ -310,7 +310,13 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     vs.set('storeKindIDTable', JSON.stringify(table));
   }
 
-  /** Persists what this delivery changed; the host calls it when a delivery succeeded. */
+  /**
+   * Persists the counters and kind descriptors. Only the next incarnation reads them, and
+   * every upgrade first delivers bringOutYourDead to the old one, so they are written at
+   * the end of startVat and of every bringOutYourDead rather than after every delivery
+   * (a syscall per delivery otherwise: each send allocates a promise id). Within an
+   * incarnation, replay rebuilds them in memory.
+   */
   function flush() {
     kindsM.flush();
     const now = JSON.stringify(counters);
@@ -593,6 +599,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     reachableExports.set('o+0', root);
     watchers.revive();
     kindsM.insistAllDurableKindsReconnected();
+    flush();
   }
 
   async function bringOutYourDead() {
@@ -615,6 +622,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
       slotToVal.delete(vref);
     }
     if (gone.length > 0) syscall.retireExports(gone);
+    flush();
   }
 
   /**
