@@ -5,9 +5,12 @@
 //!   worker); everything else talks to it over a channel.
 //! - [`abci`]: the `tendermint_abci::Application` — a cheap `Clone` handle that forwards
 //!   each ABCI call to the owner thread.
+//! - [`auth`]: Cosmos SDK transaction authentication (SIGN_MODE_DIRECT, secp256k1,
+//!   account number and sequence).
 //!
 //! Architecture invariant: only this crate links tendermint-abci; the kernel knows nothing
 //! of ABCI.
 
 pub mod abci;
+pub mod auth;
 pub mod node;
