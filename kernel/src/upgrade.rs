@@ -24,14 +24,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::capdata::CapData;
-use crate::events::{KCapData, KMessage, KernelEvent};
+use crate::events::KCapData;
 use crate::kernel::{CrankKind, CrankReport, Kernel};
 use crate::refs::{KRef, VRef, VatId};
 use crate::state::promises::PromiseState;
 use crate::state::{keys, KState};
 use crate::store::Cf;
 use crate::transcript::TranscriptItem;
-use crate::vat_admin::VAT_ADMIN_NAME;
 use crate::worker::{VatDelivery, VatSource};
 
 /// What the new incarnation should be.
@@ -356,15 +355,6 @@ impl KState {
     /// Queues `vatUpgradeCallback(upgradeID, success, error, incarnationNumber)` to the
     /// vat-admin vat.
     pub(crate) fn upgrade_callback(&mut self, upgrade_id: u64, outcome: Result<u64, UpgradeError>) {
-        let Some(admin) = self
-            .vat_id_by_name(VAT_ADMIN_NAME)
-            .filter(|a| self.vat_is_live(*a))
-        else {
-            return;
-        };
-        let Some(target) = self.clist_kref(admin, "o+0") else {
-            return;
-        };
         let args = match outcome {
             Ok(n) => serde_json::json!([upgrade_id, true, "#undefined", n]),
             Err(e) => {
@@ -372,11 +362,6 @@ impl KState {
                 serde_json::json!([upgrade_id, false, {"#error": msg, "name": "Error"}, "#undefined"])
             }
         };
-        let msg = KMessage {
-            methargs: CapData::data(format!("#[\"vatUpgradeCallback\",{args}]")),
-            result: None,
-        };
-        self.incref(target, true);
-        self.push_acceptance(&KernelEvent::Send { target, msg });
+        self.send_to_vat_admin(CapData::data(format!("#[\"vatUpgradeCallback\",{args}]")));
     }
 }

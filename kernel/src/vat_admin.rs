@@ -225,6 +225,16 @@ impl KState {
         if !self.vat_options(v).is_some_and(|o| o.dynamic) {
             return;
         }
+        let info_json = info.body.strip_prefix('#').unwrap_or("\"#undefined\"");
+        self.send_to_vat_admin(CapData {
+            body: format!("#[\"vatTerminated\",[\"{v}\",{failure},{info_json}]]"),
+            slots: info.slots.clone(),
+        });
+    }
+
+    /// Queues `methargs` to the vat-admin vat's root (if it is live), holding what the
+    /// message names: the kernel's own notices (`vatTerminated`, `vatUpgradeCallback`).
+    pub(crate) fn send_to_vat_admin(&mut self, methargs: KCapData) {
         let Some(admin) = self
             .vat_id_by_name(VAT_ADMIN_NAME)
             .filter(|a| self.vat_is_live(*a))
@@ -234,12 +244,8 @@ impl KState {
         let Some(target) = self.clist_kref(admin, "o+0") else {
             return;
         };
-        let info_json = info.body.strip_prefix('#').unwrap_or("\"#undefined\"");
         let msg = KMessage {
-            methargs: CapData {
-                body: format!("#[\"vatTerminated\",[\"{v}\",{failure},{info_json}]]"),
-                slots: info.slots.clone(),
-            },
+            methargs,
             result: None,
         };
         self.incref(target, true);

@@ -8,7 +8,10 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use support::js::{audit, call, call_for_objects, create, fixture, fulfilled, js_kernel, named};
+use support::js::{
+    audit, call, call_for_objects, create, dump_without_crank_number, fixture, fulfilled,
+    js_kernel, named, upgrade_request,
+};
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::Cf;
 use vatchain_kernel::worker::bundle::Bundle;
@@ -25,17 +28,7 @@ fn bundle(src: &str) -> Vec<u8> {
 }
 
 fn request(bundle_id: &str) -> UpgradeRequest {
-    UpgradeRequest {
-        bundle_id: bundle_id.into(),
-        vat_parameters: CapData::data("#{}"),
-        upgrade_message: "should fail".into(),
-    }
-}
-
-fn dump_without_crank_number(k: &Kernel) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
-    let mut d = k.store().dump();
-    d.retain(|(cf, key, _)| !(*cf == Cf::Kv && key == b"crankNumber"));
-    d
+    upgrade_request(bundle_id, "should fail", "#{}")
 }
 
 struct World {

@@ -8,18 +8,17 @@
 
 mod support;
 
-use support::js::{audit, call, call_for_objects, create, fixture, fulfilled, js_kernel, named};
+use support::js::{
+    audit, call, call_for_objects, create, dump_without_crank_number, fixture, fulfilled,
+    js_kernel, named, upgrade_request,
+};
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::{Cf, Store};
 use vatchain_kernel::worker::JsWorkers;
 use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, UpgradeRequest, VatId};
 
 fn request(bundle_id: &str, message: &str, params: &str) -> UpgradeRequest {
-    UpgradeRequest {
-        bundle_id: bundle_id.into(),
-        vat_parameters: CapData::data(params),
-        upgrade_message: message.into(),
-    }
+    upgrade_request(bundle_id, message, params)
 }
 
 fn disconnected(message: &str, incarnation: u64) -> PromiseState {
@@ -409,11 +408,4 @@ fn a_dry_run_reports_the_upgrade_and_changes_nothing() {
         fulfilled("#\"ephemeral hi\"")
     );
     audit(&k);
-}
-
-/// Every entry of every family but the crank counter (a rolled-back crank still counts).
-pub fn dump_without_crank_number(k: &Kernel) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
-    let mut d = k.store().dump();
-    d.retain(|(cf, key, _)| !(*cf == Cf::Kv && key == b"crankNumber"));
-    d
 }

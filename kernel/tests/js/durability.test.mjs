@@ -4,6 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { makeLiveSlots, harden } from '../../src/worker/js/liveslots.js';
 import { encodeKey } from '../../src/worker/js/keys.js';
+import { recorder } from './support.mjs';
 
 const flush = () => new Promise((r) => setImmediate(r));
 const undef = { body: '#"#undefined"', slots: [] };
@@ -15,18 +16,7 @@ const previous = new WeakMap();
 /** One incarnation over `store`: returns its liveslots, recorded syscalls and root answers. */
 async function incarnation(store, build) {
   if (previous.has(store)) await previous.get(store).dispatch({ type: 'bringOutYourDead' });
-  const calls = [];
-  const vatstore = {
-    vatstoreGet: (k) => store.get(k),
-    vatstoreSet: (k, v) => {
-      store.set(k, v);
-    },
-    vatstoreDelete: (k) => {
-      store.delete(k);
-    },
-    vatstoreGetNextKey: (prior) => [...store.keys()].sort().find((k) => k > prior),
-  };
-  const syscall = new Proxy({}, { get: (_, name) => vatstore[name] ?? ((...args) => calls.push([name, ...args])) });
+  const { calls, syscall } = recorder(store);
   let ls;
   ls = makeLiveSlots(syscall, {
     loadVat: async () => ({ buildRootObject: (_powers, _params, baggage) => build({ ...ls.vatData, Far: ls.Far }, baggage, ls) }),

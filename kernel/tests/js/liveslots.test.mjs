@@ -2,23 +2,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { makeLiveSlots } from '../../src/worker/js/liveslots.js';
+import { recorder } from './support.mjs';
 
-// Records every syscall but the vatstore ones, which an in-memory store answers.
-function recorder(store = new Map()) {
-  const calls = [];
-  const vatstore = {
-    vatstoreGet: (k) => store.get(k),
-    vatstoreSet: (k, v) => {
-      store.set(k, v);
-    },
-    vatstoreDelete: (k) => {
-      store.delete(k);
-    },
-    vatstoreGetNextKey: (prior) => [...store.keys()].sort().find((k) => k > prior),
-  };
-  const syscall = new Proxy({}, { get: (_, name) => vatstore[name] ?? ((...args) => calls.push([name, ...args])) });
-  return { calls, syscall, store };
-}
 
 const flush = () => new Promise((r) => setImmediate(r));
 const undef = { body: '#"#undefined"', slots: [] };

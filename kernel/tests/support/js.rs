@@ -43,21 +43,24 @@ pub fn named(name: &str) -> VatOptions {
 /// Sends methargs `body` (with `slots`) to `target` from the host, runs until idle, and
 /// returns how the result settled (the result promise is released afterwards).
 pub fn call(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> PromiseState {
+    let (kp, s) = settle(k, target, body, slots);
+    k.unpin(kp);
+    s
+}
+
+/// Sends methargs `body` from the host, runs until idle; returns the (still pinned) result
+/// promise and how it settled.
+fn settle(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> (KRef, PromiseState) {
+    let methargs = CapData {
+        body: body.into(),
+        slots: slots.to_vec(),
+    };
     let kp = k
-        .queue_to_kref(
-            target,
-            CapData {
-                body: body.into(),
-                slots: slots.to_vec(),
-            },
-            true,
-        )
+        .queue_to_kref(target, methargs, true)
         .expect("send")
         .expect("result");
     assert!(k.run(RunBudget::UNLIMITED).idle);
-    let s = k.promise_state(kp).expect("result exists");
-    k.unpin(kp);
-    s
+    (kp, k.promise_state(kp).expect("result exists"))
 }
 
 /// A fulfilment with slot-free data.
@@ -74,26 +77,37 @@ pub fn audit(k: &Kernel) {
 /// Sends like [`call`], expects a fulfilment carrying objects, pins each of them for the
 /// caller (so they outlive the result promise) and returns them in slot order.
 pub fn call_for_objects(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> Vec<KRef> {
-    let kp = k
-        .queue_to_kref(
-            target,
-            CapData {
-                body: body.into(),
-                slots: slots.to_vec(),
-            },
-            true,
-        )
-        .expect("send")
-        .expect("result");
-    assert!(k.run(RunBudget::UNLIMITED).idle);
-    let PromiseState::Fulfilled(data) = k.promise_state(kp).expect("result exists") else {
-        panic!("{body} was not fulfilled: {:?}", k.promise_state(kp));
+    let (kp, state) = settle(k, target, body, slots);
+    let PromiseState::Fulfilled(data) = state else {
+        panic!("{body} was not fulfilled: {state:?}");
     };
     for s in &data.slots {
         k.pin(*s).expect("pin");
     }
     k.unpin(kp);
     data.slots
+}
+
+/// An upgrade request with slot-free vat parameters `params`.
+pub fn upgrade_request(
+    bundle_id: &str,
+    message: &str,
+    params: &str,
+) -> vatchain_kernel::UpgradeRequest {
+    vatchain_kernel::UpgradeRequest {
+        bundle_id: bundle_id.into(),
+        vat_parameters: CapData::data(params),
+        upgrade_message: message.into(),
+    }
+}
+
+/// Every entry of every family but the crank counter (a rolled-back crank still counts).
+pub fn dump_without_crank_number(
+    k: &Kernel,
+) -> Vec<(vatchain_kernel::store::Cf, Vec<u8>, Vec<u8>)> {
+    let mut d = k.store().dump();
+    d.retain(|(cf, key, _)| !(*cf == vatchain_kernel::store::Cf::Kv && key == b"crankNumber"));
+    d
 }
 
 /// A kernel on an in-memory store running JavaScript vats.
