@@ -1,18 +1,19 @@
 //! The ABCI face of the node (CometBFT v0.38, ABCI 2.0).
 //!
 //! `VatdApp` is cloned for each of CometBFT's connections (consensus, mempool, query,
-//! snapshot); every clone forwards to the one owner thread. `FinalizeBlock` returns the app
-//! hash; `Commit` only persists it (one `WriteBatch`), so nothing of a block reaches disk
-//! before `Commit` (ABCI++ spec, "FinalizeBlock" and "Commit").
+//! snapshot); every clone forwards to the one owner thread, except CheckTx, which reads
+//! the shared check state. `FinalizeBlock` returns the app hash; `Commit` only persists
+//! it (one `WriteBatch`), so nothing of a block reaches disk before `Commit` (ABCI++ spec,
+//! "FinalizeBlock" and "Commit").
 
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
-    ExecTxResult, RequestCheckTx, RequestFinalizeBlock, RequestInfo, RequestInitChain,
+    CheckTxType, ExecTxResult, RequestCheckTx, RequestFinalizeBlock, RequestInfo, RequestInitChain,
     RequestQuery, ResponseCheckTx, ResponseCommit, ResponseFinalizeBlock, ResponseInfo,
     ResponseInitChain, ResponseQuery,
 };
 
-use crate::node::NodeHandle;
+use crate::node::{BlockRequest, NodeHandle};
 
 /// The ABCI application handle.
 #[derive(Clone)]
@@ -47,23 +48,46 @@ impl Application for VatdApp {
         }
     }
 
-    fn init_chain(&self, _request: RequestInitChain) -> ResponseInitChain {
-        // Genesis state is applied by the chain-node layer; the kernel starts empty.
+    fn init_chain(&self, request: RequestInitChain) -> ResponseInitChain {
+        // A node must not run on a genesis it cannot apply: stop (the panic aborts the
+        // process) with the reason, before CometBFT produces a block.
+        if let Err(e) = self
+            .node
+            .init_chain(&request.chain_id, &request.app_state_bytes)
+        {
+            panic!("cannot apply genesis: {e}");
+        }
+        // Validators stay as CometBFT's genesis lists them; the app hash is reported by
+        // the first FinalizeBlock.
         ResponseInitChain::default()
     }
 
-    fn check_tx(&self, _request: RequestCheckTx) -> ResponseCheckTx {
-        ResponseCheckTx {
-            code: 1,
-            log: "this node accepts no transactions yet".into(),
-            ..Default::default()
+    fn check_tx(&self, request: RequestCheckTx) -> ResponseCheckTx {
+        let recheck = request.r#type == CheckTxType::Recheck as i32;
+        match self.node.check_tx(&request.tx, recheck) {
+            Ok(()) => ResponseCheckTx {
+                code: 0,
+                gas_wanted: 1,
+                ..Default::default()
+            },
+            Err((code, log)) => ResponseCheckTx {
+                code,
+                log,
+                codespace: "sdk".into(),
+                ..Default::default()
+            },
         }
     }
 
     fn finalize_block(&self, request: RequestFinalizeBlock) -> ResponseFinalizeBlock {
         let height = u64::try_from(request.height).expect("CometBFT sent a negative height");
+        let time = request
+            .time
+            .as_ref()
+            .map(|t| u64::try_from(t.seconds).unwrap_or(0))
+            .unwrap_or(0);
         let txs = request.txs.iter().map(|t| t.to_vec()).collect();
-        let out = self.node.finalize_block(height, txs);
+        let out = self.node.finalize_block(BlockRequest { height, time, txs });
         tracing::info!(
             height,
             cranks = out.cranks,
@@ -76,10 +100,18 @@ impl Application for VatdApp {
                 .into_iter()
                 .map(|r| ExecTxResult {
                     code: r.code,
+                    codespace: if r.code == 0 {
+                        String::new()
+                    } else {
+                        "sdk".into()
+                    },
                     log: r.log,
+                    data: r.data.into(),
+                    events: r.events.iter().map(|e| e.to_abci()).collect(),
                     ..Default::default()
                 })
                 .collect(),
+            events: out.events.iter().map(|e| e.to_abci()).collect(),
             app_hash: out.app_hash.to_vec().into(),
             ..Default::default()
         }
@@ -92,20 +124,18 @@ impl Application for VatdApp {
     }
 
     fn query(&self, request: RequestQuery) -> ResponseQuery {
-        let a = self.node.query(&request.path);
+        let a = self.node.query(&request.path, &request.data);
+        let (height, _) = self.node.info();
         ResponseQuery {
             code: a.code,
-            log: if a.code == 0 {
+            log: a.log,
+            value: a.value.into(),
+            height: height as i64,
+            codespace: if a.code == 0 {
                 String::new()
             } else {
-                a.value.clone()
+                "sdk".into()
             },
-            value: if a.code == 0 {
-                a.value.into_bytes().into()
-            } else {
-                Default::default()
-            },
-            height: a.height as i64,
             ..Default::default()
         }
     }

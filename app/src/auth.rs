@@ -138,6 +138,17 @@ pub fn verify_tx(
     })
 }
 
+/// Checks that `addr` is a bech32 account address with this chain's prefix.
+pub fn check_address(addr: &str) -> Result<(), String> {
+    let id: cosmrs::AccountId = addr
+        .parse()
+        .map_err(|e| format!("{addr:?} is not a bech32 address: {e}"))?;
+    if id.prefix() != ADDRESS_PREFIX {
+        return Err(format!("{addr:?} does not start with {ADDRESS_PREFIX}1"));
+    }
+    Ok(())
+}
+
 /// The bech32 address of a secp256k1 public key (SEC1 bytes).
 pub fn address_of(key: &VerifyingKey) -> String {
     let pk = cosmrs::crypto::PublicKey::from(*key);

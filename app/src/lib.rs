@@ -12,5 +12,20 @@
 //! of ABCI.
 
 pub mod abci;
+pub mod accounts;
 pub mod auth;
+pub mod block;
+pub mod check;
+pub mod codes;
+pub mod compose;
+pub mod events;
+pub mod exec;
+pub mod genesis;
+pub mod gov;
+pub mod host;
+pub mod msgs;
 pub mod node;
+pub mod params;
+pub mod query;
+pub mod sign;
+pub mod upgrade_plan;

@@ -28,9 +28,6 @@ enum Command {
         /// Address to serve ABCI on (CometBFT's proxy_app, without tcp://).
         #[arg(long, default_value = "127.0.0.1:26658")]
         address: String,
-        /// Computrons the kernel may spend per block; leftover work runs in later blocks.
-        #[arg(long, default_value_t = 8_000_000)]
-        block_computrons: u64,
     },
 }
 
@@ -57,19 +54,12 @@ fn main() -> anyhow::Result<()> {
         .init();
 
     match Cli::parse().command {
-        Command::Start {
-            home,
-            address,
-            block_computrons,
-        } => {
+        Command::Start { home, address } => {
             let address = address
                 .strip_prefix("tcp://")
                 .unwrap_or(&address)
                 .to_string();
-            let handle = node::start(NodeConfig {
-                home,
-                block_computrons,
-            })?;
+            let handle = node::start(NodeConfig::new(home))?;
             let server = tendermint_abci::ServerBuilder::default()
                 .bind(&address, VatdApp::new(handle))
                 .with_context(|| format!("binding the ABCI server to {address}"))?;

@@ -2,75 +2,82 @@
 //! commands from the ABCI connection threads in order.
 //!
 //! Why one thread: vat workers (QuickJS runtimes) are not `Send`, and a single owner makes
-//! the order of state changes exactly the order of consensus calls.
+//! the order of state changes exactly the order of consensus calls. CheckTx does not come
+//! here: it reads [`CheckState`] (the last committed accounts and pending sequences), so
+//! the mempool never waits behind a kernel run.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use anyhow::Context;
-use serde_json::json;
 use vatchain_kernel::store::{Hash32, Store};
-use vatchain_kernel::worker::{VatSource, VatWorker, WorkerFactory};
-use vatchain_kernel::{Kernel, KernelConfig, RunBudget, VatId};
+use vatchain_kernel::worker::JsWorkers;
+use vatchain_kernel::{Kernel, KernelConfig};
+
+use crate::block::{BlockOutcome, BlockRunner};
+use crate::check::CheckState;
+use crate::query::QueryAnswer;
+use crate::upgrade_plan::{Handler, HANDLERS};
 
 /// Node settings.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
     /// Home directory; the DB lives in `<home>/data/vatd.db`.
     pub home: PathBuf,
-    /// Computrons the kernel may spend per block; leftover work runs in later blocks.
-    pub block_computrons: u64,
+    /// Software-upgrade handlers this binary carries (normally [`HANDLERS`]).
+    pub upgrade_handlers: &'static [(&'static str, Handler)],
 }
 
 impl NodeConfig {
+    pub fn new(home: PathBuf) -> NodeConfig {
+        NodeConfig {
+            home,
+            upgrade_handlers: HANDLERS,
+        }
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.home.join("data").join("vatd.db")
     }
 }
 
-/// What a transaction's execution produced.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TxOutcome {
-    pub code: u32,
-    pub log: String,
-}
-
-/// What `FinalizeBlock` produced.
+/// A block as `FinalizeBlock` brings it.
 #[derive(Clone, Debug)]
-pub struct BlockOutcome {
-    pub tx_results: Vec<TxOutcome>,
-    pub app_hash: Hash32,
-    pub cranks: u64,
-    pub computrons: u64,
-}
-
-/// A query's answer: ABCI code, and JSON (or an error message).
-#[derive(Clone, Debug)]
-pub struct QueryAnswer {
-    pub code: u32,
-    pub value: String,
+pub struct BlockRequest {
     pub height: u64,
+    /// Block time, seconds since the Unix epoch (consensus data).
+    pub time: u64,
+    pub txs: Vec<Vec<u8>>,
 }
 
 enum Command {
     Info(mpsc::Sender<(u64, Hash32)>),
+    InitChain {
+        chain_id: String,
+        app_state: Vec<u8>,
+        reply: mpsc::Sender<Result<(), String>>,
+    },
     FinalizeBlock {
-        height: u64,
-        txs: Vec<Vec<u8>>,
+        block: BlockRequest,
         reply: mpsc::Sender<BlockOutcome>,
     },
     Commit(mpsc::Sender<u64>),
     Query {
         path: String,
+        data: Vec<u8>,
         reply: mpsc::Sender<QueryAnswer>,
     },
+    Stop,
 }
 
 /// A handle on the owner thread; cheap to clone, usable from any thread.
 #[derive(Clone)]
 pub struct NodeHandle {
     tx: mpsc::Sender<Command>,
+    check: Arc<Mutex<CheckState>>,
+    owner: Arc<Mutex<Option<thread::JoinHandle<()>>>>,
 }
 
 /// The owner thread is gone: it panicked (and the process is aborting) or was shut down.
@@ -88,8 +95,17 @@ impl NodeHandle {
         self.call(Command::Info)
     }
 
-    pub fn finalize_block(&self, height: u64, txs: Vec<Vec<u8>>) -> BlockOutcome {
-        self.call(|reply| Command::FinalizeBlock { height, txs, reply })
+    /// Applies genesis (`app_state` JSON); refused if the state is bad.
+    pub fn init_chain(&self, chain_id: &str, app_state: &[u8]) -> Result<(), String> {
+        self.call(|reply| Command::InitChain {
+            chain_id: chain_id.to_string(),
+            app_state: app_state.to_vec(),
+            reply,
+        })
+    }
+
+    pub fn finalize_block(&self, block: BlockRequest) -> BlockOutcome {
+        self.call(|reply| Command::FinalizeBlock { block, reply })
     }
 
     /// Commits the finalized block; returns its height.
@@ -97,37 +113,36 @@ impl NodeHandle {
         self.call(Command::Commit)
     }
 
-    pub fn query(&self, path: &str) -> QueryAnswer {
+    pub fn query(&self, path: &str, data: &[u8]) -> QueryAnswer {
         self.call(|reply| Command::Query {
             path: path.to_string(),
+            data: data.to_vec(),
             reply,
         })
     }
-}
 
-/// Workers for vats. JavaScript vats come through the same seam; until they do, a node has
-/// no way to run vat code, and says so.
-struct NodeWorkers;
+    /// Stops the owner thread and waits until it has closed the DB (uncommitted state is
+    /// dropped, as in a crash). Other handles see the node gone afterwards.
+    pub fn stop(self) {
+        let _ = self.tx.send(Command::Stop);
+        let joiner = self.owner.lock().ok().and_then(|mut j| j.take());
+        if let Some(j) = joiner {
+            let _ = j.join();
+        }
+    }
 
-impl WorkerFactory for NodeWorkers {
-    fn make_worker(
-        &mut self,
-        _vat: VatId,
-        source: &VatSource,
-        _bundle: Option<&[u8]>,
-    ) -> Result<Box<dyn VatWorker>, String> {
-        Err(format!(
-            "this node cannot run bundle {}: no vat engine is configured",
-            source.bundle_id
-        ))
+    /// Mempool admission: decode, verify signature, account and sequence against the last
+    /// committed state plus the txs already admitted. Never waits for the owner thread.
+    pub fn check_tx(&self, tx: &[u8], recheck: bool) -> Result<(), (u32, String)> {
+        // A poisoned lock means a CheckTx panicked, and the process is aborting.
+        let mut st = self.check.lock().expect("check state lock");
+        st.check(tx, recheck)
     }
 }
 
 struct Owner {
-    kernel: Kernel,
-    config: NodeConfig,
-    /// The height finalized and not yet committed.
-    pending: Option<u64>,
+    runner: BlockRunner,
+    check: Arc<Mutex<CheckState>>,
 }
 
 /// Starts the owner thread, which opens the DB and the kernel; returns once they are open
@@ -135,12 +150,14 @@ struct Owner {
 pub fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     let (tx, rx) = mpsc::channel();
     let (ready_tx, ready_rx) = mpsc::channel();
-    thread::Builder::new()
+    let check = Arc::new(Mutex::new(CheckState::default()));
+    let check2 = check.clone();
+    let owner = thread::Builder::new()
         .name("vatd-owner".into())
         .spawn(move || {
             // The kernel is built on this thread and never leaves it: vat workers are not
             // `Send`.
-            let mut owner = match Owner::open(config) {
+            let mut owner = match Owner::open(config, check2) {
                 Ok(o) => {
                     let _ = ready_tx.send(Ok(()));
                     o
@@ -151,6 +168,9 @@ pub fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
                 }
             };
             while let Ok(cmd) = rx.recv() {
+                if matches!(cmd, Command::Stop) {
+                    break;
+                }
                 owner.serve(cmd);
             }
         })
@@ -158,120 +178,73 @@ pub fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     ready_rx
         .recv()
         .context("the owner thread died while opening the DB")??;
-    Ok(NodeHandle { tx })
+    Ok(NodeHandle {
+        tx,
+        check,
+        owner: Arc::new(Mutex::new(Some(owner))),
+    })
+}
+
+/// Opens the kernel on the node's DB with JavaScript workers.
+pub fn open_kernel(db: &Path) -> anyhow::Result<Kernel> {
+    std::fs::create_dir_all(db.parent().unwrap_or(Path::new(".")))
+        .with_context(|| format!("creating {}", db.display()))?;
+    let store = Store::open(db).with_context(|| format!("opening the DB at {}", db.display()))?;
+    Kernel::new(
+        store,
+        Box::new(JsWorkers::default()),
+        KernelConfig::default(),
+    )
+    .context("starting the kernel")
 }
 
 impl Owner {
-    fn open(config: NodeConfig) -> anyhow::Result<Owner> {
-        let path = config.db_path();
-        std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
-            .with_context(|| format!("creating {}", path.display()))?;
-        let store =
-            Store::open(&path).with_context(|| format!("opening the DB at {}", path.display()))?;
-        let kernel = Kernel::new(store, Box::new(NodeWorkers), KernelConfig::default())
-            .context("starting the kernel")?;
+    fn open(config: NodeConfig, check: Arc<Mutex<CheckState>>) -> anyhow::Result<Owner> {
+        let kernel = open_kernel(&config.db_path())?;
         let committed = kernel.store().committed();
         tracing::info!(height = committed.height, app_hash = %hex::encode(committed.app_hash), "opened DB");
-        Ok(Owner {
-            kernel,
-            config,
-            pending: None,
-        })
+        let runner = BlockRunner::new(kernel, config);
+        check
+            .lock()
+            .map_err(|_| anyhow::anyhow!("check state lock poisoned"))?
+            .refresh(runner.kernel());
+        Ok(Owner { runner, check })
+    }
+
+    fn refresh_check_state(&self) {
+        if let Ok(mut st) = self.check.lock() {
+            st.refresh(self.runner.kernel());
+        }
     }
 
     fn serve(&mut self, cmd: Command) {
         // A dropped reply receiver means the connection thread died; nothing to do.
         match cmd {
             Command::Info(reply) => {
-                let c = self.kernel.store().committed();
+                let c = self.runner.kernel().store().committed();
                 let _ = reply.send((c.height, c.app_hash));
             }
-            Command::FinalizeBlock { height, txs, reply } => {
-                let _ = reply.send(self.finalize(height, txs));
+            Command::InitChain {
+                chain_id,
+                app_state,
+                reply,
+            } => {
+                let r = self.runner.init_chain(&chain_id, &app_state);
+                self.refresh_check_state();
+                let _ = reply.send(r);
+            }
+            Command::FinalizeBlock { block, reply } => {
+                let _ = reply.send(self.runner.finalize(block));
             }
             Command::Commit(reply) => {
-                let _ = reply.send(self.commit());
+                let h = self.runner.commit();
+                self.refresh_check_state();
+                let _ = reply.send(h);
             }
-            Command::Query { path, reply } => {
-                let _ = reply.send(self.query(&path));
+            Command::Query { path, data, reply } => {
+                let _ = reply.send(crate::query::answer(self.runner.kernel(), &path, &data));
             }
-        }
-    }
-
-    fn finalize(&mut self, height: u64, txs: Vec<Vec<u8>>) -> BlockOutcome {
-        let last = self.kernel.store().committed().height;
-        // CometBFT replays from the height `Info` reported; anything else means the node's
-        // state and the chain disagree, and continuing would fork.
-        assert!(
-            height == last + 1 && self.pending.is_none(),
-            "FinalizeBlock for height {height}, but the last committed height is {last} \
-             (pending: {:?})",
-            self.pending
-        );
-        let tx_results = txs
-            .iter()
-            .map(|_| TxOutcome {
-                code: 1,
-                log: "this node accepts no transactions yet".into(),
-            })
-            .collect();
-        let run = self
-            .kernel
-            .run(RunBudget::computrons(self.config.block_computrons));
-        self.pending = Some(height);
-        BlockOutcome {
-            tx_results,
-            app_hash: self.kernel.store().pending_app_hash(),
-            cranks: run.cranks,
-            computrons: run.computrons,
-        }
-    }
-
-    fn commit(&mut self) -> u64 {
-        let height = self
-            .pending
-            .take()
-            .expect("Commit without a finalized block: the consensus engine broke the ABCI order");
-        // A failed batch write leaves memory ahead of disk: stop, and let CometBFT replay
-        // the block after a restart.
-        self.kernel
-            .commit_block(height)
-            .expect("writing the block to the DB failed");
-        height
-    }
-
-    fn query(&self, path: &str) -> QueryAnswer {
-        let height = self.kernel.store().committed().height;
-        let ok = |v: serde_json::Value| QueryAnswer {
-            code: 0,
-            value: v.to_string(),
-            height,
-        };
-        match path {
-            "/kernel/stats" => {
-                let c = self.kernel.store().committed();
-                ok(json!({
-                    "height": c.height,
-                    "appHash": hex::encode(c.app_hash),
-                    "vats": self.kernel.vats().len(),
-                    "crankNumber": self.kernel.kv_get("crankNumber"),
-                    "schemaVersion": self.kernel.kv_get("version"),
-                }))
-            }
-            "/vats" => {
-                let vats: Vec<_> = self
-                    .kernel
-                    .vats()
-                    .iter()
-                    .map(|v| json!({"vatID": v.to_string(), "options": self.kernel.kv_get(&format!("{v}.options"))}))
-                    .collect();
-                ok(json!(vats))
-            }
-            other => QueryAnswer {
-                code: 1,
-                value: format!("unknown query path {other:?}; known: /kernel/stats, /vats"),
-                height,
-            },
+            Command::Stop => {}
         }
     }
 }

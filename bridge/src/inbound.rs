@@ -1,7 +1,7 @@
 //! Inbound chain messages become kernel sends.
 
 use serde_json::Value;
-use vatchain_kernel::{KCapData, KRef};
+use vatchain_kernel::{KCapData, KRef, Kernel};
 
 use crate::smallcaps;
 
@@ -39,6 +39,17 @@ pub fn methargs(method: &str, args: &Value) -> Result<KCapData, InboundError> {
         body,
         slots: Vec::<KRef>::new(),
     })
+}
+
+/// Queues `method(...args)` to `target` from the host; returns the kernel promise for the
+/// answer (pinned: release it with [`Kernel::unpin`] once its settlement is recorded).
+pub fn send(kernel: &mut Kernel, target: KRef, method: &str, args: &Value) -> Result<KRef, String> {
+    let m = methargs(method, args).map_err(|e| e.to_string())?;
+    match kernel.queue_to_kref(target, m, true) {
+        Ok(Some(kp)) => Ok(kp),
+        Ok(None) => Err("the kernel gave no result promise".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[cfg(test)]

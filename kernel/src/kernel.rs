@@ -14,7 +14,7 @@ use crate::refs::{KRef, VatId};
 use crate::state::promises::PromiseState;
 use crate::state::vats::VatOptions;
 use crate::state::{keys, KState, SCHEMA_VERSION};
-use crate::store::{Cf, Hash32, Store};
+use crate::store::{BlockSavepoint, Cf, Hash32, Store};
 use crate::syscall::SyscallCtx;
 use crate::transcript::{Recorder, Replayer, TranscriptItem};
 use crate::vat_admin::{VAT_ADMIN_JS, VAT_ADMIN_NAME};
@@ -225,6 +225,21 @@ impl Kernel {
             slog.flush();
         }
         self.st.store.commit_block(height)
+    }
+
+    /// A point between cranks to undo several host operations from, all or nothing (see
+    /// [`Kernel::rollback_block`]). `None` while a crank is open.
+    pub fn block_savepoint(&self) -> Option<BlockSavepoint> {
+        self.st.store.block_savepoint()
+    }
+
+    /// Undoes every crank since `sp`. Every live worker is dropped too: a worker's heap may
+    /// hold effects of the undone deliveries, and replay rebuilds it from the (restored)
+    /// transcript when it is next needed.
+    pub fn rollback_block(&mut self, sp: BlockSavepoint) {
+        self.st.store.rollback_block(sp);
+        self.workers.clear();
+        self.last_used.clear();
     }
 
     /// Creates a vat and queues its `startVat`. Its root object (`o+0`) exists at once, so

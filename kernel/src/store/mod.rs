@@ -44,6 +44,15 @@ pub enum StoreError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Savepoint(usize);
 
+/// The block buffer as it stood at some point between cranks, to undo several cranks at
+/// once (a governance proposal's messages, all or nothing). Holds a copy of the block
+/// buffer, so take one only around rare, multi-crank host operations.
+#[derive(Clone, Debug)]
+pub struct BlockSavepoint {
+    block: Layer,
+    cranks: usize,
+}
+
 /// The last committed block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Committed {
@@ -277,6 +286,23 @@ impl Store {
         self.block_cranks.clear();
         self.committed = Committed { height, app_hash };
         Ok(app_hash)
+    }
+
+    /// A point between cranks to undo later cranks of this block from; `None` while a
+    /// crank is open (its writes would belong to neither side).
+    pub fn block_savepoint(&self) -> Option<BlockSavepoint> {
+        (!self.crank_is_dirty()).then(|| BlockSavepoint {
+            block: self.block.clone(),
+            cranks: self.block_cranks.len(),
+        })
+    }
+
+    /// Undoes every crank committed into the block since `sp` (and any open crank), as if
+    /// they never ran: their writes and their part of the app hash are gone.
+    pub fn rollback_block(&mut self, sp: BlockSavepoint) {
+        self.crank.clear();
+        self.block = sp.block;
+        self.block_cranks.truncate(sp.cranks);
     }
 
     /// Drops the block buffer (and any open crank): the block is abandoned.

@@ -1,0 +1,520 @@
+//! Executing blocks: genesis, `FinalizeBlock` and `Commit`, on the owner thread.
+//!
+//! A block is: the software-upgrade check → each tx (authenticate, bump the sequence,
+//! execute its messages) → end-of-block governance → one kernel run under the block's
+//! computron budget (leftover work continues next block) → settled results and published
+//! data as events → the app hash. `Commit` writes all of it in one `WriteBatch`.
+
+use cosmrs::proto::cosmos::base::abci::v1beta1::TxMsgData;
+use cosmrs::proto::cosmos::gov::v1::{
+    MsgDepositResponse, MsgSubmitProposalResponse, MsgVoteResponse,
+};
+use cosmrs::Any;
+use prost::Message;
+use serde_json::Value;
+use vatchain_bridge::{chain_storage, inbound, outbound};
+use vatchain_kernel::store::Hash32;
+use vatchain_kernel::{KRef, Kernel, RunBudget};
+use vatchain_proto::swingset::v1::{MsgDeliverInboundResponse, MsgInstallBundleResponse};
+
+use crate::auth::verify_tx;
+use crate::events::AppEvent;
+use crate::genesis::AppState;
+use crate::msgs::{decode_tx_msg, TxMsg, MSG_DEPOSIT, MSG_SUBMIT_PROPOSAL, MSG_VOTE};
+use crate::node::{BlockRequest, NodeConfig};
+use crate::params::{parse_amount, Params};
+use crate::upgrade_plan::{self, AtHeight};
+use crate::{accounts, codes, exec, gov, host};
+
+/// One transaction's result (`ExecTxResult`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxResult {
+    pub code: u32,
+    pub log: String,
+    /// `TxMsgData` with one response per message (what Cosmos clients decode).
+    pub data: Vec<u8>,
+    pub events: Vec<AppEvent>,
+}
+
+impl TxResult {
+    fn fail(code: u32, log: String) -> TxResult {
+        TxResult {
+            code,
+            log,
+            ..TxResult::default()
+        }
+    }
+}
+
+/// What `FinalizeBlock` produced.
+#[derive(Clone, Debug)]
+pub struct BlockOutcome {
+    pub tx_results: Vec<TxResult>,
+    /// Block-level events: governance, settled results, published data, upgrades.
+    pub events: Vec<AppEvent>,
+    pub app_hash: Hash32,
+    pub cranks: u64,
+    pub computrons: u64,
+}
+
+/// The owner thread's block executor.
+pub struct BlockRunner {
+    kernel: Kernel,
+    config: NodeConfig,
+    /// The height finalized and not yet committed.
+    pending: Option<u64>,
+}
+
+/// What executing one message produced.
+struct MsgDone {
+    response: Any,
+    events: Vec<AppEvent>,
+    /// The kernel promise for a delivery's answer.
+    result: Option<KRef>,
+}
+
+fn response<M: Message>(type_url: &str, m: &M) -> Any {
+    crate::sign::any(type_url, m)
+}
+
+impl BlockRunner {
+    pub fn new(kernel: Kernel, config: NodeConfig) -> BlockRunner {
+        BlockRunner {
+            kernel,
+            config,
+            pending: None,
+        }
+    }
+
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    fn params(&self) -> Params {
+        host::get(self.kernel.store(), "app/params").unwrap_or_default()
+    }
+
+    /// Applies genesis: parameters, accounts, validators' power, the vat-admin and
+    /// chainStorage vats, and the genesis vats (their `startVat` runs in block 1).
+    pub fn init_chain(&mut self, chain_id: &str, app_state: &[u8]) -> Result<(), String> {
+        if host::get::<String>(self.kernel.store(), "app/chainID").is_some() {
+            return Err("InitChain on a chain that is already initialized".into());
+        }
+        if chain_id.is_empty() {
+            return Err("the chain id is empty".into());
+        }
+        let state = AppState::parse(app_state)?;
+        state.params.validate()?;
+        let k = &mut self.kernel;
+        let store = k.store_mut();
+        host::put(store, "app/chainID", &chain_id);
+        host::put(store, "app/params", &state.params);
+        for a in &state.accounts {
+            crate::auth::check_address(&a.address).map_err(|e| format!("genesis account: {e}"))?;
+            if accounts::get(store, &a.address).is_some() {
+                return Err(format!("genesis account {} is listed twice", a.address));
+            }
+            let balance =
+                parse_amount(&a.balance).map_err(|e| format!("account {}: {e}", a.address))?;
+            accounts::create(store, &a.address, balance);
+        }
+        for v in &state.validators {
+            crate::auth::check_address(&v.address)
+                .map_err(|e| format!("genesis validator: {e}"))?;
+            if v.power == 0 {
+                return Err(format!("validator {} has no power", v.address));
+            }
+            if accounts::get(store, &v.address).is_none() {
+                accounts::create(store, &v.address, 0);
+            }
+            host::put(store, &format!("val/{}", v.address), &v.power);
+        }
+        store.commit_crank();
+        k.install_vat_admin().map_err(|e| e.to_string())?;
+        let storage = chain_storage::install(k).map_err(|e| e.to_string())?;
+        exec::publish(k, chain_storage::CHAIN_STORAGE_NAME, storage)?;
+        for v in &state.vats {
+            let bytes = serde_json::to_vec(&v.bundle).map_err(|e| e.to_string())?;
+            let id = k
+                .install_bundle(&bytes)
+                .map_err(|e| format!("genesis vat {}: {e}", v.name))?;
+            exec::create_vat(k, &v.name, &id, &v.parameters)
+                .map_err(|e| format!("genesis vat {}: {e}", v.name))?;
+        }
+        tracing::info!(
+            chain_id,
+            vats = state.vats.len(),
+            accounts = state.accounts.len(),
+            "genesis applied"
+        );
+        Ok(())
+    }
+
+    pub fn finalize(&mut self, block: BlockRequest) -> BlockOutcome {
+        let height = block.height;
+        let last = self.kernel.store().committed().height;
+        // CometBFT replays from the height `Info` reported; anything else means the node's
+        // state and the chain disagree, and continuing would fork.
+        assert!(
+            height == last + 1 && self.pending.is_none(),
+            "FinalizeBlock for height {height}, but the last committed height is {last} \
+             (pending: {:?})",
+            self.pending
+        );
+        let mut events = Vec::new();
+        match upgrade_plan::begin_block(
+            &mut self.kernel,
+            height,
+            self.config.upgrade_handlers,
+            &self.config.home,
+        ) {
+            AtHeight::Nothing => {}
+            AtHeight::Applied(what) => {
+                tracing::info!("{what}");
+                events.push(AppEvent::new("upgrade_applied", [("info", what)]));
+            }
+            // As a Cosmos SDK node: stop before executing the block. The panic aborts the
+            // process (see main), and nothing of this block reaches disk.
+            AtHeight::Halt(msg) => {
+                tracing::error!("{msg}");
+                panic!("{msg}");
+            }
+        }
+        let params = self.params();
+        let chain_id: String = host::get(self.kernel.store(), "app/chainID").unwrap_or_default();
+        let mut tx_results = Vec::with_capacity(block.txs.len());
+        let mut result_owner = Vec::new();
+        for (i, tx) in block.txs.iter().enumerate() {
+            let (r, kps) = self.deliver_tx(tx, &params, &chain_id, height, block.time);
+            result_owner.extend(kps.into_iter().map(|kp| (kp, i)));
+            tx_results.push(r);
+        }
+        events.extend(gov::end_block(
+            &mut self.kernel,
+            Kernel::store_mut,
+            &params.gov,
+            block.time,
+            &mut |k: &mut Kernel, msgs: &[Any]| exec::execute_proposal(k, msgs, height),
+        ));
+        let run = self
+            .kernel
+            .run(RunBudget::computrons(params.block_computrons));
+        for (kp, settled) in self.settle_results() {
+            let ev = AppEvent::new(
+                "swingset_result",
+                [
+                    ("result_kpid", kp.to_string()),
+                    (
+                        "status",
+                        settled["status"].as_str().unwrap_or("").to_string(),
+                    ),
+                    ("value", settled["value"].to_string()),
+                ],
+            );
+            match result_owner.iter().find(|(k, _)| *k == kp) {
+                Some((_, i)) => tx_results[*i].events.push(ev),
+                None => events.push(ev),
+            }
+        }
+        events.extend(self.published_changes());
+        self.pending = Some(height);
+        BlockOutcome {
+            tx_results,
+            events,
+            app_hash: self.kernel.store().pending_app_hash(),
+            cranks: run.cranks,
+            computrons: run.computrons,
+        }
+    }
+
+    pub fn commit(&mut self) -> u64 {
+        let height = self
+            .pending
+            .take()
+            .expect("Commit without a finalized block: the consensus engine broke the ABCI order");
+        // A failed batch write leaves memory ahead of disk: stop, and let CometBFT replay
+        // the block after a restart.
+        self.kernel
+            .commit_block(height)
+            .expect("writing the block to the DB failed");
+        height
+    }
+
+    /// Authenticates and executes one tx; returns its result and the result promises of
+    /// its deliveries.
+    fn deliver_tx(
+        &mut self,
+        tx: &[u8],
+        params: &Params,
+        chain_id: &str,
+        height: u64,
+        now: u64,
+    ) -> (TxResult, Vec<KRef>) {
+        let store = self.kernel.store();
+        let verified = match verify_tx(tx, chain_id, |a| {
+            accounts::get(store, a).map(|a| a.auth_info())
+        }) {
+            Ok(v) => v,
+            Err(e) => return (TxResult::fail(codes::for_auth(&e), e.to_string()), vec![]),
+        };
+        let signer = verified.signer.clone();
+        // The ante handler's effect stays even if a message fails: the sequence moves on,
+        // so the same signed bytes can never execute twice.
+        let store = self.kernel.store_mut();
+        if let Some(mut a) = accounts::get(store, &signer) {
+            a.sequence += 1;
+            accounts::put(store, &a);
+        }
+        store.commit_crank();
+        let mut tx_events = vec![AppEvent::new(
+            "tx",
+            [("acc_seq", format!("{signer}/{}", verified.sequence))],
+        )];
+        let mut msgs = Vec::new();
+        for (i, any) in verified.messages.iter().enumerate() {
+            match decode_tx_msg(any, &signer, params) {
+                Ok(m) => msgs.push(m),
+                Err(e) => {
+                    let mut r = TxResult::fail(codes::INVALID_MSG, format!("message {i}: {e}"));
+                    r.events = tx_events;
+                    return (r, vec![]);
+                }
+            }
+        }
+        // Each executor either fails before writing or succeeds, so a one-message tx needs
+        // no savepoint; several messages are all or nothing.
+        let savepoint = if msgs.len() > 1 {
+            self.kernel.block_savepoint()
+        } else {
+            None
+        };
+        let mut responses = Vec::new();
+        let mut kps = Vec::new();
+        for (i, (m, any)) in msgs.into_iter().zip(&verified.messages).enumerate() {
+            match self.execute_msg(m, any, &signer, params, now) {
+                Ok(done) => {
+                    tx_events.push(AppEvent::new(
+                        "message",
+                        [("action", any.type_url.clone()), ("sender", signer.clone())],
+                    ));
+                    tx_events.extend(done.events);
+                    responses.push(done.response);
+                    kps.extend(done.result);
+                }
+                Err(why) => {
+                    if let Some(sp) = savepoint {
+                        self.kernel.rollback_block(sp);
+                    }
+                    let mut r =
+                        TxResult::fail(codes::EXECUTION_FAILED, format!("message {i}: {why}"));
+                    r.events = tx_events.into_iter().take(1).collect();
+                    return (r, vec![]);
+                }
+            }
+        }
+        let _ = height;
+        #[allow(deprecated)]
+        let data = TxMsgData {
+            msg_responses: responses,
+            ..Default::default()
+        }
+        .encode_to_vec();
+        (
+            TxResult {
+                code: codes::OK,
+                log: String::new(),
+                data,
+                events: tx_events,
+            },
+            kps,
+        )
+    }
+
+    fn execute_msg(
+        &mut self,
+        m: TxMsg,
+        any: &Any,
+        signer: &str,
+        params: &Params,
+        now: u64,
+    ) -> Result<MsgDone, String> {
+        let k = &mut self.kernel;
+        match m {
+            TxMsg::InstallBundle { bundle } => {
+                let id = k.install_bundle(&bundle).map_err(|e| e.to_string())?;
+                Ok(MsgDone {
+                    response: response(
+                        "/vatchain.swingset.v1.MsgInstallBundleResponse",
+                        &MsgInstallBundleResponse {
+                            bundle_id: id.clone(),
+                        },
+                    ),
+                    events: vec![AppEvent::new("install_bundle", [("bundle_id", id)])],
+                    result: None,
+                })
+            }
+            TxMsg::DeliverInbound {
+                target,
+                method,
+                args,
+            } => {
+                let kref = exec::resolve_target(k, &target)?;
+                let kp = inbound::send(k, kref, &method, &args)?;
+                let store = k.store_mut();
+                let mut pending: Vec<String> = host::get(store, "res/pending").unwrap_or_default();
+                pending.push(kp.to_string());
+                host::put(store, "res/pending", &pending);
+                store.commit_crank();
+                Ok(MsgDone {
+                    response: response(
+                        "/vatchain.swingset.v1.MsgDeliverInboundResponse",
+                        &MsgDeliverInboundResponse {
+                            result_kpid: kp.to_string(),
+                        },
+                    ),
+                    events: vec![AppEvent::new(
+                        "deliver_inbound",
+                        [
+                            ("target", target),
+                            ("method", method),
+                            ("result_kpid", kp.to_string()),
+                        ],
+                    )],
+                    result: Some(kp),
+                })
+            }
+            TxMsg::SubmitProposal {
+                deposit,
+                title,
+                summary,
+                ..
+            } => {
+                // Stored as sent; re-decoded (and re-checked) when it executes.
+                let raw =
+                    cosmrs::proto::cosmos::gov::v1::MsgSubmitProposal::decode(any.value.as_slice())
+                        .map_err(|e| e.to_string())?;
+                let store = k.store_mut();
+                let id = gov::submit(
+                    store,
+                    &params.gov,
+                    now,
+                    signer,
+                    &raw.messages,
+                    deposit,
+                    &title,
+                    &summary,
+                )?;
+                store.commit_crank();
+                Ok(MsgDone {
+                    response: response(
+                        "/cosmos.gov.v1.MsgSubmitProposalResponse",
+                        &MsgSubmitProposalResponse { proposal_id: id },
+                    ),
+                    events: vec![AppEvent::new(
+                        "submit_proposal",
+                        [
+                            ("proposal_id", id.to_string()),
+                            ("action", MSG_SUBMIT_PROPOSAL.into()),
+                        ],
+                    )],
+                    result: None,
+                })
+            }
+            TxMsg::Vote {
+                proposal_id,
+                option,
+            } => {
+                let store = k.store_mut();
+                gov::vote(store, proposal_id, signer, option)?;
+                store.commit_crank();
+                Ok(MsgDone {
+                    response: response("/cosmos.gov.v1.MsgVoteResponse", &MsgVoteResponse {}),
+                    events: vec![AppEvent::new(
+                        "proposal_vote",
+                        [
+                            ("proposal_id", proposal_id.to_string()),
+                            ("voter", signer.to_string()),
+                            ("option", option.as_str_name().to_string()),
+                            ("action", MSG_VOTE.into()),
+                        ],
+                    )],
+                    result: None,
+                })
+            }
+            TxMsg::Deposit {
+                proposal_id,
+                amount,
+            } => {
+                let store = k.store_mut();
+                gov::deposit(store, &params.gov, now, proposal_id, signer, amount)?;
+                store.commit_crank();
+                Ok(MsgDone {
+                    response: response("/cosmos.gov.v1.MsgDepositResponse", &MsgDepositResponse {}),
+                    events: vec![AppEvent::new(
+                        "proposal_deposit",
+                        [
+                            ("proposal_id", proposal_id.to_string()),
+                            ("amount", amount.to_string()),
+                            ("action", MSG_DEPOSIT.into()),
+                        ],
+                    )],
+                    result: None,
+                })
+            }
+        }
+    }
+
+    /// Records the results that settled in this block (`res/<kpid>`) and releases their
+    /// promises; returns them.
+    fn settle_results(&mut self) -> Vec<(KRef, Value)> {
+        let k = &mut self.kernel;
+        let pending: Vec<String> = host::get(k.store(), "res/pending").unwrap_or_default();
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        let mut still = Vec::new();
+        let mut settled = Vec::new();
+        for s in pending {
+            let Ok(kp) = s.parse::<KRef>() else { continue };
+            match k.promise_state(kp).as_ref().and_then(outbound::settlement) {
+                Some(v) => settled.push((kp, v)),
+                None => still.push(s),
+            }
+        }
+        for (kp, v) in &settled {
+            host::put(k.store_mut(), &format!("res/{kp}"), v);
+        }
+        host::put(k.store_mut(), "res/pending", &still);
+        k.store_mut().commit_crank();
+        for (kp, _) in &settled {
+            k.unpin(*kp);
+        }
+        settled
+    }
+
+    /// One `published` event per change vats made to chainStorage since the last block.
+    fn published_changes(&mut self) -> Vec<AppEvent> {
+        let k = &mut self.kernel;
+        let seen: u64 = host::get(k.store(), "pub-seen").unwrap_or(0);
+        let last = chain_storage::change_count(k);
+        if last == seen {
+            return Vec::new();
+        }
+        let events = chain_storage::changes_since(k, seen)
+            .into_iter()
+            .map(|(seq, path, value)| {
+                AppEvent::new(
+                    "published",
+                    [
+                        ("seq", seq.to_string()),
+                        ("path", path),
+                        ("value", value.to_string()),
+                    ],
+                )
+            })
+            .collect();
+        host::put(k.store_mut(), "pub-seen", &last);
+        k.store_mut().commit_crank();
+        events
+    }
+}

@@ -1,0 +1,59 @@
+//! CheckTx's view of the chain: the last committed accounts and chain parameters, plus the
+//! sequences of transactions already admitted to the mempool since (so a client may send
+//! several transactions per block). Refreshed by the owner thread after every Commit;
+//! read by the mempool connection without waiting for the kernel.
+
+use std::collections::BTreeMap;
+
+use vatchain_kernel::Kernel;
+
+use crate::accounts::Account;
+use crate::auth::{verify_tx, AccountInfo};
+use crate::msgs::decode_tx_msg;
+use crate::params::Params;
+use crate::{codes, host};
+
+#[derive(Debug, Default)]
+pub struct CheckState {
+    chain_id: String,
+    params: Params,
+    accounts: BTreeMap<String, AccountInfo>,
+    /// Next sequence per account, counting admitted transactions not yet committed.
+    pending: BTreeMap<String, u64>,
+}
+
+impl CheckState {
+    /// Reloads from the kernel's state, after genesis or a Commit. Pending sequences are
+    /// dropped: CometBFT rechecks the mempool's remaining txs in order (RECHECK), which
+    /// admits them again on top of the new state.
+    pub fn refresh(&mut self, kernel: &Kernel) {
+        let store = kernel.store();
+        self.chain_id = host::get(store, "app/chainID").unwrap_or_default();
+        self.params = host::get(store, "app/params").unwrap_or_default();
+        self.accounts = host::scan::<Account>(store, "acct/")
+            .into_iter()
+            .map(|(_, a)| (a.address.clone(), a.auth_info()))
+            .collect();
+        self.pending.clear();
+    }
+
+    /// Admits `tx` or says why not (ABCI code and log). `recheck` is CometBFT's re-check
+    /// after a block: the same rules apply.
+    pub fn check(&mut self, tx: &[u8], _recheck: bool) -> Result<(), (u32, String)> {
+        let pending = &self.pending;
+        let accounts = &self.accounts;
+        let verified = verify_tx(tx, &self.chain_id, |addr| {
+            accounts.get(addr).map(|a| AccountInfo {
+                account_number: a.account_number,
+                sequence: pending.get(addr).copied().unwrap_or(a.sequence),
+            })
+        })
+        .map_err(|e| (codes::for_auth(&e), e.to_string()))?;
+        for (i, m) in verified.messages.iter().enumerate() {
+            decode_tx_msg(m, &verified.signer, &self.params)
+                .map_err(|e| (codes::INVALID_MSG, format!("message {i}: {e}")))?;
+        }
+        self.pending.insert(verified.signer, verified.sequence + 1);
+        Ok(())
+    }
+}

@@ -1,0 +1,39 @@
+//! ABCI result codes, numbered as Cosmos SDK's root codespace (`sdk`) numbers them, so
+//! clients that know Cosmos errors read ours the same way.
+
+use crate::auth::AuthError;
+
+pub const OK: u32 = 0;
+/// ErrTxDecode.
+pub const TX_DECODE: u32 = 2;
+/// ErrWrongSequence ("account sequence mismatch", what the ante handler returns).
+pub const INVALID_SEQUENCE: u32 = 32;
+/// ErrUnauthorized (bad signature).
+pub const UNAUTHORIZED: u32 = 4;
+/// ErrInsufficientFunds.
+pub const INSUFFICIENT_FUNDS: u32 = 5;
+/// ErrUnknownAddress.
+pub const UNKNOWN_ADDRESS: u32 = 9;
+/// ErrInvalidPubKey.
+pub const INVALID_PUBKEY: u32 = 8;
+/// ErrTxTooLarge.
+pub const TX_TOO_LARGE: u32 = 21;
+/// ErrInvalidRequest: a message that does not decode or does not check out.
+pub const INVALID_MSG: u32 = 18;
+/// ErrNoSignatures / wrong signer count.
+pub const NO_SIGNATURES: u32 = 15;
+/// A message that decoded but failed when executed (its effects are undone).
+pub const EXECUTION_FAILED: u32 = 111;
+
+/// The code for an authentication failure.
+pub fn for_auth(e: &AuthError) -> u32 {
+    match e {
+        AuthError::TooLarge(_) => TX_TOO_LARGE,
+        AuthError::Decode(_) | AuthError::Empty => TX_DECODE,
+        AuthError::SignerCount(_) | AuthError::SignatureCount(_) => NO_SIGNATURES,
+        AuthError::SignMode | AuthError::Signature => UNAUTHORIZED,
+        AuthError::PublicKey(_) => INVALID_PUBKEY,
+        AuthError::UnknownAccount(_) => UNKNOWN_ADDRESS,
+        AuthError::Sequence { .. } => INVALID_SEQUENCE,
+    }
+}

@@ -1,0 +1,42 @@
+//! Events the app reports in ABCI results (what clients such as cosmjs read back).
+
+use tendermint_proto::v0_38::abci::{Event, EventAttribute};
+
+/// One event: a type and its attributes, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppEvent {
+    pub kind: String,
+    pub attrs: Vec<(String, String)>,
+}
+
+impl AppEvent {
+    pub fn new<const N: usize>(kind: &str, attrs: [(&str, String); N]) -> AppEvent {
+        AppEvent {
+            kind: kind.to_string(),
+            attrs: attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        }
+    }
+
+    /// The attribute named `key`, if present.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn to_abci(&self) -> Event {
+        Event {
+            r#type: self.kind.clone(),
+            attributes: self
+                .attrs
+                .iter()
+                .map(|(k, v)| EventAttribute {
+                    key: k.clone(),
+                    value: v.clone(),
+                    index: true,
+                })
+                .collect(),
+        }
+    }
+}

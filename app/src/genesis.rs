@@ -1,0 +1,70 @@
+//! Genesis `app_state`: what `InitChain` sets up. Written by `vatd init` into CometBFT's
+//! `genesis.json`, so every validator starts from the same bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::params::Params;
+
+/// The chain's initial state (the `app_state` object of `genesis.json`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppState {
+    #[serde(default)]
+    pub params: Params,
+    #[serde(default)]
+    pub accounts: Vec<GenesisAccount>,
+    /// Validators' voting power for governance, each bound to an account that votes.
+    #[serde(default)]
+    pub validators: Vec<GenesisValidator>,
+    /// Vats started at genesis (their bundles are stored in the DB, so a node restarts
+    /// from its DB alone).
+    #[serde(default)]
+    pub vats: Vec<GenesisVat>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisAccount {
+    /// Bech32 address (`vat1…`).
+    pub address: String,
+    /// Balance in the chain's denomination (a decimal string, as Cosmos writes amounts).
+    #[serde(default = "zero")]
+    pub balance: String,
+}
+
+fn zero() -> String {
+    "0".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// The account that casts this validator's governance votes.
+    pub address: String,
+    pub power: u64,
+    #[serde(default)]
+    pub moniker: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisVat {
+    /// The vat's name; its root object is published under it (the target of
+    /// `MsgDeliverInbound`).
+    pub name: String,
+    /// The bundle itself (the JSON a `vatd bundle DIR` prints).
+    pub bundle: serde_json::Value,
+    /// vatParameters, as JSON data.
+    #[serde(default)]
+    pub parameters: serde_json::Value,
+}
+
+impl AppState {
+    /// Parses `app_state` bytes; empty bytes mean the default state.
+    pub fn parse(bytes: &[u8]) -> Result<AppState, String> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(AppState::default());
+        }
+        serde_json::from_slice(bytes).map_err(|e| format!("genesis app_state: {e}"))
+    }
+}

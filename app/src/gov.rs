@@ -1,0 +1,399 @@
+//! Governance, after Cosmos SDK x/gov v1: proposals carrying messages, deposits, votes
+//! weighted by validator power, and the tally at the end of the voting period. A passed
+//! proposal's messages execute in order, all or nothing (the executor is the caller's:
+//! see `crate::exec`).
+//!
+//! Times are block times in seconds (consensus data, the same on every node).
+
+use cosmrs::proto::cosmos::gov::v1::VoteOption;
+use cosmrs::Any;
+use serde::{Deserialize, Serialize};
+use vatchain_kernel::store::Store;
+
+use crate::accounts;
+use crate::events::AppEvent;
+use crate::host;
+use crate::params::{parse_amount, parse_fraction, GovParams};
+
+pub const STATUS_DEPOSIT: &str = "PROPOSAL_STATUS_DEPOSIT_PERIOD";
+pub const STATUS_VOTING: &str = "PROPOSAL_STATUS_VOTING_PERIOD";
+pub const STATUS_PASSED: &str = "PROPOSAL_STATUS_PASSED";
+pub const STATUS_REJECTED: &str = "PROPOSAL_STATUS_REJECTED";
+pub const STATUS_FAILED: &str = "PROPOSAL_STATUS_FAILED";
+
+/// A message as the proposal carries it (re-decoded when it executes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredMsg {
+    pub type_url: String,
+    /// The message's protobuf bytes, hex.
+    pub value: String,
+}
+
+impl StoredMsg {
+    pub fn to_any(&self) -> Any {
+        Any {
+            type_url: self.type_url.clone(),
+            value: hex::decode(&self.value).unwrap_or_default(),
+        }
+    }
+}
+
+/// Voting power per option.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tally {
+    pub yes: u64,
+    pub abstain: u64,
+    pub no: u64,
+    pub no_with_veto: u64,
+}
+
+/// A proposal (`gov/p/<id>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Proposal {
+    pub id: u64,
+    pub proposer: String,
+    pub title: String,
+    pub summary: String,
+    pub messages: Vec<StoredMsg>,
+    pub status: String,
+    pub submit_time: u64,
+    pub deposit_end_time: u64,
+    pub voting_start_time: Option<u64>,
+    pub voting_end_time: Option<u64>,
+    /// Deposits by depositor, in order of first deposit.
+    pub deposits: Vec<(String, String)>,
+    pub total_deposit: String,
+    pub final_tally: Option<Tally>,
+    /// Why it ended as it did: each executed message's result, or the failure.
+    pub outcome: Vec<String>,
+}
+
+fn key(id: u64) -> String {
+    format!("gov/p/{id:020}")
+}
+
+fn vote_prefix(id: u64) -> String {
+    format!("gov/v/{id:020}/")
+}
+
+pub fn get(store: &Store, id: u64) -> Option<Proposal> {
+    host::get(store, &key(id))
+}
+
+fn put(store: &mut Store, p: &Proposal) {
+    host::put(store, &key(p.id), p);
+}
+
+fn open_ids(store: &Store) -> Vec<u64> {
+    host::get(store, "gov/open").unwrap_or_default()
+}
+
+fn set_open_ids(store: &mut Store, ids: &[u64]) {
+    host::put(store, "gov/open", &ids);
+}
+
+fn min_deposit(params: &GovParams) -> u128 {
+    parse_amount(&params.min_deposit).unwrap_or(0)
+}
+
+impl Proposal {
+    fn total(&self) -> u128 {
+        self.total_deposit.parse().unwrap_or(0)
+    }
+
+    fn add_deposit(&mut self, who: &str, amount: u128) {
+        match self.deposits.iter_mut().find(|(d, _)| d == who) {
+            Some((_, a)) => *a = (a.parse::<u128>().unwrap_or(0) + amount).to_string(),
+            None => self.deposits.push((who.to_string(), amount.to_string())),
+        }
+        self.total_deposit = (self.total() + amount).to_string();
+    }
+
+    /// Enters the voting period if the deposit reached the minimum.
+    fn maybe_start_voting(&mut self, params: &GovParams, now: u64) -> bool {
+        if self.status == STATUS_DEPOSIT && self.total() >= min_deposit(params) {
+            self.status = STATUS_VOTING.into();
+            self.voting_start_time = Some(now);
+            self.voting_end_time = Some(now + params.voting_period_secs);
+            return true;
+        }
+        false
+    }
+}
+
+/// Records a new proposal (its messages already checked) and escrows the deposit.
+pub fn submit(
+    store: &mut Store,
+    params: &GovParams,
+    now: u64,
+    proposer: &str,
+    messages: &[Any],
+    deposit: u128,
+    title: &str,
+    summary: &str,
+) -> Result<u64, String> {
+    accounts::debit(store, proposer, deposit)?;
+    let id: u64 = host::get(store, "gov/next").unwrap_or(1);
+    host::put(store, "gov/next", &(id + 1));
+    let mut p = Proposal {
+        id,
+        proposer: proposer.to_string(),
+        title: title.to_string(),
+        summary: summary.to_string(),
+        messages: messages
+            .iter()
+            .map(|a| StoredMsg {
+                type_url: a.type_url.clone(),
+                value: hex::encode(&a.value),
+            })
+            .collect(),
+        status: STATUS_DEPOSIT.into(),
+        submit_time: now,
+        deposit_end_time: now + params.max_deposit_period_secs,
+        voting_start_time: None,
+        voting_end_time: None,
+        deposits: Vec::new(),
+        total_deposit: "0".into(),
+        final_tally: None,
+        outcome: Vec::new(),
+    };
+    if deposit > 0 {
+        p.add_deposit(proposer, deposit);
+    }
+    p.maybe_start_voting(params, now);
+    put(store, &p);
+    let mut open = open_ids(store);
+    open.push(id);
+    set_open_ids(store, &open);
+    Ok(id)
+}
+
+/// Adds a deposit to a proposal still in its deposit or voting period.
+pub fn deposit(
+    store: &mut Store,
+    params: &GovParams,
+    now: u64,
+    id: u64,
+    depositor: &str,
+    amount: u128,
+) -> Result<(), String> {
+    let mut p = get(store, id).ok_or_else(|| format!("proposal {id} does not exist"))?;
+    if p.status != STATUS_DEPOSIT && p.status != STATUS_VOTING {
+        return Err(format!("proposal {id} is closed ({})", p.status));
+    }
+    accounts::debit(store, depositor, amount)?;
+    p.add_deposit(depositor, amount);
+    p.maybe_start_voting(params, now);
+    put(store, &p);
+    Ok(())
+}
+
+/// Records (or replaces) `voter`'s vote; only accounts bound to a validator vote.
+pub fn vote(store: &mut Store, id: u64, voter: &str, option: VoteOption) -> Result<(), String> {
+    let p = get(store, id).ok_or_else(|| format!("proposal {id} does not exist"))?;
+    if p.status != STATUS_VOTING {
+        return Err(format!(
+            "proposal {id} is not in its voting period ({})",
+            p.status
+        ));
+    }
+    if host::get::<u64>(store, &format!("val/{voter}")).is_none() {
+        return Err(format!(
+            "{voter} is not bound to a validator and cannot vote"
+        ));
+    }
+    host::put(
+        store,
+        &format!("{}{voter}", vote_prefix(id)),
+        &(option as i32),
+    );
+    Ok(())
+}
+
+/// Sums the votes of proposal `id` by the voters' validator power; returns the tally and
+/// the total power of all validators.
+pub fn tally(store: &Store, id: u64) -> (Tally, u64) {
+    let total: u64 = host::scan::<u64>(store, "val/")
+        .iter()
+        .map(|(_, p)| *p)
+        .sum();
+    let mut t = Tally::default();
+    let prefix = vote_prefix(id);
+    for (k, option) in host::scan::<i32>(store, &prefix) {
+        let voter = &k[prefix.len()..];
+        let power: u64 = host::get(store, &format!("val/{voter}")).unwrap_or(0);
+        match VoteOption::try_from(option) {
+            Ok(VoteOption::Yes) => t.yes += power,
+            Ok(VoteOption::Abstain) => t.abstain += power,
+            Ok(VoteOption::No) => t.no += power,
+            Ok(VoteOption::NoWithVeto) => t.no_with_veto += power,
+            _ => {}
+        }
+    }
+    (t, total)
+}
+
+/// What the tally decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Passes,
+    /// Rejected; deposits are refunded.
+    Rejected(&'static str),
+    /// Rejected by veto; deposits are burned.
+    Vetoed,
+}
+
+/// Cosmos SDK x/gov's rules: quorum of all power, then veto of the power that voted, then
+/// threshold of the non-abstaining power. Exact integer arithmetic (fractions in ppb).
+pub fn decide(t: &Tally, total: u64, params: &GovParams) -> Verdict {
+    const ONE: u128 = 1_000_000_000;
+    let frac = |s: &str| u128::from(parse_fraction(s).unwrap_or(0));
+    let voted = u128::from(t.yes + t.abstain + t.no + t.no_with_veto);
+    if total == 0 || voted * ONE < u128::from(total) * frac(&params.quorum) {
+        return Verdict::Rejected("quorum not reached");
+    }
+    let non_abstain = voted - u128::from(t.abstain);
+    if non_abstain == 0 {
+        return Verdict::Rejected("every vote abstained");
+    }
+    if u128::from(t.no_with_veto) * ONE > voted * frac(&params.veto_threshold) {
+        return Verdict::Vetoed;
+    }
+    if u128::from(t.yes) * ONE > non_abstain * frac(&params.threshold) {
+        Verdict::Passes
+    } else {
+        Verdict::Rejected("threshold not reached")
+    }
+}
+
+fn refund(store: &mut Store, p: &Proposal) {
+    for (who, amount) in &p.deposits {
+        accounts::credit(store, who, amount.parse().unwrap_or(0));
+    }
+}
+
+/// Executes a passed proposal's messages, all or nothing: `Ok` carries one line per
+/// message, `Err` the failure (and nothing of the proposal applied).
+pub type Executor<'a, K> = dyn FnMut(&mut K, &[Any]) -> Result<Vec<String>, String> + 'a;
+
+/// End-of-block governance: ends deposit and voting periods that are over at `now`,
+/// tallies, and executes what passed. `store_of` reaches the store inside `k`.
+pub fn end_block<K>(
+    k: &mut K,
+    store_of: fn(&mut K) -> &mut Store,
+    params: &GovParams,
+    now: u64,
+    execute: &mut Executor<'_, K>,
+) -> Vec<AppEvent> {
+    let mut events = Vec::new();
+    let open = open_ids(store_of(k));
+    let mut still_open = Vec::new();
+    for id in open {
+        let Some(mut p) = get(store_of(k), id) else {
+            continue;
+        };
+        let ended_deposit = p.status == STATUS_DEPOSIT && now >= p.deposit_end_time;
+        let ended_voting =
+            p.status == STATUS_VOTING && p.voting_end_time.is_some_and(|end| now >= end);
+        if !ended_deposit && !ended_voting {
+            still_open.push(id);
+            continue;
+        }
+        if ended_deposit {
+            // As in Cosmos: a proposal that never reached the minimum deposit is dropped
+            // and its deposits are burned.
+            p.status = STATUS_REJECTED.into();
+            p.outcome = vec!["the deposit period ended below the minimum deposit".into()];
+        } else {
+            let (t, total) = tally(store_of(k), id);
+            let verdict = decide(&t, total, params);
+            p.final_tally = Some(t);
+            match verdict {
+                Verdict::Passes => {
+                    refund(store_of(k), &p);
+                    let messages: Vec<Any> = p.messages.iter().map(StoredMsg::to_any).collect();
+                    store_of(k).commit_crank();
+                    match execute(k, &messages) {
+                        Ok(lines) => {
+                            p.status = STATUS_PASSED.into();
+                            p.outcome = lines;
+                        }
+                        Err(why) => {
+                            p.status = STATUS_FAILED.into();
+                            p.outcome = vec![why];
+                        }
+                    }
+                }
+                Verdict::Rejected(why) => {
+                    refund(store_of(k), &p);
+                    p.status = STATUS_REJECTED.into();
+                    p.outcome = vec![why.to_string()];
+                }
+                Verdict::Vetoed => {
+                    p.status = STATUS_REJECTED.into();
+                    p.outcome = vec!["vetoed: deposits burned".into()];
+                }
+            }
+        }
+        let store = store_of(k);
+        put(store, &p);
+        store.commit_crank();
+        events.push(AppEvent::new(
+            "proposal_ended",
+            [
+                ("proposal_id", id.to_string()),
+                ("status", p.status.clone()),
+                ("outcome", p.outcome.join("; ")),
+            ],
+        ));
+    }
+    let store = store_of(k);
+    set_open_ids(store, &still_open);
+    store.commit_crank();
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(yes: u64, abstain: u64, no: u64, veto: u64) -> Tally {
+        Tally {
+            yes,
+            abstain,
+            no,
+            no_with_veto: veto,
+        }
+    }
+
+    #[test]
+    fn tally_follows_cosmos_rules() {
+        let p = GovParams::default();
+        // Quorum: 0.334 of all power must vote (exactly at the quorum counts).
+        assert_eq!(
+            decide(&t(333, 0, 0, 0), 1000, &p),
+            Verdict::Rejected("quorum not reached")
+        );
+        assert_eq!(decide(&t(334, 0, 0, 0), 1000, &p), Verdict::Passes);
+        // Threshold: more than half of the non-abstaining power; a tie fails.
+        assert_eq!(
+            decide(&t(300, 0, 300, 0), 1000, &p),
+            Verdict::Rejected("threshold not reached")
+        );
+        assert_eq!(decide(&t(301, 400, 300, 0), 1000, &p), Verdict::Passes);
+        // Veto: more than 0.334 of the power that voted, whatever the yes votes.
+        assert_eq!(decide(&t(600, 0, 0, 335), 1000, &p), Verdict::Vetoed);
+        assert_eq!(decide(&t(666, 0, 0, 334), 1000, &p), Verdict::Passes);
+        assert_eq!(
+            decide(&t(0, 500, 0, 0), 1000, &p),
+            Verdict::Rejected("every vote abstained")
+        );
+        assert_eq!(
+            decide(&t(0, 0, 0, 0), 0, &p),
+            Verdict::Rejected("quorum not reached")
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! The messages a transaction may carry, decoded from their `Any`s and checked without
+//! looking at state (so CheckTx can refuse a bad one before it reaches a block).
+//!
+//! Top level: `MsgInstallBundle`, `MsgDeliverInbound`, gov v1 `MsgSubmitProposal`,
+//! `MsgVote`, `MsgDeposit`. Inside a proposal only: `MsgUpgradeVat`, `MsgCreateVat` and
+//! `cosmos.upgrade.v1beta1.MsgSoftwareUpgrade`, each with the gov module as authority.
+
+use std::io::Read;
+
+use cosmrs::proto::cosmos::base::v1beta1::Coin;
+use cosmrs::proto::cosmos::gov::v1::{MsgDeposit, MsgSubmitProposal, MsgVote, VoteOption};
+use cosmrs::proto::cosmos::upgrade::v1beta1::MsgSoftwareUpgrade;
+use cosmrs::Any;
+use prost::Message;
+use sha2::{Digest, Sha256};
+use vatchain_proto::swingset::v1::{
+    MsgCreateVat, MsgDeliverInbound, MsgInstallBundle, MsgUpgradeVat,
+};
+use vatchain_proto::type_urls;
+
+use crate::auth::ADDRESS_PREFIX;
+use crate::params::{parse_amount, Params};
+
+pub const MSG_SUBMIT_PROPOSAL: &str = "/cosmos.gov.v1.MsgSubmitProposal";
+pub const MSG_VOTE: &str = "/cosmos.gov.v1.MsgVote";
+pub const MSG_DEPOSIT: &str = "/cosmos.gov.v1.MsgDeposit";
+pub const MSG_SOFTWARE_UPGRADE: &str = "/cosmos.upgrade.v1beta1.MsgSoftwareUpgrade";
+
+/// Largest JSON argument / parameter string accepted in a message.
+pub const MAX_JSON_BYTES: usize = 64 << 10;
+
+/// A top-level message, decoded and checked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TxMsg {
+    InstallBundle {
+        /// The uncompressed bundle bytes.
+        bundle: Vec<u8>,
+    },
+    DeliverInbound {
+        target: String,
+        method: String,
+        args: serde_json::Value,
+    },
+    SubmitProposal {
+        messages: Vec<GovMsg>,
+        deposit: u128,
+        title: String,
+        summary: String,
+    },
+    Vote {
+        proposal_id: u64,
+        option: VoteOption,
+    },
+    Deposit {
+        proposal_id: u64,
+        amount: u128,
+    },
+}
+
+/// A message only governance may execute.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GovMsg {
+    UpgradeVat {
+        vat_name: String,
+        bundle_id: String,
+        vat_parameters: serde_json::Value,
+        upgrade_message: String,
+    },
+    CreateVat {
+        name: String,
+        bundle_id: String,
+        vat_parameters: serde_json::Value,
+    },
+    SoftwareUpgrade {
+        name: String,
+        height: u64,
+        info: String,
+    },
+}
+
+/// The gov module account (Cosmos: the first 20 bytes of sha256("gov")), the authority of
+/// governance-only messages.
+pub fn gov_module_address() -> String {
+    let hash = Sha256::digest(b"gov");
+    cosmrs::AccountId::new(ADDRESS_PREFIX, &hash[..20])
+        .map(|a| a.to_string())
+        .unwrap_or_default()
+}
+
+fn decode<M: Message + Default>(any: &Any) -> Result<M, String> {
+    M::decode(any.value.as_slice()).map_err(|e| format!("cannot decode {}: {e}", any.type_url))
+}
+
+fn must_be_signer(field: &str, value: &str, signer: &str) -> Result<(), String> {
+    if value == signer {
+        Ok(())
+    } else {
+        Err(format!("{field} {value:?} is not the signer {signer}"))
+    }
+}
+
+fn json_data(what: &str, s: &str, default: serde_json::Value) -> Result<serde_json::Value, String> {
+    if s.len() > MAX_JSON_BYTES {
+        return Err(format!("{what} is over {MAX_JSON_BYTES} bytes"));
+    }
+    if s.trim().is_empty() {
+        return Ok(default);
+    }
+    serde_json::from_str(s).map_err(|e| format!("{what} is not JSON: {e}"))
+}
+
+/// The total of `coins`, all of which must be in `denom`.
+fn coins_amount(coins: &[Coin], denom: &str) -> Result<u128, String> {
+    let mut total: u128 = 0;
+    for c in coins {
+        if c.denom != denom {
+            return Err(format!("coins must be in {denom}, got {:?}", c.denom));
+        }
+        let a = parse_amount(&c.amount)?;
+        total = total.checked_add(a).ok_or("amount overflows")?;
+    }
+    Ok(total)
+}
+
+/// Decompresses a gzipped bundle, refusing to produce more than `limit` bytes.
+fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("bundle is not valid gzip: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(format!(
+            "bundle is over the {limit}-byte limit when uncompressed"
+        ));
+    }
+    Ok(out)
+}
+
+/// Decodes and checks a top-level message signed by `signer`.
+pub fn decode_tx_msg(any: &Any, signer: &str, params: &Params) -> Result<TxMsg, String> {
+    match any.type_url.as_str() {
+        type_urls::MSG_INSTALL_BUNDLE => {
+            let m: MsgInstallBundle = decode(any)?;
+            must_be_signer("sender", &m.sender, signer)?;
+            let limit = params.max_bundle_bytes;
+            let bundle = if m.gzipped {
+                gunzip(&m.bundle, limit)?
+            } else {
+                m.bundle
+            };
+            if bundle.len() as u64 > limit {
+                return Err(format!(
+                    "bundle of {} bytes is over the {limit}-byte limit",
+                    bundle.len()
+                ));
+            }
+            if m.uncompressed_size != 0 && m.uncompressed_size != bundle.len() as u64 {
+                return Err(format!(
+                    "uncompressed_size says {} bytes, the bundle has {}",
+                    m.uncompressed_size,
+                    bundle.len()
+                ));
+            }
+            // Parsing now gives the sender the bundle's own error (syntax, missing entry).
+            vatchain_kernel::worker::bundle::Bundle::parse(&bundle)
+                .map_err(|e| format!("bad bundle: {e}"))?;
+            Ok(TxMsg::InstallBundle { bundle })
+        }
+        type_urls::MSG_DELIVER_INBOUND => {
+            let m: MsgDeliverInbound = decode(any)?;
+            must_be_signer("sender", &m.sender, signer)?;
+            if m.target.is_empty() {
+                return Err("target is empty".into());
+            }
+            let args = json_data("args_json", &m.args_json, serde_json::json!([]))?;
+            // The bridge's own checks (method name, array of arguments).
+            vatchain_bridge::inbound::methargs(&m.method, &args).map_err(|e| e.to_string())?;
+            Ok(TxMsg::DeliverInbound {
+                target: m.target,
+                method: m.method,
+                args,
+            })
+        }
+        MSG_SUBMIT_PROPOSAL => {
+            let m: MsgSubmitProposal = decode(any)?;
+            must_be_signer("proposer", &m.proposer, signer)?;
+            if m.messages.is_empty() {
+                return Err("a proposal must carry at least one message".into());
+            }
+            if m.title.len() > 140 || m.summary.len() > 10_000 {
+                return Err("proposal title (140) or summary (10000) is too long".into());
+            }
+            let messages = m
+                .messages
+                .iter()
+                .enumerate()
+                .map(|(i, a)| decode_gov_msg(a).map_err(|e| format!("proposal message {i}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(TxMsg::SubmitProposal {
+                messages,
+                deposit: coins_amount(&m.initial_deposit, &params.denom)?,
+                title: m.title,
+                summary: m.summary,
+            })
+        }
+        MSG_VOTE => {
+            let m: MsgVote = decode(any)?;
+            must_be_signer("voter", &m.voter, signer)?;
+            let option = VoteOption::try_from(m.option)
+                .ok()
+                .filter(|o| *o != VoteOption::Unspecified)
+                .ok_or_else(|| {
+                    format!(
+                        "vote option {} is not yes, abstain, no or no-with-veto",
+                        m.option
+                    )
+                })?;
+            Ok(TxMsg::Vote {
+                proposal_id: m.proposal_id,
+                option,
+            })
+        }
+        MSG_DEPOSIT => {
+            let m: MsgDeposit = decode(any)?;
+            must_be_signer("depositor", &m.depositor, signer)?;
+            Ok(TxMsg::Deposit {
+                proposal_id: m.proposal_id,
+                amount: coins_amount(&m.amount, &params.denom)?,
+            })
+        }
+        type_urls::MSG_UPGRADE_VAT | type_urls::MSG_CREATE_VAT | MSG_SOFTWARE_UPGRADE => {
+            Err(format!(
+                "{} may only be executed by governance: put it in a MsgSubmitProposal",
+                any.type_url
+            ))
+        }
+        other => Err(format!("unknown message type {other:?}")),
+    }
+}
+
+fn must_be_gov(authority: &str) -> Result<(), String> {
+    let gov = gov_module_address();
+    if authority == gov {
+        Ok(())
+    } else {
+        Err(format!(
+            "authority must be the gov module account {gov}, got {authority:?}"
+        ))
+    }
+}
+
+/// Decodes and checks a message carried by a proposal.
+pub fn decode_gov_msg(any: &Any) -> Result<GovMsg, String> {
+    match any.type_url.as_str() {
+        type_urls::MSG_UPGRADE_VAT => {
+            let m: MsgUpgradeVat = decode(any)?;
+            must_be_gov(&m.authority)?;
+            if m.vat_name.is_empty() || m.bundle_id.is_empty() {
+                return Err("vat_name and bundle_id are required".into());
+            }
+            Ok(GovMsg::UpgradeVat {
+                vat_parameters: json_data(
+                    "vat_parameters_json",
+                    &m.vat_parameters_json,
+                    serde_json::Value::Null,
+                )?,
+                vat_name: m.vat_name,
+                bundle_id: m.bundle_id,
+                upgrade_message: m.upgrade_message,
+            })
+        }
+        type_urls::MSG_CREATE_VAT => {
+            let m: MsgCreateVat = decode(any)?;
+            must_be_gov(&m.authority)?;
+            if m.name.is_empty() || m.name.len() > 64 || m.bundle_id.is_empty() {
+                return Err("name (1 to 64 characters) and bundle_id are required".into());
+            }
+            Ok(GovMsg::CreateVat {
+                vat_parameters: json_data(
+                    "vat_parameters_json",
+                    &m.vat_parameters_json,
+                    serde_json::Value::Null,
+                )?,
+                name: m.name,
+                bundle_id: m.bundle_id,
+            })
+        }
+        MSG_SOFTWARE_UPGRADE => {
+            let m: MsgSoftwareUpgrade = decode(any)?;
+            must_be_gov(&m.authority)?;
+            let plan = m.plan.ok_or("MsgSoftwareUpgrade without a plan")?;
+            if plan.name.is_empty() {
+                return Err("the upgrade plan needs a name".into());
+            }
+            // Cosmos SDK refuses time-based plans too (the field is deprecated).
+            #[allow(deprecated)]
+            let timed = plan.time.is_some();
+            if timed {
+                return Err("upgrade plans are scheduled by height, not time".into());
+            }
+            let height = u64::try_from(plan.height)
+                .ok()
+                .filter(|h| *h > 0)
+                .ok_or("the upgrade plan needs a positive height")?;
+            Ok(GovMsg::SoftwareUpgrade {
+                name: plan.name,
+                height,
+                info: plan.info,
+            })
+        }
+        other => Err(format!(
+            "message type {other:?} cannot be carried by a proposal"
+        )),
+    }
+}

@@ -1,0 +1,199 @@
+//! ABCI queries. Paths answer JSON, except the Cosmos gRPC paths (`/cosmos.…/…`), which
+//! answer protobuf as Cosmos SDK nodes do (cosmjs reads accounts through them).
+//!
+//! JSON paths: `/kernel/stats`, `/vats`, `/vat/<name or vatID>`, `/bundle/<id>`,
+//! `/data/<path>`, `/children/<prefix>`, `/published`, `/result/<kpid>`, `/proposals`,
+//! `/proposal/<id>`, `/account/<address>`, `/upgrade/plan`, `/upgrade/done/<name>`,
+//! `/params`.
+
+use cosmrs::proto::cosmos::auth::v1beta1::{
+    BaseAccount, QueryAccountRequest, QueryAccountResponse,
+};
+use cosmrs::Any;
+use prost::Message;
+use serde_json::{json, Value};
+use vatchain_bridge::chain_storage;
+use vatchain_kernel::store::Cf;
+use vatchain_kernel::{Kernel, VatId};
+
+use crate::{accounts, gov, host, upgrade_plan};
+
+/// A query's answer: ABCI code, and the value (or an error message).
+#[derive(Clone, Debug)]
+pub struct QueryAnswer {
+    pub code: u32,
+    pub value: Vec<u8>,
+    pub log: String,
+}
+
+/// Code for "not found" and "bad request" (Cosmos SDK's `ErrKeyNotFound` / `ErrInvalidRequest`).
+pub const CODE_NOT_FOUND: u32 = 38;
+pub const CODE_BAD_REQUEST: u32 = 18;
+
+fn ok(v: Value) -> QueryAnswer {
+    QueryAnswer {
+        code: 0,
+        value: v.to_string().into_bytes(),
+        log: String::new(),
+    }
+}
+
+fn fail(code: u32, log: impl Into<String>) -> QueryAnswer {
+    QueryAnswer {
+        code,
+        value: Vec::new(),
+        log: log.into(),
+    }
+}
+
+fn found(v: Option<Value>, what: &str) -> QueryAnswer {
+    v.map(ok)
+        .unwrap_or_else(|| fail(CODE_NOT_FOUND, format!("{what} not found")))
+}
+
+pub const PATHS: &str = "/kernel/stats, /vats, /vat/<name|vatID>, /bundle/<id>, /data/<path>, \
+    /children/<prefix>, /published, /result/<kpid>, /proposals, /proposal/<id>, \
+    /account/<address>, /upgrade/plan, /upgrade/done/<name>, /params, \
+    /cosmos.auth.v1beta1.Query/Account";
+
+/// Answers `path` (with request `data`, for gRPC paths) from the kernel's state.
+pub fn answer(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
+    let store = kernel.store();
+    let (head, rest) = match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
+        Some((h, r)) => (h, r),
+        None => (path.trim_start_matches('/'), ""),
+    };
+    match (head, rest) {
+        ("kernel", "stats") => {
+            let c = store.committed();
+            ok(json!({
+                "height": c.height,
+                "appHash": hex::encode(c.app_hash),
+                "vats": kernel.vats().len(),
+                "crankNumber": kernel.kv_get("crankNumber"),
+                "schemaVersion": kernel.kv_get("version"),
+            }))
+        }
+        ("vats", "") => ok(Value::Array(
+            kernel
+                .vats()
+                .into_iter()
+                .map(|v| vat_info(kernel, v))
+                .collect(),
+        )),
+        ("vat", id) => {
+            let v = kernel.vat_id(id).or_else(|| {
+                id.parse::<VatId>()
+                    .ok()
+                    .filter(|v| kernel.vats().contains(v))
+            });
+            found(v.map(|v| vat_info(kernel, v)), &format!("vat {id:?}"))
+        }
+        ("bundle", id) => found(
+            store
+                .get(Cf::Bundles, id.as_bytes())
+                .and_then(|b| serde_json::from_slice(&b).ok()),
+            &format!("bundle {id}"),
+        ),
+        ("data", p) => found(chain_storage::read(kernel, p), &format!("data at {p:?}")),
+        ("children", p) => ok(json!(chain_storage::list(kernel, p))),
+        ("published", "") => ok(Value::Object(
+            host::scan::<String>(store, "pub/")
+                .into_iter()
+                .map(|(k, v)| (k["pub/".len()..].to_string(), Value::String(v)))
+                .collect(),
+        )),
+        ("result", kp) => {
+            if let Some(r) = host::get::<Value>(store, &format!("res/{kp}")) {
+                return ok(r);
+            }
+            let pending: Vec<String> = host::get(store, "res/pending").unwrap_or_default();
+            if pending.iter().any(|p| p == kp) {
+                ok(json!({"status": "pending"}))
+            } else {
+                fail(CODE_NOT_FOUND, format!("no result {kp}"))
+            }
+        }
+        ("proposals", "") => ok(json!(host::scan::<Value>(store, "gov/p/")
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect::<Vec<_>>())),
+        ("proposal", id) => match id.parse::<u64>() {
+            Ok(n) => found(
+                gov::get(store, n).map(|p| {
+                    let (t, total) = gov::tally(store, n);
+                    let mut v = json!(p);
+                    v["currentTally"] = json!(t);
+                    v["totalPower"] = json!(total);
+                    v
+                }),
+                &format!("proposal {n}"),
+            ),
+            Err(_) => fail(
+                CODE_BAD_REQUEST,
+                format!("proposal id {id:?} is not a number"),
+            ),
+        },
+        ("account", addr) => found(
+            accounts::get(store, addr).map(|a| json!(a)),
+            &format!("account {addr}"),
+        ),
+        ("upgrade", "plan") => ok(json!(upgrade_plan::scheduled(store))),
+        ("upgrade", r) if r.starts_with("done/") => {
+            ok(json!(upgrade_plan::done_height(store, &r["done/".len()..])))
+        }
+        ("params", "") => ok(host::get::<Value>(store, "app/params").unwrap_or(Value::Null)),
+        ("cosmos.auth.v1beta1.Query", "Account") => account_grpc(kernel, data),
+        _ => fail(
+            CODE_BAD_REQUEST,
+            format!("unknown query path {path:?}; known: {PATHS}"),
+        ),
+    }
+}
+
+fn vat_info(kernel: &Kernel, v: VatId) -> Value {
+    let options: Value = kernel
+        .kv_get(&format!("{v}.options"))
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Value::Null);
+    let span: Value = kernel
+        .kv_get(&format!("{v}.t.current"))
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Value::Null);
+    json!({
+        "vatID": v.to_string(),
+        "name": options["name"],
+        "dynamic": options["dynamic"],
+        "bundleID": span["bundleID"],
+        "incarnationNumber": span["incarnation"],
+        "transcriptLength": span["endPos"],
+    })
+}
+
+/// `/cosmos.auth.v1beta1.Query/Account`: protobuf in, protobuf out.
+fn account_grpc(kernel: &Kernel, data: &[u8]) -> QueryAnswer {
+    let req = match QueryAccountRequest::decode(data) {
+        Ok(r) => r,
+        Err(e) => return fail(CODE_BAD_REQUEST, format!("bad QueryAccountRequest: {e}")),
+    };
+    let Some(a) = accounts::get(kernel.store(), &req.address) else {
+        return fail(CODE_NOT_FOUND, format!("account {} not found", req.address));
+    };
+    let base = BaseAccount {
+        address: a.address,
+        pub_key: None,
+        account_number: a.account_number,
+        sequence: a.sequence,
+    };
+    QueryAnswer {
+        code: 0,
+        value: QueryAccountResponse {
+            account: Some(Any {
+                type_url: "/cosmos.auth.v1beta1.BaseAccount".into(),
+                value: base.encode_to_vec(),
+            }),
+        }
+        .encode_to_vec(),
+        log: String::new(),
+    }
+}

@@ -1,0 +1,159 @@
+//! A chain in the test process: genesis with funded keys and the demo counter vat, blocks
+//! driven through the node's owner-thread API (the same calls the ABCI layer makes), and
+//! signed transactions built as a wallet builds them.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use cosmrs::Any;
+use k256::ecdsa::SigningKey;
+use serde_json::{json, Value};
+use vatchain_app::auth::address_of;
+use vatchain_app::block::{BlockOutcome, TxResult};
+use vatchain_app::node::{self, BlockRequest, NodeConfig, NodeHandle};
+use vatchain_app::sign::{sign_tx, SignerData};
+use vatchain_kernel::worker::bundle::Bundle;
+
+pub const CHAIN_ID: &str = "vatchain-test";
+
+/// The bundle made from `app/demo/<name>` (or a test fixture directory).
+pub fn bundle_json(dir: &Path) -> Value {
+    let b = Bundle::from_dir(dir, "main.js").expect("bundle");
+    serde_json::from_slice(&b.canonical_bytes()).expect("bundle JSON")
+}
+
+pub fn demo(name: &str) -> Value {
+    bundle_json(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("demo")
+            .join(name),
+    )
+}
+
+/// A key and its account's next sequence.
+pub struct Wallet {
+    pub key: SigningKey,
+    pub address: String,
+    pub account_number: u64,
+    pub sequence: u64,
+}
+
+impl Wallet {
+    pub fn new(seed: u8, account_number: u64) -> Wallet {
+        let key = SigningKey::from_slice(&[seed; 32]).expect("key");
+        let address = address_of(key.verifying_key());
+        Wallet {
+            key,
+            address,
+            account_number,
+            sequence: 0,
+        }
+    }
+
+    /// Signs `msgs` with the next sequence (and counts it).
+    pub fn tx(&mut self, msgs: Vec<Any>) -> Vec<u8> {
+        let bytes = sign_tx(
+            &SignerData {
+                key: &self.key,
+                chain_id: CHAIN_ID,
+                account_number: self.account_number,
+                sequence: self.sequence,
+            },
+            msgs,
+            "",
+        );
+        self.sequence += 1;
+        bytes
+    }
+}
+
+/// A running node and the block clock.
+pub struct Chain {
+    pub node: NodeHandle,
+    pub height: u64,
+    pub time: u64,
+}
+
+/// Genesis: alice (validator, power 10) and bob (funded, no validator), voting periods of
+/// 10 s, the demo counter vat.
+pub fn genesis(alice: &Wallet, bob: &Wallet) -> Value {
+    json!({
+        "params": {"gov": {"voting_period_secs": 10, "max_deposit_period_secs": 10, "min_deposit": "1000"}},
+        "accounts": [
+            {"address": alice.address, "balance": "1000000"},
+            {"address": bob.address, "balance": "1000000"},
+        ],
+        "validators": [{"address": alice.address, "power": 10}],
+        "vats": [{"name": "counter", "bundle": demo("counter")}],
+    })
+}
+
+impl Chain {
+    pub fn start(home: &Path) -> Chain {
+        let node = node::start(NodeConfig::new(home.to_path_buf())).expect("node starts");
+        let (height, _) = node.info();
+        Chain {
+            node,
+            height,
+            time: 1_000_000 + height * 5,
+        }
+    }
+
+    pub fn init(&self, app_state: &Value) {
+        self.node
+            .init_chain(CHAIN_ID, app_state.to_string().as_bytes())
+            .expect("genesis applies");
+    }
+
+    /// Finalizes and commits a block 5 s after the last one.
+    pub fn block(&mut self, txs: Vec<Vec<u8>>) -> BlockOutcome {
+        self.height += 1;
+        self.time += 5;
+        let out = self.node.finalize_block(BlockRequest {
+            height: self.height,
+            time: self.time,
+            txs,
+        });
+        self.node.commit();
+        out
+    }
+
+    /// One tx in its own block; returns its result.
+    pub fn run_tx(&mut self, tx: Vec<u8>) -> TxResult {
+        let out = self.block(vec![tx]);
+        out.tx_results.into_iter().next().expect("one result")
+    }
+
+    /// A query's JSON answer (panics on an error code, with the log).
+    pub fn query(&self, path: &str) -> Value {
+        let a = self.node.query(path, &[]);
+        assert_eq!(a.code, 0, "query {path}: {}", a.log);
+        serde_json::from_slice(&a.value).expect("JSON answer")
+    }
+
+    /// Stops the node (closing its DB); uncommitted state is lost, as in a crash.
+    pub fn stop(self) {
+        self.node.stop();
+    }
+
+    /// A query expected to fail; returns its log.
+    pub fn query_err(&self, path: &str) -> String {
+        let a = self.node.query(path, &[]);
+        assert_ne!(a.code, 0, "query {path} should fail");
+        a.log
+    }
+}
+
+/// The value of attribute `key` of the first event of type `kind`.
+pub fn event_attr(
+    events: &[vatchain_app::events::AppEvent],
+    kind: &str,
+    key: &str,
+) -> Option<String> {
+    events
+        .iter()
+        .find(|e| e.kind == kind)
+        .and_then(|e| e.attr(key))
+        .map(str::to_string)
+}
