@@ -91,7 +91,11 @@ pub fn genesis(alice: &Wallet, bob: &Wallet) -> Value {
 
 impl Chain {
     pub fn start(home: &Path) -> Chain {
-        let node = node::start(NodeConfig::new(home.to_path_buf())).expect("node starts");
+        Chain::start_with(NodeConfig::new(home.to_path_buf()))
+    }
+
+    pub fn start_with(config: NodeConfig) -> Chain {
+        let node = node::start(config).expect("node starts");
         let (height, _) = node.info();
         Chain {
             node,
@@ -108,15 +112,20 @@ impl Chain {
 
     /// Finalizes and commits a block 5 s after the last one.
     pub fn block(&mut self, txs: Vec<Vec<u8>>) -> BlockOutcome {
+        let out = self.finalize(txs);
+        self.node.commit();
+        out
+    }
+
+    /// Finalizes the next block without committing it.
+    pub fn finalize(&mut self, txs: Vec<Vec<u8>>) -> BlockOutcome {
         self.height += 1;
         self.time += 5;
-        let out = self.node.finalize_block(BlockRequest {
+        self.node.finalize_block(BlockRequest {
             height: self.height,
             time: self.time,
             txs,
-        });
-        self.node.commit();
-        out
+        })
     }
 
     /// One tx in its own block; returns its result.
