@@ -88,7 +88,7 @@ impl Application for VatdApp {
             .unwrap_or(0);
         let txs = request.txs.iter().map(|t| t.to_vec()).collect();
         let out = self.node.finalize_block(BlockRequest { height, time, txs });
-        tracing::info!(
+        tracing::debug!(
             height,
             cranks = out.cranks,
             computrons = out.computrons,
@@ -119,7 +119,7 @@ impl Application for VatdApp {
 
     fn commit(&self) -> ResponseCommit {
         let height = self.node.commit();
-        tracing::info!(height, "committed block");
+        tracing::debug!(height, "committed block");
         ResponseCommit { retain_height: 0 }
     }
 

@@ -1,44 +1,23 @@
-//! `vatd`: the Vatchain node's command line.
+//! `vatd`: the Vatchain node's command line (see `vatchain_app::cli`).
 
-use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use vatchain_app::abci::VatdApp;
+use vatchain_app::cli::{self, Cli, Command};
+use vatchain_app::dev::{self, DevOptions};
 use vatchain_app::node::{self, NodeConfig};
 
-#[derive(Parser)]
-#[command(
-    name = "vatd",
-    version,
-    about = "Vatchain node: a SwingSet-style object-capability kernel as a CometBFT (ABCI 2.0) application"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
+fn main() {
+    if let Err(e) = run() {
+        // `{:#}` prints the whole cause chain on one line, without a backtrace.
+        eprintln!("Error: {e:#}");
+        std::process::exit(1);
+    }
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Run the ABCI server that CometBFT v0.38 connects to (proxy_app).
-    Start {
-        /// Node home directory (the DB is in <home>/data/vatd.db).
-        #[arg(long, default_value_os_t = default_home())]
-        home: PathBuf,
-        /// Address to serve ABCI on (CometBFT's proxy_app, without tcp://).
-        #[arg(long, default_value = "127.0.0.1:26658")]
-        address: String,
-    },
-}
-
-fn default_home() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join(".vatd")
-}
-
-fn main() -> anyhow::Result<()> {
+fn run() -> anyhow::Result<()> {
     // A panic anywhere (the owner thread included) must stop the process: a live ABCI
     // socket in front of half-applied state would let CometBFT carry on against it.
     let default_hook = std::panic::take_hook();
@@ -59,13 +38,25 @@ fn main() -> anyhow::Result<()> {
                 .strip_prefix("tcp://")
                 .unwrap_or(&address)
                 .to_string();
-            let handle = node::start(NodeConfig::new(home))?;
+            let handle = node::start(NodeConfig::new(home.home))?;
             let server = tendermint_abci::ServerBuilder::default()
                 .bind(&address, VatdApp::new(handle))
                 .with_context(|| format!("binding the ABCI server to {address}"))?;
             tracing::info!(address = %server.local_addr(), "ABCI server listening");
             server.listen().context("ABCI server stopped")?;
         }
+        Command::Dev {
+            home,
+            rpc,
+            block_time_ms,
+            voting_period_secs,
+        } => dev::run(DevOptions {
+            home,
+            rpc,
+            block_time: Duration::from_millis(block_time_ms.max(10)),
+            voting_period_secs,
+        })?,
+        other => cli::run_tool(other)?,
     }
     Ok(())
 }

@@ -78,6 +78,32 @@ pub enum GovMsg {
     },
 }
 
+impl GovMsg {
+    /// The message as clients read it in a proposal query.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            GovMsg::UpgradeVat {
+                vat_name,
+                bundle_id,
+                vat_parameters,
+                upgrade_message,
+            } => json!({"upgradeVat": {"vatName": vat_name, "bundleID": bundle_id,
+                "vatParameters": vat_parameters, "upgradeMessage": upgrade_message}}),
+            GovMsg::CreateVat {
+                name,
+                bundle_id,
+                vat_parameters,
+            } => {
+                json!({"createVat": {"name": name, "bundleID": bundle_id, "vatParameters": vat_parameters}})
+            }
+            GovMsg::SoftwareUpgrade { name, height, info } => {
+                json!({"softwareUpgrade": {"name": name, "height": height, "info": info}})
+            }
+        }
+    }
+}
+
 /// The gov module account (Cosmos: the first 20 bytes of sha256("gov")), the authority of
 /// governance-only messages.
 pub fn gov_module_address() -> String {

@@ -123,6 +123,14 @@ pub fn answer(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
                 gov::get(store, n).map(|p| {
                     let (t, total) = gov::tally(store, n);
                     let mut v = json!(p);
+                    v["content"] = p
+                        .messages
+                        .iter()
+                        .map(|m| match crate::msgs::decode_gov_msg(&m.to_any()) {
+                            Ok(g) => g.to_json(),
+                            Err(e) => json!({"undecodable": e}),
+                        })
+                        .collect();
                     v["currentTally"] = json!(t);
                     v["totalPower"] = json!(total);
                     v
@@ -177,7 +185,14 @@ fn account_grpc(kernel: &Kernel, data: &[u8]) -> QueryAnswer {
         Err(e) => return fail(CODE_BAD_REQUEST, format!("bad QueryAccountRequest: {e}")),
     };
     let Some(a) = accounts::get(kernel.store(), &req.address) else {
-        return fail(CODE_NOT_FOUND, format!("account {} not found", req.address));
+        // The text clients (cosmjs) recognize as "no such account".
+        return fail(
+            22,
+            format!(
+                "rpc error: code = NotFound desc = account {} not found: key not found",
+                req.address
+            ),
+        );
     };
     let base = BaseAccount {
         address: a.address,

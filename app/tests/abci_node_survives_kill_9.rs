@@ -27,7 +27,7 @@ fn info_reports_the_last_commit_after_kill_9() -> anyhow::Result<()> {
 
     let mut hashes = Vec::new();
     for h in 1..=3 {
-        let r = cmt.finalize_block(h, vec![b"not a cosmos tx".to_vec()])?;
+        let r = cmt.finalize_block(h, 1000 + h * 5, vec![b"not a cosmos tx".to_vec()])?;
         assert_eq!(r.tx_results.len(), 1, "one result per tx");
         assert_ne!(r.tx_results[0].code, 0, "an undecodable tx is rejected");
         assert!(!r.tx_results[0].log.is_empty(), "with a reason");
@@ -39,7 +39,7 @@ fn info_reports_the_last_commit_after_kill_9() -> anyhow::Result<()> {
     assert_eq!(cmt.info()?, (3, hashes[2].clone()));
 
     // Finalize block 4 but die before Commit.
-    let r4 = cmt.finalize_block(4, vec![])?;
+    let r4 = cmt.finalize_block(4, 1020, vec![])?;
     drop(cmt);
     node.kill9()?;
 
@@ -50,7 +50,7 @@ fn info_reports_the_last_commit_after_kill_9() -> anyhow::Result<()> {
         (3, hashes[2].clone()),
         "Info after a crash is the last commit"
     );
-    let again = cmt.finalize_block(4, vec![])?;
+    let again = cmt.finalize_block(4, 1020, vec![])?;
     assert_eq!(
         again.app_hash, r4.app_hash,
         "re-executing block 4 gives the same app hash"

@@ -44,11 +44,22 @@ fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {
         "",
     );
     assert_eq!(chain.run_tx(alice.tx(vec![submit])).code, 0);
-    assert_eq!(chain.run_tx(alice.tx(vec![compose::vote(&alice.address, 1, VoteOption::Yes)])).code, 0);
+    assert_eq!(
+        chain
+            .run_tx(alice.tx(vec![compose::vote(&alice.address, 1, VoteOption::Yes)]))
+            .code,
+        0
+    );
     chain.block(vec![]);
     chain.block(vec![]);
-    assert_eq!(chain.query("/proposal/1")["status"], "PROPOSAL_STATUS_PASSED");
-    assert_eq!(chain.query("/upgrade/plan"), json!({"name": "v2", "height": 10, "info": "{\"binaries\":{}}"}));
+    assert_eq!(
+        chain.query("/proposal/1")["status"],
+        "PROPOSAL_STATUS_PASSED"
+    );
+    assert_eq!(
+        chain.query("/upgrade/plan"),
+        json!({"name": "v2", "height": 10, "info": "{\"binaries\":{}}"})
+    );
     while chain.height < 9 {
         chain.block(vec![]);
     }
@@ -62,7 +73,10 @@ fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {
         &std::fs::read(home.path().join("data/upgrade-info.json")).expect("upgrade-info.json"),
     )
     .expect("JSON");
-    assert_eq!(info, json!({"name": "v2", "height": 10, "info": "{\"binaries\":{}}"}));
+    assert_eq!(
+        info,
+        json!({"name": "v2", "height": 10, "info": "{\"binaries\":{}}"})
+    );
     drop(chain);
 
     // The new binary: finalize block 10 (the handler runs), crash before Commit.
@@ -71,7 +85,11 @@ fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {
         ..NodeConfig::new(home.path().to_path_buf())
     };
     let mut chain = Chain::start_with(config.clone());
-    assert_eq!(chain.node.info(), (h9, hash9), "nothing of block 10 was written");
+    assert_eq!(
+        chain.node.info(),
+        (h9, hash9),
+        "nothing of block 10 was written"
+    );
     let out = chain.finalize(vec![]);
     assert_eq!(
         event_attr(&out.events, "upgrade_applied", "info").as_deref(),
@@ -84,7 +102,10 @@ fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {
     let mut chain = Chain::start_with(config.clone());
     assert_eq!(chain.node.info().0, 9);
     let out = chain.block(vec![]);
-    assert_eq!(out.app_hash, hash10, "the re-executed block is the same block");
+    assert_eq!(
+        out.app_hash, hash10,
+        "the re-executed block is the same block"
+    );
     assert_eq!(
         event_attr(&out.events, "upgrade_applied", "info").as_deref(),
         Some("upgrade \"v2\" applied at height 10: run number 1"),

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use tendermint_abci::{Client, ClientBuilder};
+use tendermint_proto::google::protobuf::Timestamp;
 use tendermint_proto::v0_38::abci::{
     RequestFinalizeBlock, RequestInfo, RequestInitChain, RequestQuery, ResponseFinalizeBlock,
     ResponseQuery,
@@ -51,15 +52,21 @@ impl AbciDriver {
         Ok(())
     }
 
+    /// `FinalizeBlock` for `height` with block time `time` (Unix seconds).
     pub fn finalize_block(
         &mut self,
         height: u64,
+        time: u64,
         txs: Vec<Vec<u8>>,
     ) -> anyhow::Result<ResponseFinalizeBlock> {
         self.client
             .finalize_block(RequestFinalizeBlock {
                 txs: txs.into_iter().map(Into::into).collect(),
                 height: i64::try_from(height)?,
+                time: Some(Timestamp {
+                    seconds: i64::try_from(time)?,
+                    nanos: 0,
+                }),
                 ..Default::default()
             })
             .context("FinalizeBlock")
@@ -70,11 +77,25 @@ impl AbciDriver {
         Ok(())
     }
 
-    /// `FinalizeBlock` then `Commit`; returns the block's app hash.
-    pub fn block(&mut self, height: u64, txs: Vec<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
-        let r = self.finalize_block(height, txs)?;
+    /// `FinalizeBlock` then `Commit`; returns the block's results.
+    pub fn block(
+        &mut self,
+        height: u64,
+        time: u64,
+        txs: Vec<Vec<u8>>,
+    ) -> anyhow::Result<ResponseFinalizeBlock> {
+        let r = self.finalize_block(height, time, txs)?;
         self.commit()?;
-        Ok(r.app_hash.to_vec())
+        Ok(r)
+    }
+
+    /// A query whose answer is JSON; an error code is an error, with the node's log.
+    pub fn query_json(&mut self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let r = self.query(path)?;
+        if r.code != 0 {
+            bail!("query {path}: code {} {}", r.code, r.log);
+        }
+        serde_json::from_slice(&r.value).with_context(|| format!("query {path}: not JSON"))
     }
 
     pub fn query(&mut self, path: &str) -> anyhow::Result<ResponseQuery> {

@@ -23,17 +23,52 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts `vatd start --home HOME --address ADDRESS` (logs to `HOME/vatd.log`).
     pub fn start(vatd: &Path, home: &Path, address: &str) -> anyhow::Result<NodeProcess> {
+        let home_s = home.to_string_lossy();
+        NodeProcess::spawn(
+            vatd,
+            home,
+            address,
+            &["start", "--home", &home_s, "--address", address],
+        )
+    }
+
+    /// Starts `vatd dev` with its RPC on `rpc` and a block every `block_ms`.
+    pub fn dev(
+        vatd: &Path,
+        home: &Path,
+        rpc: &str,
+        block_ms: u64,
+        extra: &[&str],
+    ) -> anyhow::Result<NodeProcess> {
+        let home_s = home.to_string_lossy();
+        let ms = block_ms.to_string();
+        let mut args = vec![
+            "dev",
+            "--home",
+            &home_s,
+            "--rpc",
+            rpc,
+            "--block-time-ms",
+            &ms,
+        ];
+        args.extend_from_slice(extra);
+        NodeProcess::spawn(vatd, home, rpc, &args)
+    }
+
+    /// Starts `vatd ARGS…` (logs to `HOME/vatd.log`); `address` is where it serves.
+    pub fn spawn(
+        vatd: &Path,
+        home: &Path,
+        address: &str,
+        args: &[&str],
+    ) -> anyhow::Result<NodeProcess> {
         std::fs::create_dir_all(home)?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(home.join("vatd.log"))?;
         let child = Command::new(vatd)
-            .arg("start")
-            .arg("--home")
-            .arg(home)
-            .arg("--address")
-            .arg(address)
+            .args(args)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

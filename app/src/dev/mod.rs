@@ -1,0 +1,83 @@
+//! `vatd dev`: a one-node chain without CometBFT. The app runs in process; [`chain`]
+//! plays consensus (a block per interval from a local mempool) over the ABCI
+//! `Application` interface, and [`rpc`] serves CometBFT's JSON-RPC routes so that the CLI,
+//! cosmjs and Keplr-style clients work against it unchanged.
+
+pub mod chain;
+pub mod rpc;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::abci::VatdApp;
+use crate::cli::init;
+use crate::node::{self, NodeConfig};
+use crate::params::Params;
+
+pub struct DevOptions {
+    pub home: PathBuf,
+    pub rpc: String,
+    pub block_time: Duration,
+    /// Voting period if the home is initialized now.
+    pub voting_period_secs: u64,
+}
+
+/// Voting period of a dev chain's governance (seconds): short enough to watch an
+/// upgrade proposal pass.
+pub const DEV_VOTING_PERIOD_SECS: u64 = 20;
+
+/// Runs the dev chain until the process is stopped.
+pub fn run(o: DevOptions) -> anyhow::Result<()> {
+    if !init::genesis_path(&o.home).exists() {
+        let mut params = Params::default();
+        params.gov.voting_period_secs = o.voting_period_secs.max(1);
+        params.gov.min_deposit = "1000".into();
+        let done = init::init(init::InitOptions {
+            home: &o.home,
+            chain_id: "vatchain-dev",
+            demo: true,
+            params,
+        })?;
+        eprintln!(
+            "initialized {} (validator {})",
+            o.home.display(),
+            done.validator_address
+        );
+    }
+    let (chain_id, app_state) = init::read_genesis(&o.home)?;
+    let handle = node::start(NodeConfig::new(o.home.clone()))?;
+    let chain = Arc::new(chain::DevChain::new(VatdApp::new(handle), chain_id.clone()));
+    let height = chain.init_if_fresh(&app_state);
+    let server =
+        rpc::serve(&o.rpc, chain.clone()).with_context(|| format!("serving RPC on {}", o.rpc))?;
+    print_welcome(&o, &chain_id, height, &server);
+    loop {
+        std::thread::sleep(o.block_time);
+        let b = chain.produce_block();
+        if !b.txs.is_empty() {
+            let failed = b.results.iter().filter(|r| r.code != 0).count();
+            tracing::info!(height = b.height, txs = b.txs.len(), failed, "block");
+        }
+    }
+}
+
+fn print_welcome(o: &DevOptions, chain_id: &str, height: u64, rpc_addr: &str) {
+    let home = o.home.display();
+    let node = format!("http://{rpc_addr}");
+    eprintln!(
+        "\nvatd dev: chain {chain_id} at height {height}, a block every {:?}\n\
+         RPC (CometBFT JSON-RPC): {node}\n\n\
+         Try, in another terminal:\n  \
+           vatd tx swingset deliver counter increment '[5]' --home {home} --node {node}\n  \
+           vatd query data counter.count --node {node}\n  \
+           vatd tx swingset install-bundle app/demo/counter-v2 --home {home} --node {node}\n  \
+           vatd tx gov submit-proposal upgrade-vat counter <bundle id printed above> --deposit 1000 --home {home} --node {node}\n  \
+           vatd tx gov vote 1 yes --home {home} --node {node}\n  \
+           (after {} s) vatd query proposal 1 --node {node}\n  \
+           vatd tx swingset deliver counter version --home {home} --node {node}   # \"v2\", count kept\n",
+        o.block_time, o.voting_period_secs
+    );
+}
