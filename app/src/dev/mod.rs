@@ -64,20 +64,36 @@ pub fn run(o: DevOptions) -> anyhow::Result<()> {
     }
 }
 
+/// The demo's version 2, where this binary was built from (or relative, for a moved binary).
+fn demo_v2_dir() -> String {
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/counter-v2");
+    if built.exists() {
+        built.display().to_string()
+    } else {
+        "app/demo/counter-v2".into()
+    }
+}
+
 fn print_welcome(o: &DevOptions, chain_id: &str, height: u64, rpc_addr: &str) {
     let home = o.home.display();
     let node = format!("http://{rpc_addr}");
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "vatd".into());
+    let v2 = demo_v2_dir();
+    let flags = format!("--home {home} --node {node}");
     eprintln!(
         "\nvatd dev: chain {chain_id} at height {height}, a block every {:?}\n\
-         RPC (CometBFT JSON-RPC): {node}\n\n\
-         Try, in another terminal:\n  \
-           vatd tx swingset deliver counter increment '[5]' --home {home} --node {node}\n  \
+         RPC (CometBFT JSON-RPC, for the CLI, cosmjs, Keplr): {node}\n\n\
+         Try, in another terminal (the demo counter vat keeps its count in durable storage):\n\n  \
+           alias vatd={exe}\n  \
+           vatd tx swingset deliver counter increment '[5]' {flags}\n  \
            vatd query data counter.count --node {node}\n  \
-           vatd tx swingset install-bundle app/demo/counter-v2 --home {home} --node {node}\n  \
-           vatd tx gov submit-proposal upgrade-vat counter <bundle id printed above> --deposit 1000 --home {home} --node {node}\n  \
-           vatd tx gov vote 1 yes --home {home} --node {node}\n  \
-           (after {} s) vatd query proposal 1 --node {node}\n  \
-           vatd tx swingset deliver counter version --home {home} --node {node}   # \"v2\", count kept\n",
-        o.block_time, o.voting_period_secs
+           vatd tx swingset install-bundle {v2} {flags}\n  \
+           vatd tx gov submit-proposal upgrade-vat counter $(vatd bundle {v2}) --deposit 1000 {flags}\n  \
+           vatd tx gov vote 1 yes {flags}\n  \
+           vatd query proposal 1 --node {node}      # PASSED once the voting period is over\n  \
+           vatd tx swingset deliver counter version {flags}   # \"v2\", and the count is kept\n",
+        o.block_time
     );
 }
