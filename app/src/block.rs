@@ -131,8 +131,7 @@ impl BlockRunner {
         }
         store.commit_crank();
         k.install_vat_admin().map_err(|e| e.to_string())?;
-        let storage = chain_storage::install(k).map_err(|e| e.to_string())?;
-        exec::publish(k, chain_storage::CHAIN_STORAGE_NAME, storage)?;
+        exec::install_chain_storage(k)?;
         for v in &state.vats {
             let bytes = serde_json::to_vec(&v.bundle).map_err(|e| e.to_string())?;
             let id = k
@@ -398,11 +397,13 @@ impl BlockRunner {
                     store,
                     &params.gov,
                     now,
-                    signer,
-                    &raw.messages,
-                    deposit,
-                    &title,
-                    &summary,
+                    gov::NewProposal {
+                        proposer: signer,
+                        messages: &raw.messages,
+                        deposit,
+                        title: &title,
+                        summary: &summary,
+                    },
                 )?;
                 store.commit_crank();
                 Ok(MsgDone {

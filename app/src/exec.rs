@@ -13,8 +13,25 @@ use crate::host;
 use crate::msgs::{decode_gov_msg, GovMsg};
 use crate::upgrade_plan::{self, Plan};
 
-/// The object published under `name` (a genesis or governance-created vat's root, or the
-/// chainStorage service).
+/// Where the chainStorage root is held. Not under `pub/`: publishing it would let any
+/// account write any path.
+const CHAIN_STORAGE_KEY: &str = "app/chainStorage";
+
+/// The chainStorage vat's root, which genesis and governance hand to the vats they create.
+pub fn chain_storage_root(kernel: &Kernel) -> Option<KRef> {
+    host::get::<String>(kernel.store(), CHAIN_STORAGE_KEY).and_then(|s| s.parse().ok())
+}
+
+/// Installs the chainStorage vat and holds its root for the host.
+pub fn install_chain_storage(kernel: &mut Kernel) -> Result<(), String> {
+    let root = chain_storage::install(kernel).map_err(|e| e.to_string())?;
+    kernel.pin(root).map_err(|e| e.to_string())?;
+    host::put(kernel.store_mut(), CHAIN_STORAGE_KEY, &root.to_string());
+    kernel.store_mut().commit_crank();
+    Ok(())
+}
+
+/// The object published under `name` (a genesis or governance-created vat's root).
 pub fn published(kernel: &Kernel, name: &str) -> Option<KRef> {
     host::get::<String>(kernel.store(), &format!("pub/{name}")).and_then(|s| s.parse().ok())
 }
@@ -61,7 +78,7 @@ pub fn create_vat(
     if published(kernel, name).is_some() {
         return Err(format!("the name {name:?} is already published"));
     }
-    let storage = published(kernel, chain_storage::CHAIN_STORAGE_NAME)
+    let storage = chain_storage_root(kernel)
         .ok_or("the chainStorage vat is missing (genesis did not run)")?;
     let vat_parameters = chain_storage::vat_parameters(params, storage)?;
     let v = kernel
@@ -90,8 +107,7 @@ fn execute_one(kernel: &mut Kernel, msg: GovMsg, height: u64) -> Result<String, 
             vat_parameters,
             upgrade_message,
         } => {
-            let storage = published(kernel, chain_storage::CHAIN_STORAGE_NAME)
-                .ok_or("the chainStorage vat is missing")?;
+            let storage = chain_storage_root(kernel).ok_or("the chainStorage vat is missing")?;
             let req = UpgradeRequest {
                 bundle_id,
                 vat_parameters: chain_storage::vat_parameters(&vat_parameters, storage)?,

@@ -39,14 +39,14 @@ impl StoredMsg {
     }
 }
 
-/// Voting power per option.
+/// Voting power per option (u128: sums of u64 powers cannot overflow it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tally {
-    pub yes: u64,
-    pub abstain: u64,
-    pub no: u64,
-    pub no_with_veto: u64,
+    pub yes: u128,
+    pub abstain: u128,
+    pub no: u128,
+    pub no_with_veto: u128,
 }
 
 /// A proposal (`gov/p/<id>`).
@@ -106,10 +106,16 @@ impl Proposal {
 
     fn add_deposit(&mut self, who: &str, amount: u128) {
         match self.deposits.iter_mut().find(|(d, _)| d == who) {
-            Some((_, a)) => *a = (a.parse::<u128>().unwrap_or(0) + amount).to_string(),
+            Some((_, a)) => {
+                *a = a
+                    .parse::<u128>()
+                    .unwrap_or(0)
+                    .saturating_add(amount)
+                    .to_string()
+            }
             None => self.deposits.push((who.to_string(), amount.to_string())),
         }
-        self.total_deposit = (self.total() + amount).to_string();
+        self.total_deposit = self.total().saturating_add(amount).to_string();
     }
 
     /// Enters the voting period if the deposit reached the minimum.
@@ -117,24 +123,37 @@ impl Proposal {
         if self.status == STATUS_DEPOSIT && self.total() >= min_deposit(params) {
             self.status = STATUS_VOTING.into();
             self.voting_start_time = Some(now);
-            self.voting_end_time = Some(now + params.voting_period_secs);
+            self.voting_end_time = Some(now.saturating_add(params.voting_period_secs));
             return true;
         }
         false
     }
 }
 
-/// Records a new proposal (its messages already checked) and escrows the deposit.
+/// What a `MsgSubmitProposal` asks for.
+pub struct NewProposal<'a> {
+    pub proposer: &'a str,
+    /// The messages as sent (already checked; re-decoded when they execute).
+    pub messages: &'a [Any],
+    pub deposit: u128,
+    pub title: &'a str,
+    pub summary: &'a str,
+}
+
+/// Records a new proposal and escrows the deposit.
 pub fn submit(
     store: &mut Store,
     params: &GovParams,
     now: u64,
-    proposer: &str,
-    messages: &[Any],
-    deposit: u128,
-    title: &str,
-    summary: &str,
+    new: NewProposal<'_>,
 ) -> Result<u64, String> {
+    let NewProposal {
+        proposer,
+        messages,
+        deposit,
+        title,
+        summary,
+    } = new;
     accounts::debit(store, proposer, deposit)?;
     let id: u64 = host::get(store, "gov/next").unwrap_or(1);
     host::put(store, "gov/next", &(id + 1));
@@ -152,7 +171,7 @@ pub fn submit(
             .collect(),
         status: STATUS_DEPOSIT.into(),
         submit_time: now,
-        deposit_end_time: now + params.max_deposit_period_secs,
+        deposit_end_time: now.saturating_add(params.max_deposit_period_secs),
         voting_start_time: None,
         voting_end_time: None,
         deposits: Vec::new(),
@@ -215,16 +234,16 @@ pub fn vote(store: &mut Store, id: u64, voter: &str, option: VoteOption) -> Resu
 
 /// Sums the votes of proposal `id` by the voters' validator power; returns the tally and
 /// the total power of all validators.
-pub fn tally(store: &Store, id: u64) -> (Tally, u64) {
-    let total: u64 = host::scan::<u64>(store, "val/")
+pub fn tally(store: &Store, id: u64) -> (Tally, u128) {
+    let total: u128 = host::scan::<u64>(store, "val/")
         .iter()
-        .map(|(_, p)| *p)
+        .map(|(_, p)| u128::from(*p))
         .sum();
     let mut t = Tally::default();
     let prefix = vote_prefix(id);
     for (k, option) in host::scan::<i32>(store, &prefix) {
         let voter = &k[prefix.len()..];
-        let power: u64 = host::get(store, &format!("val/{voter}")).unwrap_or(0);
+        let power = u128::from(host::get::<u64>(store, &format!("val/{voter}")).unwrap_or(0));
         match VoteOption::try_from(option) {
             Ok(VoteOption::Yes) => t.yes += power,
             Ok(VoteOption::Abstain) => t.abstain += power,
@@ -248,21 +267,23 @@ pub enum Verdict {
 
 /// Cosmos SDK x/gov's rules: quorum of all power, then veto of the power that voted, then
 /// threshold of the non-abstaining power. Exact integer arithmetic (fractions in ppb).
-pub fn decide(t: &Tally, total: u64, params: &GovParams) -> Verdict {
+pub fn decide(t: &Tally, total: u128, params: &GovParams) -> Verdict {
+    // Powers are sums of u64s (< 2^70 for any realistic validator count) and fractions
+    // are ≤ 10^9 < 2^30, so the products fit in u128.
     const ONE: u128 = 1_000_000_000;
     let frac = |s: &str| u128::from(parse_fraction(s).unwrap_or(0));
-    let voted = u128::from(t.yes + t.abstain + t.no + t.no_with_veto);
-    if total == 0 || voted * ONE < u128::from(total) * frac(&params.quorum) {
+    let voted = t.yes + t.abstain + t.no + t.no_with_veto;
+    if total == 0 || voted * ONE < total * frac(&params.quorum) {
         return Verdict::Rejected("quorum not reached");
     }
-    let non_abstain = voted - u128::from(t.abstain);
+    let non_abstain = voted - t.abstain;
     if non_abstain == 0 {
         return Verdict::Rejected("every vote abstained");
     }
-    if u128::from(t.no_with_veto) * ONE > voted * frac(&params.veto_threshold) {
+    if t.no_with_veto * ONE > voted * frac(&params.veto_threshold) {
         return Verdict::Vetoed;
     }
-    if u128::from(t.yes) * ONE > non_abstain * frac(&params.threshold) {
+    if t.yes * ONE > non_abstain * frac(&params.threshold) {
         Verdict::Passes
     } else {
         Verdict::Rejected("threshold not reached")
@@ -360,7 +381,7 @@ pub fn end_block<K>(
 mod tests {
     use super::*;
 
-    fn t(yes: u64, abstain: u64, no: u64, veto: u64) -> Tally {
+    fn t(yes: u128, abstain: u128, no: u128, veto: u128) -> Tally {
         Tally {
             yes,
             abstain,

@@ -2,7 +2,7 @@
 //! commits in the same `WriteBatch` as the kernel's state (one batch per block).
 //!
 //! Key schema (all under `Cf::Host`):
-//! - `app/params`, `app/chainID`
+//! - `app/params`, `app/chainID`, `app/chainStorage` (the chainStorage root, held, not published)
 //! - `acct/<address>` → [`crate::accounts::Account`]; `acct/next` → next account number
 //! - `val/<address>` → validator power
 //! - `pub/<name>` → the kref of a published object (target of `MsgDeliverInbound`)

@@ -213,6 +213,14 @@ fn bad_txs_are_refused_with_their_reason() {
     refused(&r, codes::EXECUTION_FAILED, "nothing is published");
     let r = chain.run_tx(alice.tx(vec![compose::deliver(&alice.address, "ko1", "read", "")]));
     refused(&r, codes::EXECUTION_FAILED, "not a published object");
+    // chainStorage is held by the chain, not published: clients cannot write its paths.
+    let r = chain.run_tx(alice.tx(vec![compose::deliver(
+        &alice.address,
+        "chainStorage",
+        "setValue",
+        r#"["counter.count", 999]"#,
+    )]));
+    refused(&r, codes::EXECUTION_FAILED, "nothing is published");
     // Bad arguments, another signer's name in the message, governance-only messages.
     let r = chain.run_tx(alice.tx(vec![compose::deliver(
         &alice.address,

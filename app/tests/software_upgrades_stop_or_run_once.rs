@@ -77,7 +77,8 @@ fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {
         info,
         json!({"name": "v2", "height": 10, "info": "{\"binaries\":{}}"})
     );
-    drop(chain);
+    // Wait until the stopped owner thread has closed the DB.
+    chain.stop();
 
     // The new binary: finalize block 10 (the handler runs), crash before Commit.
     let config = NodeConfig {
