@@ -124,6 +124,11 @@ impl NodeHandle {
     /// Stops the owner thread and waits until it has closed the DB (uncommitted state is
     /// dropped, as in a crash). Other handles see the node gone afterwards.
     pub fn stop(self) {
+        self.shutdown();
+    }
+
+    /// [`NodeHandle::stop`] through a shared handle (e.g. from a `Drop`).
+    pub fn shutdown(&self) {
         let _ = self.tx.send(Command::Stop);
         let joiner = self.owner.lock().ok().and_then(|mut j| j.take());
         if let Some(j) = joiner {

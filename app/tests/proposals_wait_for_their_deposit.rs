@@ -1,0 +1,76 @@
+//! x/gov deposits: a proposal under the minimum deposit waits in its deposit period, a
+//! `MsgDeposit` that reaches the minimum opens voting, and a proposal whose deposit period
+//! ends under the minimum is dropped with its deposits burned. Votes before voting opens
+//! are refused.
+
+mod support;
+
+use cosmrs::proto::cosmos::gov::v1::VoteOption;
+use support::*;
+use vatchain_app::{codes, compose};
+
+#[test]
+fn deposits_open_voting_or_the_proposal_is_dropped() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut alice = Wallet::new(1, 0);
+    let mut bob = Wallet::new(2, 1);
+    let mut chain = Chain::start(home.path());
+    chain.init(&genesis(&alice, &bob));
+    chain.block(vec![]);
+    let propose = |w: &mut Wallet, deposit: u128| {
+        let addr = w.address.clone();
+        w.tx(vec![compose::submit_proposal(
+            &addr,
+            vec![compose::create_vat("counter2", "b1-00", "")],
+            deposit,
+            "uvat",
+            "t",
+            "",
+        )])
+    };
+
+    // Proposal 1: 400 of the 1000 needed; bob adds 600 and voting opens.
+    assert_eq!(chain.run_tx(propose(&mut alice, 400)).code, 0);
+    assert_eq!(
+        chain.query("/proposal/1")["status"],
+        "PROPOSAL_STATUS_DEPOSIT_PERIOD"
+    );
+    let r = chain.run_tx(alice.tx(vec![compose::vote(&alice.address, 1, VoteOption::Yes)]));
+    assert_eq!(r.code, codes::EXECUTION_FAILED);
+    assert!(r.log.contains("not in its voting period"), "{}", r.log);
+    let r = chain.run_tx(bob.tx(vec![compose::deposit(&bob.address, 1, 600, "uvat")]));
+    assert_eq!(r.code, 0, "{}", r.log);
+    let p = chain.query("/proposal/1");
+    assert_eq!(p["status"], "PROPOSAL_STATUS_VOTING_PERIOD");
+    assert_eq!(p["totalDeposit"], "1000");
+    assert_eq!(
+        chain.query(&format!("/account/{}", bob.address))["balance"],
+        "999400"
+    );
+
+    // Proposal 2: 10 deposited, never topped up: dropped after the 10 s deposit period.
+    assert_eq!(chain.run_tx(propose(&mut bob, 10)).code, 0);
+    chain.block(vec![]);
+    chain.block(vec![]);
+    let p2 = chain.query("/proposal/2");
+    assert_eq!(p2["status"], "PROPOSAL_STATUS_REJECTED", "{p2}");
+    assert!(p2["outcome"][0]
+        .as_str()
+        .unwrap_or("")
+        .contains("below the minimum deposit"));
+    // Proposal 1 (no votes) ended meanwhile: quorum not reached, deposits refunded.
+    let p1 = chain.query("/proposal/1");
+    assert_eq!(p1["status"], "PROPOSAL_STATUS_REJECTED", "{p1}");
+    assert_eq!(p1["outcome"][0], "quorum not reached");
+    // Bob: 600 refunded, 10 burned. Alice: her 400 refunded.
+    assert_eq!(
+        chain.query(&format!("/account/{}", bob.address))["balance"],
+        "999990"
+    );
+    assert_eq!(
+        chain.query(&format!("/account/{}", alice.address))["balance"],
+        "1000000"
+    );
+    let r = chain.run_tx(bob.tx(vec![compose::deposit(&bob.address, 1, 5, "uvat")]));
+    assert!(r.log.contains("is closed"), "{}", r.log);
+}
