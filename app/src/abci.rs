@@ -51,9 +51,10 @@ impl Application for VatdApp {
     fn init_chain(&self, request: RequestInitChain) -> ResponseInitChain {
         // A node must not run on a genesis it cannot apply: stop (the panic aborts the
         // process) with the reason, before CometBFT produces a block.
-        if let Err(e) = self
-            .node
-            .init_chain(&request.chain_id, &request.app_state_bytes)
+        let initial_height = u64::try_from(request.initial_height).unwrap_or(1);
+        if let Err(e) =
+            self.node
+                .init_chain(&request.chain_id, initial_height, &request.app_state_bytes)
         {
             panic!("cannot apply genesis: {e}");
         }
@@ -73,7 +74,7 @@ impl Application for VatdApp {
             Err((code, log)) => ResponseCheckTx {
                 code,
                 log,
-                codespace: "sdk".into(),
+                codespace: crate::codes::codespace(code).into(),
                 ..Default::default()
             },
         }

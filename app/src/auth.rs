@@ -61,12 +61,23 @@ pub enum AuthError {
     Signature,
     #[error("the transaction has no messages")]
     Empty,
+    #[error("memo of {0} characters is over the {MAX_MEMO_CHARS}-character limit")]
+    MemoTooLarge(usize),
+    #[error("tx timed out: its timeout height {timeout} is below block height {height}")]
+    TimedOut { timeout: u64, height: u64 },
+    #[error("unknown extension options: {0}")]
+    ExtensionOptions(String),
 }
 
-/// Decodes and authenticates `bytes` for chain `chain_id`; `account` looks an address up.
+/// Longest memo accepted (Cosmos SDK's default `max_memo_characters`).
+pub const MAX_MEMO_CHARS: usize = 256;
+
+/// Decodes and authenticates `bytes` for chain `chain_id`, to execute in block `height`;
+/// `account` looks an address up.
 pub fn verify_tx(
     bytes: &[u8],
     chain_id: &str,
+    height: u64,
     account: impl Fn(&str) -> Option<AccountInfo>,
 ) -> Result<VerifiedTx, AuthError> {
     if bytes.len() > MAX_TX_BYTES {
@@ -77,6 +88,21 @@ pub fn verify_tx(
     let auth =
         AuthInfo::decode(raw.auth_info_bytes.as_slice()).map_err(|e| decode("AuthInfo", e))?;
     let body = TxBody::decode(raw.body_bytes.as_slice()).map_err(|e| decode("TxBody", e))?;
+    // Cosmos's basic checks: a memo limit, the signer's expiry, and no extension options
+    // this chain does not know (non-critical ones may be ignored).
+    let memo_chars = body.memo.chars().count();
+    if memo_chars > MAX_MEMO_CHARS {
+        return Err(AuthError::MemoTooLarge(memo_chars));
+    }
+    if body.timeout_height != 0 && height > body.timeout_height {
+        return Err(AuthError::TimedOut {
+            timeout: body.timeout_height,
+            height,
+        });
+    }
+    if let Some(ext) = body.extension_options.first() {
+        return Err(AuthError::ExtensionOptions(ext.type_url.clone()));
+    }
     let [signer_info] = auth.signer_infos.as_slice() else {
         return Err(AuthError::SignerCount(auth.signer_infos.len()));
     };
@@ -237,7 +263,7 @@ mod tests {
         let (tx, sk) = signed(5, 3, CHAIN);
         let addr = address_of(sk.verifying_key());
         assert!(addr.starts_with("vat1"), "{addr}");
-        let v = verify_tx(&tx.encode_to_vec(), CHAIN, accounts(addr.clone())).expect("valid");
+        let v = verify_tx(&tx.encode_to_vec(), CHAIN, 1, accounts(addr.clone())).expect("valid");
         assert_eq!((v.signer, v.sequence, v.memo.as_str()), (addr, 5, "hi"));
         assert_eq!(v.messages, vec![msg()]);
     }
@@ -245,8 +271,9 @@ mod tests {
     #[test]
     fn every_bad_tx_is_refused_with_its_reason() {
         let addr = address_of(key().verifying_key());
-        let check =
-            |tx: &TxRaw, chain: &str| verify_tx(&tx.encode_to_vec(), chain, accounts(addr.clone()));
+        let check = |tx: &TxRaw, chain: &str| {
+            verify_tx(&tx.encode_to_vec(), chain, 1, accounts(addr.clone()))
+        };
         // Wrong sequence, account number, chain id.
         let (tx, _) = signed(4, 3, CHAIN);
         assert_eq!(
@@ -273,10 +300,29 @@ mod tests {
         let high = Signature::from_scalars(r, -*s).expect("high-S");
         tx.signatures = vec![high.to_bytes().to_vec()];
         assert_eq!(check(&tx, CHAIN), Err(AuthError::Signature));
+        // A memo over the limit, an expired timeout height (checked before the signature).
+        let (mut tx, _) = signed(5, 3, CHAIN);
+        let mut body = TxBody::decode(tx.body_bytes.as_slice()).expect("body");
+        body.memo = "m".repeat(MAX_MEMO_CHARS + 1);
+        tx.body_bytes = body.encode_to_vec();
+        assert_eq!(
+            check(&tx, CHAIN),
+            Err(AuthError::MemoTooLarge(MAX_MEMO_CHARS + 1))
+        );
+        body.memo = String::new();
+        body.timeout_height = 1;
+        tx.body_bytes = body.encode_to_vec();
+        assert_eq!(
+            verify_tx(&tx.encode_to_vec(), CHAIN, 2, accounts(addr.clone())),
+            Err(AuthError::TimedOut {
+                timeout: 1,
+                height: 2
+            })
+        );
         // No such account; no signature; garbage.
         let (tx, _) = signed(5, 3, CHAIN);
         assert!(matches!(
-            verify_tx(&tx.encode_to_vec(), CHAIN, |_| None),
+            verify_tx(&tx.encode_to_vec(), CHAIN, 1, |_| None),
             Err(AuthError::UnknownAccount(_))
         ));
         let (mut tx, _) = signed(5, 3, CHAIN);
@@ -293,7 +339,7 @@ mod tests {
             Err(AuthError::Decode(_))
         ));
         assert!(matches!(
-            verify_tx(&[0u8; MAX_TX_BYTES + 1], CHAIN, |_| None),
+            verify_tx(&[0u8; MAX_TX_BYTES + 1], CHAIN, 1, |_| None),
             Err(AuthError::TooLarge(_))
         ));
     }

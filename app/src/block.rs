@@ -63,6 +63,8 @@ pub struct BlockRunner {
     config: NodeConfig,
     /// The height finalized and not yet committed.
     pending: Option<u64>,
+    /// Whether this process has begun a block yet (the binary-version check runs once).
+    begun: bool,
 }
 
 /// What executing one message produced.
@@ -83,6 +85,7 @@ impl BlockRunner {
             kernel,
             config,
             pending: None,
+            begun: false,
         }
     }
 
@@ -96,7 +99,12 @@ impl BlockRunner {
 
     /// Applies genesis: parameters, accounts, validators' power, the vat-admin and
     /// chainStorage vats, and the genesis vats (their `startVat` runs in block 1).
-    pub fn init_chain(&mut self, chain_id: &str, app_state: &[u8]) -> Result<(), String> {
+    pub fn init_chain(
+        &mut self,
+        chain_id: &str,
+        initial_height: u64,
+        app_state: &[u8],
+    ) -> Result<(), String> {
         if host::get::<String>(self.kernel.store(), "app/chainID").is_some() {
             return Err("InitChain on a chain that is already initialized".into());
         }
@@ -108,6 +116,7 @@ impl BlockRunner {
         let k = &mut self.kernel;
         let store = k.store_mut();
         host::put(store, "app/chainID", &chain_id);
+        host::put(store, "app/initialHeight", &initial_height.max(1));
         host::put(store, "app/params", &state.params);
         for a in &state.accounts {
             crate::auth::check_address(&a.address).map_err(|e| format!("genesis account: {e}"))?;
@@ -152,20 +161,28 @@ impl BlockRunner {
     pub fn finalize(&mut self, block: BlockRequest) -> BlockOutcome {
         let height = block.height;
         let last = self.kernel.store().committed().height;
+        let expected = if last == 0 {
+            host::get(self.kernel.store(), "app/initialHeight").unwrap_or(1)
+        } else {
+            last + 1
+        };
         // CometBFT replays from the height `Info` reported; anything else means the node's
         // state and the chain disagree, and continuing would fork.
         assert!(
-            height == last + 1 && self.pending.is_none(),
-            "FinalizeBlock for height {height}, but the last committed height is {last} \
+            height == expected && self.pending.is_none(),
+            "FinalizeBlock for height {height}, but the next height is {expected} \
              (pending: {:?})",
             self.pending
         );
+        let first_block = !self.begun;
+        self.begun = true;
         let mut events = Vec::new();
         match upgrade_plan::begin_block(
             &mut self.kernel,
             height,
             self.config.upgrade_handlers,
             &self.config.home,
+            first_block,
         ) {
             AtHeight::Nothing => {}
             AtHeight::Applied(what) => {
@@ -250,13 +267,27 @@ impl BlockRunner {
         now: u64,
     ) -> (TxResult, Vec<KRef>) {
         let store = self.kernel.store();
-        let verified = match verify_tx(tx, chain_id, |a| {
+        let verified = match verify_tx(tx, chain_id, height, |a| {
             accounts::get(store, a).map(|a| a.auth_info())
         }) {
             Ok(v) => v,
             Err(e) => return (TxResult::fail(codes::for_auth(&e), e.to_string()), vec![]),
         };
         let signer = verified.signer.clone();
+        // Decoding comes first: as in Cosmos (ValidateBasic before the ante handler), a tx
+        // whose messages do not check out leaves the sequence alone.
+        let mut msgs = Vec::new();
+        for (i, any) in verified.messages.iter().enumerate() {
+            match decode_tx_msg(any, &signer, params) {
+                Ok(m) => msgs.push(m),
+                Err(e) => {
+                    return (
+                        TxResult::fail(codes::INVALID_MSG, format!("message {i}: {e}")),
+                        vec![],
+                    )
+                }
+            }
+        }
         // The ante handler's effect stays even if a message fails: the sequence moves on,
         // so the same signed bytes can never execute twice.
         let store = self.kernel.store_mut();
@@ -265,32 +296,31 @@ impl BlockRunner {
             accounts::put(store, &a);
         }
         store.commit_crank();
-        let mut tx_events = vec![AppEvent::new(
+        let tx_event = AppEvent::new(
             "tx",
             [("acc_seq", format!("{signer}/{}", verified.sequence))],
-        )];
-        let mut msgs = Vec::new();
-        for (i, any) in verified.messages.iter().enumerate() {
-            match decode_tx_msg(any, &signer, params) {
-                Ok(m) => msgs.push(m),
-                Err(e) => {
-                    let mut r = TxResult::fail(codes::INVALID_MSG, format!("message {i}: {e}"));
-                    r.events = tx_events;
-                    return (r, vec![]);
-                }
-            }
-        }
-        // Each executor either fails before writing or succeeds, so a one-message tx needs
-        // no savepoint; several messages are all or nothing.
-        let savepoint = if msgs.len() > 1 {
-            self.kernel.block_savepoint()
-        } else {
-            None
+        );
+        // The messages are all or nothing. No vat code runs while they execute (sends are
+        // only queued), so undoing the store is enough: the workers stay.
+        let Some(savepoint) = self.kernel.block_savepoint() else {
+            // Only a bug leaves a crank open here; refuse the tx rather than half-apply it.
+            self.kernel.store_mut().abort_crank();
+            return (
+                TxResult::fail(
+                    codes::EXECUTION_FAILED,
+                    "internal: a crank was left open".into(),
+                ),
+                vec![],
+            );
         };
+        let mut tx_events = vec![tx_event.clone()];
         let mut responses = Vec::new();
         let mut kps = Vec::new();
         for (i, (m, any)) in msgs.into_iter().zip(&verified.messages).enumerate() {
-            match self.execute_msg(m, any, &signer, params, now) {
+            let done = self.execute_msg(m, any, &signer, params, now);
+            // A message must leave no crank open, whatever it did.
+            self.kernel.store_mut().commit_crank();
+            match done {
                 Ok(done) => {
                     tx_events.push(AppEvent::new(
                         "message",
@@ -301,17 +331,15 @@ impl BlockRunner {
                     kps.extend(done.result);
                 }
                 Err(why) => {
-                    if let Some(sp) = savepoint {
-                        self.kernel.rollback_block(sp);
-                    }
+                    self.kernel.store_mut().rollback_block(savepoint);
                     let mut r =
                         TxResult::fail(codes::EXECUTION_FAILED, format!("message {i}: {why}"));
-                    r.events = tx_events.into_iter().take(1).collect();
+                    r.events = vec![tx_event];
                     return (r, vec![]);
                 }
             }
         }
-        let _ = height;
+        self.kernel.release_block(savepoint);
         #[allow(deprecated)]
         let data = TxMsgData {
             msg_responses: responses,
@@ -477,9 +505,13 @@ impl BlockRunner {
         let mut settled = Vec::new();
         for s in pending {
             let Ok(kp) = s.parse::<KRef>() else { continue };
-            match k.promise_state(kp).as_ref().and_then(outbound::settlement) {
-                Some(v) => settled.push((kp, v)),
-                None => still.push(s),
+            match k.promise_state(kp) {
+                // Gone: nothing will ever settle it (cannot happen while it is pinned).
+                None => {}
+                Some(state) => match outbound::settlement(&state) {
+                    Some(v) => settled.push((kp, v)),
+                    None => still.push(s),
+                },
             }
         }
         for (kp, v) in &settled {

@@ -17,6 +17,8 @@ use crate::{codes, host};
 pub struct CheckState {
     chain_id: String,
     params: Params,
+    /// The last committed height (a tx admitted now executes in a later block).
+    height: u64,
     accounts: BTreeMap<String, AccountInfo>,
     /// Next sequence per account, counting admitted transactions not yet committed.
     pending: BTreeMap<String, u64>,
@@ -29,6 +31,7 @@ impl CheckState {
     pub fn refresh(&mut self, kernel: &Kernel) {
         let store = kernel.store();
         self.chain_id = host::get(store, "app/chainID").unwrap_or_default();
+        self.height = store.committed().height;
         self.params = host::get(store, "app/params").unwrap_or_default();
         self.accounts = host::scan::<Account>(store, "acct/")
             .into_iter()
@@ -42,7 +45,7 @@ impl CheckState {
     pub fn check(&mut self, tx: &[u8], _recheck: bool) -> Result<(), (u32, String)> {
         let pending = &self.pending;
         let accounts = &self.accounts;
-        let verified = verify_tx(tx, &self.chain_id, |addr| {
+        let verified = verify_tx(tx, &self.chain_id, self.height + 1, |addr| {
             accounts.get(addr).map(|a| AccountInfo {
                 account_number: a.account_number,
                 sequence: pending.get(addr).copied().unwrap_or(a.sequence),

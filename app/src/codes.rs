@@ -22,8 +22,28 @@ pub const TX_TOO_LARGE: u32 = 21;
 pub const INVALID_MSG: u32 = 18;
 /// ErrNoSignatures / wrong signer count.
 pub const NO_SIGNATURES: u32 = 15;
-/// A message that decoded but failed when executed (its effects are undone).
+/// ErrMemoTooLarge.
+pub const MEMO_TOO_LARGE: u32 = 12;
+/// ErrTxTimeoutHeight.
+pub const TX_TIMEOUT_HEIGHT: u32 = 30;
+/// ErrUnknownExtensionOptions.
+pub const UNKNOWN_EXTENSION_OPTIONS: u32 = 31;
+/// A message that decoded but failed when executed (its effects are undone). Not an SDK
+/// code: it is reported in codespace [`CODESPACE_VATCHAIN`].
 pub const EXECUTION_FAILED: u32 = 111;
+
+/// The codespace of every code here but [`EXECUTION_FAILED`].
+pub const CODESPACE_SDK: &str = "sdk";
+pub const CODESPACE_VATCHAIN: &str = "vatchain";
+
+/// The codespace a result code belongs to.
+pub fn codespace(code: u32) -> &'static str {
+    match code {
+        OK => "",
+        EXECUTION_FAILED => CODESPACE_VATCHAIN,
+        _ => CODESPACE_SDK,
+    }
+}
 
 /// The code for an authentication failure.
 pub fn for_auth(e: &AuthError) -> u32 {
@@ -35,5 +55,8 @@ pub fn for_auth(e: &AuthError) -> u32 {
         AuthError::PublicKey(_) => INVALID_PUBKEY,
         AuthError::UnknownAccount(_) => UNKNOWN_ADDRESS,
         AuthError::Sequence { .. } => INVALID_SEQUENCE,
+        AuthError::MemoTooLarge(_) => MEMO_TOO_LARGE,
+        AuthError::TimedOut { .. } => TX_TIMEOUT_HEIGHT,
+        AuthError::ExtensionOptions(_) => UNKNOWN_EXTENSION_OPTIONS,
     }
 }

@@ -2,6 +2,9 @@
 
 use tendermint_proto::v0_38::abci::{Event, EventAttribute};
 
+/// Longest attribute value CometBFT is asked to index.
+pub const MAX_INDEXED_VALUE: usize = 256;
+
 /// One event: a type and its attributes, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppEvent {
@@ -34,7 +37,9 @@ impl AppEvent {
                 .map(|(k, v)| EventAttribute {
                     key: k.clone(),
                     value: v.clone(),
-                    index: true,
+                    // Short values (ids, names, paths) are what clients search by; values
+                    // of any size would bloat CometBFT's tx index.
+                    index: v.len() <= MAX_INDEXED_VALUE,
                 })
                 .collect(),
         }

@@ -171,9 +171,11 @@ pub fn execute_proposal(
     let mut lines = Vec::new();
     for (i, any) in msgs.iter().enumerate() {
         let result = decode_gov_msg(any).and_then(|m| execute_one(kernel, m, height));
+        kernel.store_mut().commit_crank();
         match result {
             Ok(line) => lines.push(line),
             Err(why) => {
+                // Upgrades and vat creation ran vat code: drop the workers too.
                 kernel.rollback_block(sp);
                 return Err(format!(
                     "message {i} ({}): {why}; no message of the proposal was applied",
@@ -182,5 +184,6 @@ pub fn execute_proposal(
             }
         }
     }
+    kernel.release_block(sp);
     Ok(lines)
 }

@@ -324,10 +324,19 @@ pub fn end_block<K>(
             continue;
         }
         if ended_deposit {
-            // As in Cosmos: a proposal that never reached the minimum deposit is dropped
-            // and its deposits are burned.
-            p.status = STATUS_REJECTED.into();
-            p.outcome = vec!["the deposit period ended below the minimum deposit".into()];
+            // As in Cosmos: a proposal that never reached the minimum deposit is deleted
+            // (it would otherwise be free, permanent storage) and its deposits are burned.
+            let store = store_of(k);
+            host::delete(store, &key(id));
+            store.commit_crank();
+            events.push(AppEvent::new(
+                "inactive_proposal",
+                [
+                    ("proposal_id", id.to_string()),
+                    ("proposal_result", "proposal_dropped".to_string()),
+                ],
+            ));
+            continue;
         } else {
             let (t, total) = tally(store_of(k), id);
             let verdict = decide(&t, total, params);

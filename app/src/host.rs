@@ -2,7 +2,7 @@
 //! commits in the same `WriteBatch` as the kernel's state (one batch per block).
 //!
 //! Key schema (all under `Cf::Host`):
-//! - `app/params`, `app/chainID`, `app/chainStorage` (the chainStorage root, held, not published)
+//! - `app/params`, `app/chainID`, `app/initialHeight`, `app/chainStorage` (the chainStorage root, held, not published)
 //! - `acct/<address>` → [`crate::accounts::Account`]; `acct/next` → next account number
 //! - `val/<address>` → validator power
 //! - `pub/<name>` → the kref of a published object (target of `MsgDeliverInbound`)
@@ -10,7 +10,8 @@
 //! - `res/pending` → kpids of results not yet settled; `res/<kpid>` → a settled result
 //! - `gov/next`, `gov/p/<id:020>` → proposal, `gov/v/<id:020>/<voter>` → vote,
 //!   `gov/open` → ids of proposals in their deposit or voting period
-//! - `upg/plan` → the scheduled software-upgrade plan; `upg/done/<name>` → its height
+//! - `upg/plan` → the scheduled software-upgrade plan; `upg/done/<name>` → its height;
+//!   `upg/last` → the name of the last upgrade applied
 //!
 //! The store's own keys (`height`, `appHash`) live in the same family without a `/`.
 

@@ -152,7 +152,7 @@ fn coins_amount(coins: &[Coin], denom: &str) -> Result<u128, String> {
 fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes)
-        .take(limit + 1)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| format!("bundle is not valid gzip: {e}"))?;
     if out.len() as u64 > limit {

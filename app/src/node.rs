@@ -56,6 +56,7 @@ enum Command {
     Info(mpsc::Sender<(u64, Hash32)>),
     InitChain {
         chain_id: String,
+        initial_height: u64,
         app_state: Vec<u8>,
         reply: mpsc::Sender<Result<(), String>>,
     },
@@ -96,9 +97,15 @@ impl NodeHandle {
     }
 
     /// Applies genesis (`app_state` JSON); refused if the state is bad.
-    pub fn init_chain(&self, chain_id: &str, app_state: &[u8]) -> Result<(), String> {
+    pub fn init_chain(
+        &self,
+        chain_id: &str,
+        initial_height: u64,
+        app_state: &[u8],
+    ) -> Result<(), String> {
         self.call(|reply| Command::InitChain {
             chain_id: chain_id.to_string(),
+            initial_height,
             app_state: app_state.to_vec(),
             reply,
         })
@@ -231,10 +238,13 @@ impl Owner {
             }
             Command::InitChain {
                 chain_id,
+                initial_height,
                 app_state,
                 reply,
             } => {
-                let r = self.runner.init_chain(&chain_id, &app_state);
+                let r = self
+                    .runner
+                    .init_chain(&chain_id, initial_height, &app_state);
                 self.refresh_check_state();
                 let _ = reply.send(r);
             }

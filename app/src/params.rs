@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The largest `max_bundle_bytes` genesis may set (uncompressed bundles of up to 64 MiB).
+pub const MAX_BUNDLE_BYTES_LIMIT: u64 = 64 << 20;
+
 /// Chain-wide parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -99,6 +102,11 @@ impl Params {
         }
         if self.gov.voting_period_secs == 0 {
             return Err("params.gov.voting_period_secs must be positive".into());
+        }
+        if self.max_bundle_bytes == 0 || self.max_bundle_bytes > MAX_BUNDLE_BYTES_LIMIT {
+            return Err(format!(
+                "params.max_bundle_bytes must be between 1 and {MAX_BUNDLE_BYTES_LIMIT} (a tx is at most 4 MiB)"
+            ));
         }
         if self.block_computrons == 0 {
             return Err("params.block_computrons must be positive".into());

@@ -18,13 +18,19 @@ use vatchain_kernel::{Kernel, VatId};
 
 use crate::{accounts, gov, host, upgrade_plan};
 
-/// A query's answer: ABCI code, and the value (or an error message).
+/// A query's answer: ABCI code, the value (or an error message), and the height of the
+/// state it was read from.
 #[derive(Clone, Debug)]
 pub struct QueryAnswer {
     pub code: u32,
     pub value: Vec<u8>,
     pub log: String,
+    pub height: u64,
 }
+
+/// Most entries a listing query returns (`/proposals`, `/children/…`): queries run on the
+/// owner thread, so none may take long.
+pub const MAX_LISTED: usize = 100;
 
 /// Code for "not found" and "bad request" (Cosmos SDK's `ErrKeyNotFound` / `ErrInvalidRequest`).
 pub const CODE_NOT_FOUND: u32 = 38;
@@ -35,6 +41,7 @@ fn ok(v: Value) -> QueryAnswer {
         code: 0,
         value: v.to_string().into_bytes(),
         log: String::new(),
+        height: 0,
     }
 }
 
@@ -43,6 +50,7 @@ fn fail(code: u32, log: impl Into<String>) -> QueryAnswer {
         code,
         value: Vec::new(),
         log: log.into(),
+        height: 0,
     }
 }
 
@@ -58,6 +66,12 @@ pub const PATHS: &str = "/kernel/stats, /vats, /vat/<name|vatID>, /bundle/<id>, 
 
 /// Answers `path` (with request `data`, for gRPC paths) from the kernel's state.
 pub fn answer(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
+    let mut a = answer_path(kernel, path, data);
+    a.height = kernel.store().committed().height;
+    a
+}
+
+fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
     let store = kernel.store();
     let (head, rest) = match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
         Some((h, r)) => (h, r),
@@ -96,7 +110,7 @@ pub fn answer(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
             &format!("bundle {id}"),
         ),
         ("data", p) => found(chain_storage::read(kernel, p), &format!("data at {p:?}")),
-        ("children", p) => ok(json!(chain_storage::list(kernel, p))),
+        ("children", p) => ok(json!(chain_storage::list(kernel, p, MAX_LISTED))),
         ("published", "") => ok(Value::Object(
             host::scan::<String>(store, "pub/")
                 .into_iter()
@@ -114,8 +128,11 @@ pub fn answer(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
                 fail(CODE_NOT_FOUND, format!("no result {kp}"))
             }
         }
+        // The newest proposals first.
         ("proposals", "") => ok(json!(host::scan::<Value>(store, "gov/p/")
             .into_iter()
+            .rev()
+            .take(MAX_LISTED)
             .map(|(_, v)| v)
             .collect::<Vec<_>>())),
         ("proposal", id) => match id.parse::<u64>() {
@@ -210,5 +227,6 @@ fn account_grpc(kernel: &Kernel, data: &[u8]) -> QueryAnswer {
         }
         .encode_to_vec(),
         log: String::new(),
+        height: 0,
     }
 }

@@ -60,18 +60,52 @@ pub enum AtHeight {
     Halt(String),
 }
 
+/// The last upgrade this chain applied.
+pub fn last_applied(store: &Store) -> Option<String> {
+    host::get(store, "upg/last")
+}
+
+fn has_handler(handlers: &[(&str, Handler)], name: &str) -> bool {
+    handlers.iter().any(|(n, _)| *n == name)
+}
+
 /// Checks the plan at the start of block `height` and runs its handler if this binary
 /// has one. `home` receives `data/upgrade-info.json` when the node must stop.
+/// `first_block` (the first block this process executes) also checks, as Cosmos does,
+/// that the binary is not older than the last upgrade applied.
 pub fn begin_block(
     kernel: &mut Kernel,
     height: u64,
     handlers: &[(&str, Handler)],
     home: &Path,
+    first_block: bool,
 ) -> AtHeight {
+    if first_block {
+        if let Some(last) = last_applied(kernel.store()) {
+            if !has_handler(handlers, &last) {
+                return AtHeight::Halt(format!(
+                    "wrong binary: this chain applied upgrade {last:?}, for which this binary has \
+                     no handler (run the upgraded binary)"
+                ));
+            }
+        }
+    }
     let Some(plan) = scheduled(kernel.store()) else {
         return AtHeight::Nothing;
     };
-    if plan.height != height {
+    if plan.height > height {
+        // A new binary started early would run old blocks with new code.
+        if has_handler(handlers, &plan.name) {
+            return AtHeight::Halt(format!(
+                "BINARY UPDATED BEFORE TRIGGER! UPGRADE \"{}\" - in binary but not executed on \
+                 chain (planned for height {}). Downgrade your binary",
+                plan.name, plan.height
+            ));
+        }
+        return AtHeight::Nothing;
+    }
+    if plan.height < height {
+        // Cannot happen: plans are scheduled for later heights and run at theirs.
         return AtHeight::Nothing;
     }
     let Some((_, handler)) = handlers.iter().find(|(n, _)| *n == plan.name) else {
@@ -90,8 +124,10 @@ pub fn begin_block(
     match handler(kernel) {
         Ok(what) => {
             let store = kernel.store_mut();
+            store.commit_crank();
             host::delete(store, "upg/plan");
             host::put(store, &format!("upg/done/{}", plan.name), &height);
+            host::put(store, "upg/last", &plan.name);
             store.commit_crank();
             AtHeight::Applied(format!(
                 "upgrade {:?} applied at height {height}: {what}",

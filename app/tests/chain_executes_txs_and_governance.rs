@@ -221,7 +221,8 @@ fn bad_txs_are_refused_with_their_reason() {
         r#"["counter.count", 999]"#,
     )]));
     refused(&r, codes::EXECUTION_FAILED, "nothing is published");
-    // Bad arguments, another signer's name in the message, governance-only messages.
+    // Bad arguments, another signer's name in the message, governance-only messages: as in
+    // Cosmos (ValidateBasic), refused without using up the sequence.
     let r = chain.run_tx(alice.tx(vec![compose::deliver(
         &alice.address,
         "counter",
@@ -229,17 +230,21 @@ fn bad_txs_are_refused_with_their_reason() {
         "{",
     )]));
     refused(&r, codes::INVALID_MSG, "not JSON");
+    alice.sequence -= 1; // a tx whose messages do not check out keeps its sequence
     let r = chain.run_tx(alice.tx(vec![compose::deliver(&bob.address, "counter", "read", "")]));
     refused(&r, codes::INVALID_MSG, "is not the signer");
+    alice.sequence -= 1; // a tx whose messages do not check out keeps its sequence
     let r = chain.run_tx(alice.tx(vec![compose::upgrade_vat("counter", "b1-00", "", "")]));
     refused(&r, codes::INVALID_MSG, "only be executed by governance");
-    // A bad bundle; a proposal without funds; a vote by an account bound to no validator.
+    alice.sequence -= 1; // a tx whose messages do not check out keeps its sequence
+                         // A bad bundle; a proposal without funds; a vote by an account bound to no validator.
     let r = chain.run_tx(alice.tx(vec![compose::install_bundle(
         &alice.address,
         b"{\"entry\":1}",
         false,
     )]));
     refused(&r, codes::INVALID_MSG, "bad bundle");
+    alice.sequence -= 1; // a tx whose messages do not check out keeps its sequence
     let r = chain.run_tx(bob.tx(vec![compose::submit_proposal(
         &bob.address,
         vec![compose::create_vat("x", "b1-00", "")],

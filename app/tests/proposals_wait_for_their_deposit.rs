@@ -1,6 +1,6 @@
 //! x/gov deposits: a proposal under the minimum deposit waits in its deposit period, a
 //! `MsgDeposit` that reaches the minimum opens voting, and a proposal whose deposit period
-//! ends under the minimum is dropped with its deposits burned. Votes before voting opens
+//! ends under the minimum is deleted with its deposits burned. Votes before voting opens
 //! are refused.
 
 mod support;
@@ -51,13 +51,15 @@ fn deposits_open_voting_or_the_proposal_is_dropped() {
     // Proposal 2: 10 deposited, never topped up: dropped after the 10 s deposit period.
     assert_eq!(chain.run_tx(propose(&mut bob, 10)).code, 0);
     chain.block(vec![]);
-    chain.block(vec![]);
-    let p2 = chain.query("/proposal/2");
-    assert_eq!(p2["status"], "PROPOSAL_STATUS_REJECTED", "{p2}");
-    assert!(p2["outcome"][0]
-        .as_str()
-        .unwrap_or("")
-        .contains("below the minimum deposit"));
+    let out = chain.block(vec![]);
+    assert_eq!(
+        event_attr(&out.events, "inactive_proposal", "proposal_id").as_deref(),
+        Some("2")
+    );
+    assert!(
+        chain.query_err("/proposal/2").contains("not found"),
+        "dropped proposals are deleted"
+    );
     // Proposal 1 (no votes) ended meanwhile: quorum not reached, deposits refunded.
     let p1 = chain.query("/proposal/1");
     assert_eq!(p1["status"], "PROPOSAL_STATUS_REJECTED", "{p1}");

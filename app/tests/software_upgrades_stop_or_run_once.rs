@@ -60,6 +60,18 @@ fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {
         chain.query("/upgrade/plan"),
         json!({"name": "v2", "height": 10, "info": "{\"binaries\":{}}"})
     );
+
+    // The new binary started early would run old blocks with new code: it refuses.
+    let config = NodeConfig {
+        upgrade_handlers: WITH_HANDLER,
+        ..NodeConfig::new(home.path().to_path_buf())
+    };
+    chain.stop();
+    let mut early = Chain::start_with(config.clone());
+    let refused = catch_unwind(AssertUnwindSafe(|| early.block(vec![])));
+    assert!(refused.is_err(), "BINARY UPDATED BEFORE TRIGGER");
+    early.stop();
+    let mut chain = Chain::start(home.path());
     while chain.height < 9 {
         chain.block(vec![]);
     }
@@ -81,10 +93,6 @@ fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {
     chain.stop();
 
     // The new binary: finalize block 10 (the handler runs), crash before Commit.
-    let config = NodeConfig {
-        upgrade_handlers: WITH_HANDLER,
-        ..NodeConfig::new(home.path().to_path_buf())
-    };
     let mut chain = Chain::start_with(config.clone());
     assert_eq!(
         chain.node.info(),
@@ -122,4 +130,10 @@ fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {
     assert!(event_attr(&out.events, "upgrade_applied", "info").is_none());
     assert_eq!(chain.query("/upgrade/done/v2"), json!(10));
     chain.stop();
+
+    // The old binary, started again after the upgrade, refuses to go on.
+    let mut old = Chain::start(home.path());
+    let refused = catch_unwind(AssertUnwindSafe(|| old.block(vec![])));
+    assert!(refused.is_err(), "an old binary stops at its first block");
+    old.stop();
 }

@@ -60,8 +60,8 @@ pub fn read(kernel: &Kernel, path: &str) -> Option<Value> {
     serde_json::from_str(&vvs(kernel, v, &format!("data.{path}"))?).ok()
 }
 
-/// Paths published under `prefix` (children listing), in order.
-pub fn list(kernel: &Kernel, prefix: &str) -> Vec<String> {
+/// Up to `limit` paths published under `prefix`, in order.
+pub fn list(kernel: &Kernel, prefix: &str, limit: usize) -> Vec<String> {
     let Some(v) = storage_vat(kernel) else {
         return Vec::new();
     };
@@ -69,6 +69,7 @@ pub fn list(kernel: &Kernel, prefix: &str) -> Vec<String> {
     kernel
         .kv_scan(&format!("{base}{prefix}"))
         .into_iter()
+        .take(limit)
         .map(|(k, _)| k[base.len()..].to_string())
         .collect()
 }
@@ -105,6 +106,11 @@ pub fn vat_parameters(params: &Value, storage: KRef) -> Result<CapData<KRef>, St
         Value::Object(m) => m.clone(),
         _ => return Err("vat parameters must be a JSON object".into()),
     };
+    if let Some(k) = crate::smallcaps::reserved_key(params) {
+        return Err(format!(
+            "vat parameters: record key {k:?} is reserved by smallcaps"
+        ));
+    }
     if obj.contains_key("chainStorage") {
         return Err("vat parameters may not set chainStorage (the chain provides it)".into());
     }

@@ -12,6 +12,8 @@ pub enum InboundError {
     BadMethod,
     #[error("arguments must be a JSON array, got {0}")]
     ArgsNotArray(&'static str),
+    #[error("record key {0:?}: keys starting with '#' are reserved by smallcaps")]
+    ReservedKey(String),
 }
 
 /// Builds the `methargs` capdata of a send from a method name and JSON arguments.
@@ -31,6 +33,9 @@ pub fn methargs(method: &str, args: &Value) -> Result<KCapData, InboundError> {
         };
         return Err(InboundError::ArgsNotArray(kind));
     };
+    if let Some(k) = smallcaps::reserved_key(args) {
+        return Err(InboundError::ReservedKey(k.to_string()));
+    }
     let body = smallcaps::encode(&Value::Array(vec![
         Value::String(method.to_string()),
         Value::Array(items.clone()),
@@ -66,6 +71,10 @@ mod tests {
         assert_eq!(
             methargs("m", &json!({})),
             Err(InboundError::ArgsNotArray("an object"))
+        );
+        assert_eq!(
+            methargs("m", &json!([{"a": {"#error": "forged"}}])),
+            Err(InboundError::ReservedKey("#error".into()))
         );
     }
 }

@@ -23,7 +23,25 @@ fn reserved(s: &str) -> bool {
     matches!(s.as_bytes().first(), Some(b'!'..=b'-'))
 }
 
-/// Encodes plain JSON data (no slots) as a smallcaps body.
+/// The first record key of `value` (at any depth) that smallcaps reserves: a key starting
+/// with `#` marks a tagged value or an error (`{"#tag": …}`, `{"#error": …}`), so client
+/// data with one would reach a vat as something it is not.
+pub fn reserved_key(value: &Value) -> Option<&str> {
+    match value {
+        Value::Array(a) => a.iter().find_map(reserved_key),
+        Value::Object(o) => o.iter().find_map(|(k, v)| {
+            if k.starts_with('#') {
+                Some(k.as_str())
+            } else {
+                reserved_key(v)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Encodes plain JSON data (no slots) as a smallcaps body. Callers refuse data with a
+/// [`reserved_key`] first.
 pub fn encode(value: &Value) -> String {
     format!("#{}", encode_value(value))
 }

@@ -228,18 +228,25 @@ impl Kernel {
     }
 
     /// A point between cranks to undo several host operations from, all or nothing (see
-    /// [`Kernel::rollback_block`]). `None` while a crank is open.
-    pub fn block_savepoint(&self) -> Option<BlockSavepoint> {
+    /// [`Store::block_savepoint`]; end it with [`Kernel::rollback_block`] or
+    /// [`Kernel::release_block`]). `None` while a crank is open.
+    pub fn block_savepoint(&mut self) -> Option<BlockSavepoint> {
         self.st.store.block_savepoint()
     }
 
     /// Undoes every crank since `sp`. Every live worker is dropped too: a worker's heap may
     /// hold effects of the undone deliveries, and replay rebuilds it from the (restored)
-    /// transcript when it is next needed.
+    /// transcript when it is next needed. (With no delivery since `sp`, undoing the store
+    /// alone, [`Store::rollback_block`], keeps the workers.)
     pub fn rollback_block(&mut self, sp: BlockSavepoint) {
         self.st.store.rollback_block(sp);
         self.workers.clear();
         self.last_used.clear();
+    }
+
+    /// Keeps everything since `sp` and ends the savepoint.
+    pub fn release_block(&mut self, sp: BlockSavepoint) {
+        self.st.store.release_block(sp);
     }
 
     /// Creates a vat and queues its `startVat`. Its root object (`o+0`) exists at once, so

@@ -54,6 +54,9 @@ pub struct DevChain {
     app: VatdApp,
     pub chain_id: String,
     mempool: Mutex<Vec<Vec<u8>>>,
+    /// Held by CheckTx and across Commit + RECHECK, as CometBFT locks its mempool: a tx
+    /// checked between them would be checked against pending sequences just cleared.
+    admission: Mutex<()>,
     log: Mutex<Log>,
     /// Blocks kept in memory for the RPC.
     keep_blocks: usize,
@@ -77,6 +80,7 @@ impl DevChain {
             app,
             chain_id,
             mempool: Mutex::new(Vec::new()),
+            admission: Mutex::new(()),
             log: Mutex::new(Log::default()),
             keep_blocks: 10_000,
         }
@@ -104,6 +108,7 @@ impl DevChain {
     /// Mempool admission through CheckTx; returns the CheckTx answer and the tx hash.
     pub fn submit(&self, tx: Vec<u8>) -> (ResponseCheckTx, [u8; 32]) {
         let hash = tx_hash(&tx);
+        let _admission = self.admission.lock();
         let r = self.app.check_tx(RequestCheckTx {
             tx: tx.clone().into(),
             r#type: CheckTxType::New as i32,
@@ -154,6 +159,7 @@ impl DevChain {
             }),
             ..Default::default()
         });
+        let admission = self.admission.lock();
         self.app.commit();
         let mut h = Sha256::new();
         h.update(height.to_be_bytes());
@@ -203,6 +209,7 @@ impl DevChain {
                 }
             }
         }
+        drop(admission);
         record
     }
 

@@ -15,6 +15,9 @@ use tendermint_proto::v0_38::abci::{Event, ExecTxResult};
 
 use super::chain::{tx_hash, BlockRecord, DevChain};
 
+/// Largest request body read (a base64 tx of the 4 MiB maximum fits).
+const MAX_BODY_BYTES: u64 = 8 << 20;
+
 /// Starts the server on `addr` (threads of its own); returns the bound address.
 pub fn serve(addr: &str, chain: Arc<DevChain>) -> anyhow::Result<String> {
     let server = tiny_http::Server::http(addr).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -48,10 +51,15 @@ fn handle(chain: &DevChain, mut req: tiny_http::Request) {
         String::new()
     } else if *req.method() == tiny_http::Method::Post {
         let mut text = String::new();
-        if std::io::Read::read_to_string(&mut req.as_reader(), &mut text).is_err() {
-            error_reply(Value::Null, -32700, "Parse error", "body is not UTF-8").to_string()
-        } else {
-            post(chain, &text).to_string()
+        let reader = std::io::Read::take(req.as_reader(), MAX_BODY_BYTES + 1);
+        match std::io::Read::read_to_string(&mut { reader }, &mut text) {
+            Err(_) => {
+                error_reply(Value::Null, -32700, "Parse error", "body is not UTF-8").to_string()
+            }
+            Ok(n) if n as u64 > MAX_BODY_BYTES => {
+                error_reply(Value::Null, -32600, "Invalid Request", "body over 8 MiB").to_string()
+            }
+            Ok(_) => post(chain, &text).to_string(),
         }
     } else {
         uri_call(chain, req.url()).to_string()

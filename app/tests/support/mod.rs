@@ -106,7 +106,7 @@ impl Chain {
 
     pub fn init(&self, app_state: &Value) {
         self.node
-            .init_chain(CHAIN_ID, app_state.to_string().as_bytes())
+            .init_chain(CHAIN_ID, 1, app_state.to_string().as_bytes())
             .expect("genesis applies");
     }
 

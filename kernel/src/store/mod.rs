@@ -44,13 +44,34 @@ pub enum StoreError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Savepoint(usize);
 
-/// The block buffer as it stood at some point between cranks, to undo several cranks at
-/// once (a governance proposal's messages, all or nothing). Holds a copy of the block
-/// buffer, so take one only around rare, multi-crank host operations.
-#[derive(Clone, Debug)]
+/// A point between cranks of the block being built, to undo the later cranks from, all or
+/// nothing (a transaction's messages, a governance proposal's). Cheap: while a savepoint
+/// is open the store journals the block-buffer value each key had before its first later
+/// write, so taking one costs nothing and rolling back costs the writes since.
+///
+/// Every savepoint must end in [`Store::rollback_block`] or [`Store::release_block`];
+/// savepoints nest (end them innermost first).
+#[derive(Debug)]
+#[must_use = "end a block savepoint with rollback_block or release_block"]
 pub struct BlockSavepoint {
-    block: Layer,
+    depth: usize,
     cranks: usize,
+}
+
+/// What the block buffer held before the writes made since a savepoint.
+#[derive(Debug, Default)]
+struct Journal {
+    /// (family, key, the block layer's slot before: `None` = the block layer had no entry).
+    before: Vec<(Cf, Vec<u8>, Option<overlay::Slot>)>,
+    seen: std::collections::BTreeSet<(Cf, Vec<u8>)>,
+}
+
+impl Journal {
+    fn record(&mut self, cf: Cf, key: &[u8], prev: Option<overlay::Slot>) {
+        if self.seen.insert((cf, key.to_vec())) {
+            self.before.push((cf, key.to_vec(), prev));
+        }
+    }
 }
 
 /// The last committed block.
@@ -67,6 +88,8 @@ pub struct Store {
     crank: CrankBuffer,
     /// Digests of the cranks committed into the block buffer, in order.
     block_cranks: Vec<Hash32>,
+    /// Open block savepoints, outermost first.
+    journals: Vec<Journal>,
     committed: Committed,
 }
 
@@ -103,6 +126,7 @@ impl Store {
             block: Layer::default(),
             crank: CrankBuffer::default(),
             block_cranks: Vec::new(),
+            journals: Vec::new(),
             committed: Committed { height, app_hash },
         })
     }
@@ -237,6 +261,10 @@ impl Store {
         }
         let digest = hash::crank_digest(&self.crank.log);
         for (cf, k, slot) in self.crank.layer.drain() {
+            let prev = self.block.get(cf, &k).cloned();
+            if let Some(j) = self.journals.last_mut() {
+                j.record(cf, &k, prev);
+            }
             self.block.put(cf, k, slot);
         }
         self.crank.clear();
@@ -284,15 +312,21 @@ impl Store {
         // stop, and the consensus engine replays the block after a restart.
         self.backend.write(writes)?;
         self.block_cranks.clear();
+        // A savepoint cannot span blocks: whatever was open is kept, as committed.
+        self.journals.clear();
         self.committed = Committed { height, app_hash };
         Ok(app_hash)
     }
 
-    /// A point between cranks to undo later cranks of this block from; `None` while a
-    /// crank is open (its writes would belong to neither side).
-    pub fn block_savepoint(&self) -> Option<BlockSavepoint> {
-        (!self.crank_is_dirty()).then(|| BlockSavepoint {
-            block: self.block.clone(),
+    /// Opens a block savepoint (see [`BlockSavepoint`]); `None` while a crank is open (its
+    /// writes would belong to neither side).
+    pub fn block_savepoint(&mut self) -> Option<BlockSavepoint> {
+        if self.crank_is_dirty() {
+            return None;
+        }
+        self.journals.push(Journal::default());
+        Some(BlockSavepoint {
+            depth: self.journals.len(),
             cranks: self.block_cranks.len(),
         })
     }
@@ -301,13 +335,39 @@ impl Store {
     /// they never ran: their writes and their part of the app hash are gone.
     pub fn rollback_block(&mut self, sp: BlockSavepoint) {
         self.crank.clear();
-        self.block = sp.block;
+        while self.journals.len() >= sp.depth {
+            let Some(j) = self.journals.pop() else { break };
+            for (cf, k, prev) in j.before.into_iter().rev() {
+                match prev {
+                    Some(slot) => {
+                        self.block.put(cf, k, slot);
+                    }
+                    None => self.block.remove(cf, &k),
+                }
+            }
+        }
         self.block_cranks.truncate(sp.cranks);
+    }
+
+    /// Keeps everything since `sp`: the savepoint ends (an enclosing one still covers
+    /// these writes).
+    pub fn release_block(&mut self, sp: BlockSavepoint) {
+        while self.journals.len() >= sp.depth {
+            let Some(j) = self.journals.pop() else { break };
+            if let Some(parent) = self.journals.last_mut() {
+                // The value at the inner savepoint is the value at the outer one for keys
+                // the outer one has not seen written.
+                for (cf, k, prev) in j.before {
+                    parent.record(cf, &k, prev);
+                }
+            }
+        }
     }
 
     /// Drops the block buffer (and any open crank): the block is abandoned.
     pub fn abort_block(&mut self) {
         self.crank.clear();
+        self.journals.clear();
         self.block = Layer::default();
         self.block_cranks.clear();
     }
