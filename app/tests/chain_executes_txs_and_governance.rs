@@ -62,12 +62,7 @@ fn deliver(chain: &mut Chain, w: &mut Wallet, method: &str, args: &str) -> serde
 
 #[test]
 fn txs_deliver_and_governance_upgrades_the_counter() {
-    let home = tempfile::tempdir().expect("tempdir");
-    let mut alice = Wallet::new(1, 0);
-    let mut bob = Wallet::new(2, 1);
-    let mut chain = Chain::start(home.path());
-    chain.init(&genesis(&alice, &bob));
-    chain.block(vec![]);
+    let (home, mut chain, mut alice, mut bob) = fresh();
 
     // Deliveries: results in the tx's events and by query; published data by query.
     assert_eq!(
@@ -179,12 +174,7 @@ fn txs_deliver_and_governance_upgrades_the_counter() {
 
 #[test]
 fn bad_txs_are_refused_with_their_reason() {
-    let home = tempfile::tempdir().expect("tempdir");
-    let mut alice = Wallet::new(1, 0);
-    let mut bob = Wallet::new(2, 1);
-    let mut chain = Chain::start(home.path());
-    chain.init(&genesis(&alice, &bob));
-    chain.block(vec![]);
+    let (_home, mut chain, mut alice, mut bob) = fresh();
 
     let refused = |r: &vatchain_app::block::TxResult, code: u32, needle: &str| {
         assert_eq!(r.code, code, "{}", r.log);

@@ -11,12 +11,7 @@ use vatchain_app::{codes, compose};
 
 #[test]
 fn deposits_open_voting_or_the_proposal_is_dropped() {
-    let home = tempfile::tempdir().expect("tempdir");
-    let mut alice = Wallet::new(1, 0);
-    let mut bob = Wallet::new(2, 1);
-    let mut chain = Chain::start(home.path());
-    chain.init(&genesis(&alice, &bob));
-    chain.block(vec![]);
+    let (_home, mut chain, mut alice, mut bob) = fresh();
     let propose = |w: &mut Wallet, deposit: u128| {
         let addr = w.address.clone();
         w.tx(vec![compose::submit_proposal(

@@ -89,6 +89,17 @@ pub fn genesis(alice: &Wallet, bob: &Wallet) -> Value {
     })
 }
 
+/// A started chain on the default genesis, one block in; bind the home first so that it
+/// outlives the chain: `let (home, mut chain, mut alice, mut bob) = fresh();`.
+pub fn fresh() -> (tempfile::TempDir, Chain, Wallet, Wallet) {
+    let home = tempfile::tempdir().expect("tempdir");
+    let (alice, bob) = (Wallet::new(1, 0), Wallet::new(2, 1));
+    let mut chain = Chain::start(home.path());
+    chain.init(&genesis(&alice, &bob));
+    chain.block(vec![]);
+    (home, chain, alice, bob)
+}
+
 impl Chain {
     pub fn start(home: &Path) -> Chain {
         Chain::start_with(NodeConfig::new(home.to_path_buf()))
