@@ -11,8 +11,7 @@ use cosmrs::proto::cosmos::gov::v1::{
 };
 use cosmrs::Any;
 use prost::Message;
-use serde_json::Value;
-use vatchain_bridge::{chain_storage, inbound, outbound};
+use vatchain_bridge::{chain_storage, inbound};
 use vatchain_kernel::store::Hash32;
 use vatchain_kernel::{KRef, Kernel, RunBudget};
 use vatchain_proto::swingset::v1::{MsgDeliverInboundResponse, MsgInstallBundleResponse};
@@ -24,7 +23,7 @@ use crate::msgs::{decode_tx_msg, TxMsg, MSG_DEPOSIT, MSG_SUBMIT_PROPOSAL, MSG_VO
 use crate::node::{BlockRequest, NodeConfig};
 use crate::params::{parse_amount, Params};
 use crate::upgrade_plan::{self, AtHeight};
-use crate::{accounts, codes, exec, gov, host};
+use crate::{accounts, codes, exec, gov, host, results};
 
 /// One transaction's result (`ExecTxResult`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -215,7 +214,7 @@ impl BlockRunner {
         let run = self
             .kernel
             .run(RunBudget::computrons(params.block_computrons));
-        for (kp, settled) in self.settle_results() {
+        for (kp, settled) in results::settle(&mut self.kernel, height) {
             let ev = AppEvent::new(
                 "swingset_result",
                 [
@@ -317,7 +316,7 @@ impl BlockRunner {
         let mut responses = Vec::new();
         let mut kps = Vec::new();
         for (i, (m, any)) in msgs.into_iter().zip(&verified.messages).enumerate() {
-            let done = self.execute_msg(m, any, &signer, params, now);
+            let done = self.execute_msg(m, any, &signer, params, now, height);
             // A message must leave no crank open, whatever it did.
             self.kernel.store_mut().commit_crank();
             match done {
@@ -364,6 +363,7 @@ impl BlockRunner {
         signer: &str,
         params: &Params,
         now: u64,
+        height: u64,
     ) -> Result<MsgDone, String> {
         let k = &mut self.kernel;
         match m {
@@ -388,9 +388,7 @@ impl BlockRunner {
                 let kref = exec::resolve_target(k, &target)?;
                 let kp = inbound::send(k, kref, &method, &args)?;
                 let store = k.store_mut();
-                let mut pending: Vec<String> = host::get(store, "res/pending").unwrap_or_default();
-                pending.push(kp.to_string());
-                host::put(store, "res/pending", &pending);
+                results::track(store, kp, height);
                 store.commit_crank();
                 Ok(MsgDone {
                     response: response(
@@ -491,38 +489,6 @@ impl BlockRunner {
                 })
             }
         }
-    }
-
-    /// Records the results that settled in this block (`res/<kpid>`) and releases their
-    /// promises; returns them.
-    fn settle_results(&mut self) -> Vec<(KRef, Value)> {
-        let k = &mut self.kernel;
-        let pending: Vec<String> = host::get(k.store(), "res/pending").unwrap_or_default();
-        if pending.is_empty() {
-            return Vec::new();
-        }
-        let mut still = Vec::new();
-        let mut settled = Vec::new();
-        for s in pending {
-            let Ok(kp) = s.parse::<KRef>() else { continue };
-            match k.promise_state(kp) {
-                // Gone: nothing will ever settle it (cannot happen while it is pinned).
-                None => {}
-                Some(state) => match outbound::settlement(&state) {
-                    Some(v) => settled.push((kp, v)),
-                    None => still.push(s),
-                },
-            }
-        }
-        for (kp, v) in &settled {
-            host::put(k.store_mut(), &format!("res/{kp}"), v);
-        }
-        host::put(k.store_mut(), "res/pending", &still);
-        k.store_mut().commit_crank();
-        for (kp, _) in &settled {
-            k.unpin(*kp);
-        }
-        settled
     }
 
     /// One `published` event per change vats made to chainStorage since the last block.

@@ -7,7 +7,8 @@
 //! - `val/<address>` → validator power
 //! - `pub/<name>` → the kref of a published object (target of `MsgDeliverInbound`)
 //! - `pub-seen` → the last chainStorage change reported as an event
-//! - `res/pending` → kpids of results not yet settled; `res/<kpid>` → a settled result
+//! - `res/pending` → (kpid, height) of results not yet settled; `res/<kpid>` → a settled
+//!   (or expired) result (see `results.rs`)
 //! - `gov/next`, `gov/p/<id:020>` → proposal, `gov/v/<id:020>/<voter>` → vote,
 //!   `gov/open` → ids of proposals in their deposit or voting period
 //! - `upg/plan` → the scheduled software-upgrade plan; `upg/done/<name>` → its height;

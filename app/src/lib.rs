@@ -29,5 +29,6 @@ pub mod msgs;
 pub mod node;
 pub mod params;
 pub mod query;
+pub mod results;
 pub mod sign;
 pub mod upgrade_plan;

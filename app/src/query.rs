@@ -117,18 +117,7 @@ fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
                 .map(|(k, v)| (k["pub/".len()..].to_string(), Value::String(v)))
                 .collect(),
         )),
-        ("result", kp) => {
-            if let Some(r) = host::get::<Value>(store, &format!("res/{kp}")) {
-                return ok(r);
-            }
-            let pending: Vec<String> = host::get(store, "res/pending").unwrap_or_default();
-            if pending.iter().any(|p| p == kp) {
-                ok(json!({"status": "pending"}))
-            } else {
-                fail(CODE_NOT_FOUND, format!("no result {kp}"))
-            }
-        }
-        // The newest proposals first.
+        ("result", kp) => found(crate::results::get(store, kp), &format!("result {kp}")),
         ("proposals", "") => ok(json!(host::scan::<Value>(store, "gov/p/")
             .into_iter()
             .rev()
