@@ -5,6 +5,8 @@
 //! computron budget (leftover work continues next block) → settled results and published
 //! data as events → the app hash. `Commit` writes all of it in one `WriteBatch`.
 
+use std::collections::BTreeSet;
+
 use cosmrs::proto::cosmos::base::abci::v1beta1::TxMsgData;
 use cosmrs::proto::cosmos::gov::v1::{
     MsgDepositResponse, MsgSubmitProposalResponse, MsgVoteResponse,
@@ -22,6 +24,7 @@ use crate::genesis::AppState;
 use crate::msgs::{decode_tx_msg, TxMsg, MSG_DEPOSIT, MSG_SUBMIT_PROPOSAL, MSG_VOTE};
 use crate::node::{BlockRequest, NodeConfig};
 use crate::params::{parse_amount, Params};
+use crate::sign;
 use crate::upgrade_plan::{self, AtHeight};
 use crate::{accounts, codes, exec, gov, host, results};
 
@@ -64,6 +67,8 @@ pub struct BlockRunner {
     pending: Option<u64>,
     /// Whether this process has begun a block yet (the binary-version check runs once).
     begun: bool,
+    /// Accounts whose sequence the block being built moved (for CheckTx's view).
+    signers: BTreeSet<String>,
 }
 
 /// What executing one message produced.
@@ -74,10 +79,6 @@ struct MsgDone {
     result: Option<KRef>,
 }
 
-fn response<M: Message>(type_url: &str, m: &M) -> Any {
-    crate::sign::any(type_url, m)
-}
-
 impl BlockRunner {
     pub fn new(kernel: Kernel, config: NodeConfig) -> BlockRunner {
         BlockRunner {
@@ -85,6 +86,7 @@ impl BlockRunner {
             config,
             pending: None,
             begun: false,
+            signers: BTreeSet::new(),
         }
     }
 
@@ -206,10 +208,9 @@ impl BlockRunner {
         }
         events.extend(gov::end_block(
             &mut self.kernel,
-            Kernel::store_mut,
             &params.gov,
             block.time,
-            &mut |k: &mut Kernel, msgs: &[Any]| exec::execute_proposal(k, msgs, height),
+            height,
         ));
         let run = self
             .kernel
@@ -242,7 +243,9 @@ impl BlockRunner {
         }
     }
 
-    pub fn commit(&mut self) -> u64 {
+    /// Commits the finalized block; returns its height and the accounts whose sequence it
+    /// moved.
+    pub fn commit(&mut self) -> (u64, Vec<String>) {
         let height = self
             .pending
             .take()
@@ -252,7 +255,10 @@ impl BlockRunner {
         self.kernel
             .commit_block(height)
             .expect("writing the block to the DB failed");
-        height
+        (
+            height,
+            std::mem::take(&mut self.signers).into_iter().collect(),
+        )
     }
 
     /// Authenticates and executes one tx; returns its result and the result promises of
@@ -293,6 +299,7 @@ impl BlockRunner {
         if let Some(mut a) = accounts::get(store, &signer) {
             a.sequence += 1;
             accounts::put(store, &a);
+            self.signers.insert(signer.clone());
         }
         store.commit_crank();
         let tx_event = AppEvent::new(
@@ -370,7 +377,7 @@ impl BlockRunner {
             TxMsg::InstallBundle { bundle } => {
                 let id = k.install_bundle(&bundle).map_err(|e| e.to_string())?;
                 Ok(MsgDone {
-                    response: response(
+                    response: sign::any(
                         "/vatchain.swingset.v1.MsgInstallBundleResponse",
                         &MsgInstallBundleResponse {
                             bundle_id: id.clone(),
@@ -391,7 +398,7 @@ impl BlockRunner {
                 results::track(store, kp, height);
                 store.commit_crank();
                 Ok(MsgDone {
-                    response: response(
+                    response: sign::any(
                         "/vatchain.swingset.v1.MsgDeliverInboundResponse",
                         &MsgDeliverInboundResponse {
                             result_kpid: kp.to_string(),
@@ -433,7 +440,7 @@ impl BlockRunner {
                 )?;
                 store.commit_crank();
                 Ok(MsgDone {
-                    response: response(
+                    response: sign::any(
                         "/cosmos.gov.v1.MsgSubmitProposalResponse",
                         &MsgSubmitProposalResponse { proposal_id: id },
                     ),
@@ -455,7 +462,7 @@ impl BlockRunner {
                 gov::vote(store, proposal_id, signer, option)?;
                 store.commit_crank();
                 Ok(MsgDone {
-                    response: response("/cosmos.gov.v1.MsgVoteResponse", &MsgVoteResponse {}),
+                    response: sign::any("/cosmos.gov.v1.MsgVoteResponse", &MsgVoteResponse {}),
                     events: vec![AppEvent::new(
                         "proposal_vote",
                         [
@@ -476,7 +483,10 @@ impl BlockRunner {
                 gov::deposit(store, &params.gov, now, proposal_id, signer, amount)?;
                 store.commit_crank();
                 Ok(MsgDone {
-                    response: response("/cosmos.gov.v1.MsgDepositResponse", &MsgDepositResponse {}),
+                    response: sign::any(
+                        "/cosmos.gov.v1.MsgDepositResponse",
+                        &MsgDepositResponse {},
+                    ),
                     events: vec![AppEvent::new(
                         "proposal_deposit",
                         [
@@ -499,7 +509,7 @@ impl BlockRunner {
         if last == seen {
             return Vec::new();
         }
-        let events = chain_storage::changes_since(k, seen)
+        let events = chain_storage::changes_since(k, seen, last)
             .into_iter()
             .map(|(seq, path, value)| {
                 AppEvent::new(

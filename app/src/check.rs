@@ -11,7 +11,7 @@ use crate::accounts::Account;
 use crate::auth::{verify_tx, AccountInfo};
 use crate::msgs::decode_tx_msg;
 use crate::params::Params;
-use crate::{codes, host};
+use crate::{accounts, codes, host};
 
 #[derive(Debug, Default)]
 pub struct CheckState {
@@ -25,9 +25,7 @@ pub struct CheckState {
 }
 
 impl CheckState {
-    /// Reloads from the kernel's state, after genesis or a Commit. Pending sequences are
-    /// dropped: CometBFT rechecks the mempool's remaining txs in order (RECHECK), which
-    /// admits them again on top of the new state.
+    /// Loads everything from the kernel's state (at start and after genesis).
     pub fn refresh(&mut self, kernel: &Kernel) {
         let store = kernel.store();
         self.chain_id = host::get(store, "app/chainID").unwrap_or_default();
@@ -37,6 +35,20 @@ impl CheckState {
             .into_iter()
             .map(|(_, a)| (a.address.clone(), a.auth_info()))
             .collect();
+        self.pending.clear();
+    }
+
+    /// After a Commit: the new height, the accounts the block's txs signed for (only a
+    /// signer's sequence moves; accounts are created only at genesis), and no pending
+    /// sequences (RECHECK re-admits the mempool's txs on top of the new state).
+    pub fn after_commit(&mut self, kernel: &Kernel, signers: &[String]) {
+        let store = kernel.store();
+        self.height = store.committed().height;
+        for addr in signers {
+            if let Some(a) = accounts::get(store, addr) {
+                self.accounts.insert(a.address.clone(), a.auth_info());
+            }
+        }
         self.pending.clear();
     }
 

@@ -1,7 +1,6 @@
 //! Governance, after Cosmos SDK x/gov v1: proposals carrying messages, deposits, votes
 //! weighted by validator power, and the tally at the end of the voting period. A passed
-//! proposal's messages execute in order, all or nothing (the executor is the caller's:
-//! see `crate::exec`).
+//! proposal's messages execute in order, all or nothing (`crate::exec`).
 //!
 //! Times are block times in seconds (consensus data, the same on every node).
 
@@ -9,9 +8,11 @@ use cosmrs::proto::cosmos::gov::v1::VoteOption;
 use cosmrs::Any;
 use serde::{Deserialize, Serialize};
 use vatchain_kernel::store::Store;
+use vatchain_kernel::Kernel;
 
 use crate::accounts;
 use crate::events::AppEvent;
+use crate::exec;
 use crate::host;
 use crate::params::{parse_amount, parse_fraction, GovParams};
 
@@ -296,24 +297,14 @@ fn refund(store: &mut Store, p: &Proposal) {
     }
 }
 
-/// Executes a passed proposal's messages, all or nothing: `Ok` carries one line per
-/// message, `Err` the failure (and nothing of the proposal applied).
-pub type Executor<'a, K> = dyn FnMut(&mut K, &[Any]) -> Result<Vec<String>, String> + 'a;
-
-/// End-of-block governance: ends deposit and voting periods that are over at `now`,
-/// tallies, and executes what passed. `store_of` reaches the store inside `k`.
-pub fn end_block<K>(
-    k: &mut K,
-    store_of: fn(&mut K) -> &mut Store,
-    params: &GovParams,
-    now: u64,
-    execute: &mut Executor<'_, K>,
-) -> Vec<AppEvent> {
+/// End-of-block governance for block `height` at time `now`: ends deposit and voting
+/// periods that are over, tallies, and executes what passed (`exec::execute_proposal`).
+pub fn end_block(kernel: &mut Kernel, params: &GovParams, now: u64, height: u64) -> Vec<AppEvent> {
     let mut events = Vec::new();
-    let open = open_ids(store_of(k));
+    let open = open_ids(kernel.store_mut());
     let mut still_open = Vec::new();
     for id in open {
-        let Some(mut p) = get(store_of(k), id) else {
+        let Some(mut p) = get(kernel.store_mut(), id) else {
             continue;
         };
         let ended_deposit = p.status == STATUS_DEPOSIT && now >= p.deposit_end_time;
@@ -326,7 +317,7 @@ pub fn end_block<K>(
         if ended_deposit {
             // As in Cosmos: a proposal that never reached the minimum deposit is deleted
             // (it would otherwise be free, permanent storage) and its deposits are burned.
-            let store = store_of(k);
+            let store = kernel.store_mut();
             host::delete(store, &key(id));
             store.commit_crank();
             events.push(AppEvent::new(
@@ -338,15 +329,15 @@ pub fn end_block<K>(
             ));
             continue;
         } else {
-            let (t, total) = tally(store_of(k), id);
+            let (t, total) = tally(kernel.store_mut(), id);
             let verdict = decide(&t, total, params);
             p.final_tally = Some(t);
             match verdict {
                 Verdict::Passes => {
-                    refund(store_of(k), &p);
+                    refund(kernel.store_mut(), &p);
                     let messages: Vec<Any> = p.messages.iter().map(StoredMsg::to_any).collect();
-                    store_of(k).commit_crank();
-                    match execute(k, &messages) {
+                    kernel.store_mut().commit_crank();
+                    match exec::execute_proposal(kernel, &messages, height) {
                         Ok(lines) => {
                             p.status = STATUS_PASSED.into();
                             p.outcome = lines;
@@ -358,7 +349,7 @@ pub fn end_block<K>(
                     }
                 }
                 Verdict::Rejected(why) => {
-                    refund(store_of(k), &p);
+                    refund(kernel.store_mut(), &p);
                     p.status = STATUS_REJECTED.into();
                     p.outcome = vec![why.to_string()];
                 }
@@ -368,7 +359,7 @@ pub fn end_block<K>(
                 }
             }
         }
-        let store = store_of(k);
+        let store = kernel.store_mut();
         put(store, &p);
         store.commit_crank();
         events.push(AppEvent::new(
@@ -380,7 +371,7 @@ pub fn end_block<K>(
             ],
         ));
     }
-    let store = store_of(k);
+    let store = kernel.store_mut();
     set_open_ids(store, &still_open);
     store.commit_crank();
     events

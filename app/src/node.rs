@@ -252,8 +252,10 @@ impl Owner {
                 let _ = reply.send(self.runner.finalize(block));
             }
             Command::Commit(reply) => {
-                let h = self.runner.commit();
-                self.refresh_check_state();
+                let (h, signers) = self.runner.commit();
+                if let Ok(mut st) = self.check.lock() {
+                    st.after_commit(self.runner.kernel(), &signers);
+                }
                 let _ = reply.send(h);
             }
             Command::Query { path, data, reply } => {

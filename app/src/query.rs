@@ -14,7 +14,7 @@ use prost::Message;
 use serde_json::{json, Value};
 use vatchain_bridge::chain_storage;
 use vatchain_kernel::store::Cf;
-use vatchain_kernel::{Kernel, VatId};
+use vatchain_kernel::{keys, Kernel, VatId};
 
 use crate::{accounts, gov, host, upgrade_plan};
 
@@ -167,20 +167,18 @@ fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
 
 fn vat_info(kernel: &Kernel, v: VatId) -> Value {
     let options: Value = kernel
-        .kv_get(&format!("{v}.options"))
+        .kv_get(&keys::vat_options(v))
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or(Value::Null);
-    let span: Value = kernel
-        .kv_get(&format!("{v}.t.current"))
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or(Value::Null);
+    // The current span is the last one.
+    let span = kernel.transcript_spans(v).pop();
     json!({
         "vatID": v.to_string(),
         "name": options["name"],
         "dynamic": options["dynamic"],
-        "bundleID": span["bundleID"],
-        "incarnationNumber": span["incarnation"],
-        "transcriptLength": span["endPos"],
+        "bundleID": span.as_ref().map(|s| s.bundle_id.clone()),
+        "incarnationNumber": span.as_ref().map(|s| s.incarnation),
+        "transcriptLength": span.as_ref().map(|s| s.end_pos),
     })
 }
 

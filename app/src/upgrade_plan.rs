@@ -41,7 +41,7 @@ pub fn schedule(store: &mut Store, plan: &Plan) {
 }
 
 pub fn is_done(store: &Store, name: &str) -> bool {
-    host::get::<u64>(store, &format!("upg/done/{name}")).is_some()
+    done_height(store, name).is_some()
 }
 
 /// The height at which upgrade `name` ran.

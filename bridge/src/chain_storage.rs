@@ -10,7 +10,7 @@ use serde_json::Value;
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::worker::bundle::Bundle;
 use vatchain_kernel::worker::VatSource;
-use vatchain_kernel::{KRef, Kernel, KernelError, VatId, VatOptions};
+use vatchain_kernel::{keys, KRef, Kernel, KernelError, VatId, VatOptions};
 
 /// The chainStorage vat's name (its root is published under it too).
 pub const CHAIN_STORAGE_NAME: &str = "chainStorage";
@@ -50,8 +50,9 @@ fn storage_vat(kernel: &Kernel) -> Option<VatId> {
     kernel.vat_id(CHAIN_STORAGE_NAME)
 }
 
+/// The chainStorage vat's userspace vatstore (liveslots confines user keys to `vvs.`).
 fn vvs(kernel: &Kernel, v: VatId, key: &str) -> Option<String> {
-    kernel.kv_get(&format!("{v}.vs.vvs.{key}"))
+    kernel.kv_get(&keys::vatstore(v, &format!("vvs.{key}")))
 }
 
 /// The value published under `path`, if any.
@@ -65,7 +66,7 @@ pub fn list(kernel: &Kernel, prefix: &str, limit: usize) -> Vec<String> {
     let Some(v) = storage_vat(kernel) else {
         return Vec::new();
     };
-    let base = format!("{v}.vs.vvs.data.");
+    let base = keys::vatstore(v, "vvs.data.");
     kernel
         .kv_scan(&format!("{base}{prefix}"))
         .into_iter()
@@ -82,12 +83,12 @@ pub fn change_count(kernel: &Kernel) -> u64 {
         .unwrap_or(0)
 }
 
-/// Changes after number `seen`, oldest first: (change number, path, current value).
-pub fn changes_since(kernel: &Kernel, seen: u64) -> Vec<(u64, String, Value)> {
+/// Changes `seen + 1 ..= last` (`last` from [`change_count`]), oldest first: (change
+/// number, path, current value).
+pub fn changes_since(kernel: &Kernel, seen: u64, last: u64) -> Vec<(u64, String, Value)> {
     let Some(v) = storage_vat(kernel) else {
         return Vec::new();
     };
-    let last = change_count(kernel);
     let first = (seen + 1).max(last.saturating_sub(KEEP_CHANGES) + 1);
     (first..=last)
         .filter_map(|seq| {
@@ -116,9 +117,9 @@ pub fn vat_parameters(params: &Value, storage: KRef) -> Result<CapData<KRef>, St
     }
     // Encode the plain data, then add the slot reference as smallcaps writes one (the
     // escaping of plain strings must not apply to it).
-    let encoded = crate::smallcaps::encode(&Value::Object(obj));
-    let mut record: serde_json::Map<String, Value> =
-        serde_json::from_str(&encoded[1..]).map_err(|e| e.to_string())?;
+    let Value::Object(mut record) = crate::smallcaps::encode_value(&Value::Object(obj)) else {
+        return Err("internal: an encoded record is not a record".into());
+    };
     record.insert(
         "chainStorage".into(),
         Value::String("$0.Alleged: chainStorage".into()),

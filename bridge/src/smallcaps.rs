@@ -46,7 +46,9 @@ pub fn encode(value: &Value) -> String {
     format!("#{}", encode_value(value))
 }
 
-fn encode_value(v: &Value) -> Value {
+/// Encodes plain JSON data as the JSON value inside a smallcaps body (strings escaped):
+/// for callers that add special values (slots) around plain data.
+pub fn encode_value(v: &Value) -> Value {
     match v {
         Value::String(s) if reserved(s) => Value::String(format!("!{s}")),
         Value::Array(a) => Value::Array(a.iter().map(encode_value).collect()),

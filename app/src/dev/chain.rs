@@ -109,16 +109,21 @@ impl DevChain {
     pub fn submit(&self, tx: Vec<u8>) -> (ResponseCheckTx, [u8; 32]) {
         let hash = tx_hash(&tx);
         let _admission = self.admission.lock();
+        (self.admit(tx, CheckTxType::New), hash)
+    }
+
+    /// CheckTx, and into the mempool if admitted. The caller holds `admission`.
+    fn admit(&self, tx: Vec<u8>, kind: CheckTxType) -> ResponseCheckTx {
         let r = self.app.check_tx(RequestCheckTx {
             tx: tx.clone().into(),
-            r#type: CheckTxType::New as i32,
+            r#type: kind as i32,
         });
         if r.code == 0 {
             if let Ok(mut m) = self.mempool.lock() {
                 m.push(tx);
             }
         }
-        (r, hash)
+        r
     }
 
     pub fn query(&self, path: &str, data: &[u8]) -> ResponseQuery {
@@ -199,15 +204,7 @@ impl DevChain {
             .map(|mut m| std::mem::take(&mut *m))
             .unwrap_or_default();
         for tx in pending {
-            let r = self.app.check_tx(RequestCheckTx {
-                tx: tx.clone().into(),
-                r#type: CheckTxType::Recheck as i32,
-            });
-            if r.code == 0 {
-                if let Ok(mut m) = self.mempool.lock() {
-                    m.push(tx);
-                }
-            }
+            self.admit(tx, CheckTxType::Recheck);
         }
         drop(admission);
         record
