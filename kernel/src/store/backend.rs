@@ -130,13 +130,13 @@ impl Backend {
     }
 
     /// Applies `writes` atomically: for RocksDB, one synced `WriteBatch`.
-    pub(crate) fn write(&mut self, writes: Vec<(Cf, Vec<u8>, Slot)>) -> Result<(), StoreError> {
+    pub(crate) fn write(&mut self, writes: &[(Cf, Vec<u8>, Slot)]) -> Result<(), StoreError> {
         match self {
             Backend::Memory(maps) => {
                 for (cf, k, slot) in writes {
                     match slot {
-                        Some(v) => maps[cf.index()].insert(k, v),
-                        None => maps[cf.index()].remove(&k),
+                        Some(v) => maps[cf.index()].insert(k.clone(), v.clone()),
+                        None => maps[cf.index()].remove(k),
                     };
                 }
                 Ok(())
@@ -144,7 +144,7 @@ impl Backend {
             Backend::Rocks(db) => {
                 let mut batch = rocksdb::WriteBatch::default();
                 for (cf, k, slot) in writes {
-                    let h = Self::handle(db, cf);
+                    let h = Self::handle(db, *cf);
                     match slot {
                         Some(v) => batch.put_cf(h, k, v),
                         None => batch.delete_cf(h, k),

@@ -10,6 +10,7 @@ mod backend;
 mod cf;
 mod hash;
 mod overlay;
+mod read_cache;
 
 use std::ops::Bound;
 use std::path::Path;
@@ -19,6 +20,7 @@ pub use hash::{Hash32, GENESIS_APP_HASH};
 
 use backend::Backend;
 use overlay::{CrankBuffer, Layer};
+use read_cache::ReadCache;
 
 /// Host-family keys the store itself owns.
 const HOST_HEIGHT: &[u8] = b"store.height";
@@ -84,6 +86,8 @@ pub struct Committed {
 /// The store. Only the app commits blocks; the kernel works inside cranks.
 pub struct Store {
     backend: Backend,
+    /// Committed `kv` values already read (see [`read_cache`]).
+    cache: ReadCache,
     block: Layer,
     crank: CrankBuffer,
     /// Digests of the cranks committed into the block buffer, in order.
@@ -123,6 +127,7 @@ impl Store {
         };
         Ok(Store {
             backend,
+            cache: ReadCache::default(),
             block: Layer::default(),
             crank: CrankBuffer::default(),
             block_cranks: Vec::new(),
@@ -144,7 +149,15 @@ impl Store {
         if let Some(slot) = self.block.get(cf, key) {
             return slot.clone();
         }
-        self.backend.get(cf, key)
+        self.committed_get(cf, key)
+    }
+
+    /// Reads the committed layer (through the read cache for `kv`).
+    fn committed_get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
+        match cf {
+            Cf::Kv => self.cache.get(key, || self.backend.get(cf, key)),
+            _ => self.backend.get(cf, key),
+        }
     }
 
     pub fn has(&self, cf: Cf, key: &[u8]) -> bool {
@@ -297,7 +310,7 @@ impl Store {
             });
         }
         let app_hash = self.pending_app_hash();
-        let mut writes = std::mem::take(&mut self.block).drain();
+        let mut writes = self.block.drain();
         // A deletion of a key that never reached disk (a queue item or promise born and
         // gone within the block) would only leave a tombstone for every later scan to step
         // over. The app hash is unaffected: it hashes the cranks' writes, not the batch.
@@ -310,7 +323,12 @@ impl Store {
         writes.push((Cf::Host, HOST_APP_HASH.to_vec(), Some(app_hash.to_vec())));
         // On failure the block buffer is gone and the batch did not land: the caller must
         // stop, and the consensus engine replays the block after a restart.
-        self.backend.write(writes)?;
+        self.backend.write(&writes)?;
+        for (cf, k, slot) in &writes {
+            if *cf == Cf::Kv {
+                self.cache.landed(k, slot);
+            }
+        }
         self.block_cranks.clear();
         // A savepoint cannot span blocks: whatever was open is kept, as committed.
         self.journals.clear();

@@ -4,38 +4,62 @@
 //! being built) and the crank buffer (the crank under way). A value of `None` is a
 //! tombstone: it masks whatever a lower layer holds for that key.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::ops::Bound;
+
+use rustc_hash::FxHashMap;
 
 use super::cf::Cf;
 
 /// One key's state in an overlay: `Some(value)` written, `None` deleted.
 pub(crate) type Slot = Option<Vec<u8>>;
 
-/// Per-family ordered maps of pending writes.
+/// One family's pending writes: a hash map for point reads (the hot path: most reads are
+/// of single keys, and a block buffer holds thousands) and the same keys in byte order for
+/// scans.
+///
+/// # Invariants
+/// `order` holds exactly the keys of `slots`.
+#[derive(Clone, Default, Debug)]
+struct Family {
+    slots: FxHashMap<Vec<u8>, Slot>,
+    order: BTreeSet<Vec<u8>>,
+}
+
+/// Per-family pending writes.
 #[derive(Clone, Default, Debug)]
 pub(crate) struct Layer {
-    maps: [BTreeMap<Vec<u8>, Slot>; 4],
+    families: [Family; 4],
 }
 
 impl Layer {
     pub(crate) fn get(&self, cf: Cf, key: &[u8]) -> Option<&Slot> {
-        self.maps[cf.index()].get(key)
+        self.families[cf.index()].slots.get(key)
     }
 
+    /// Sets `key`'s slot; returns the previous one (`None`: the layer had no entry).
     pub(crate) fn put(&mut self, cf: Cf, key: Vec<u8>, slot: Slot) -> Option<Slot> {
-        self.maps[cf.index()].insert(key, slot)
+        let f = &mut self.families[cf.index()];
+        if let Some(old) = f.slots.get_mut(key.as_slice()) {
+            return Some(std::mem::replace(old, slot));
+        }
+        f.order.insert(key.clone());
+        f.slots.insert(key, slot);
+        None
     }
 
     pub(crate) fn remove(&mut self, cf: Cf, key: &[u8]) {
-        self.maps[cf.index()].remove(key);
+        let f = &mut self.families[cf.index()];
+        if f.slots.remove(key).is_some() {
+            f.order.remove(key);
+        }
     }
 
     /// The first key of this layer (written or deleted) after `lower`.
     pub(crate) fn first_after(&self, cf: Cf, lower: Bound<&[u8]>) -> Option<(&Vec<u8>, &Slot)> {
-        self.maps[cf.index()]
-            .range::<[u8], _>((lower, Bound::Unbounded))
-            .next()
+        let f = &self.families[cf.index()];
+        let k = f.order.range::<[u8], _>((lower, Bound::Unbounded)).next()?;
+        f.slots.get(k.as_slice()).map(|s| (k, s))
     }
 
     /// Every entry of this layer with `start <= key < end` (`end = None`: unbounded).
@@ -49,17 +73,30 @@ impl Layer {
             Some(e) => Bound::Excluded(e),
             None => Bound::Unbounded,
         };
-        self.maps[cf.index()].range::<[u8], _>((Bound::Included(start), upper))
+        let f = &self.families[cf.index()];
+        f.order
+            .range::<[u8], _>((Bound::Included(start), upper))
+            .filter_map(|k| f.slots.get(k.as_slice()).map(|s| (k, s)))
     }
 
-    /// Drains every entry, family by family in key order.
+    /// Takes every entry out, family by family (in no particular order within a family:
+    /// the callers fold them into a map or a batch), keeping the allocations for reuse.
     pub(crate) fn drain(&mut self) -> Vec<(Cf, Vec<u8>, Slot)> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.families.iter().map(|f| f.slots.len()).sum());
         for cf in Cf::ALL {
-            let map = std::mem::take(&mut self.maps[cf.index()]);
-            out.extend(map.into_iter().map(|(k, v)| (cf, k, v)));
+            let f = &mut self.families[cf.index()];
+            f.order.clear();
+            out.extend(f.slots.drain().map(|(k, slot)| (cf, k, slot)));
         }
         out
+    }
+
+    /// Empties the layer, keeping its allocations.
+    pub(crate) fn clear(&mut self) {
+        for f in &mut self.families {
+            f.slots.clear();
+            f.order.clear();
+        }
     }
 }
 
@@ -110,7 +147,7 @@ impl CrankBuffer {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.layer = Layer::default();
+        self.layer.clear();
         self.log.clear();
     }
 }
