@@ -120,9 +120,6 @@ pub fn kp_subscribers(k: KRef) -> String {
 pub fn kp_queue_next(k: KRef) -> String {
     format!("{k}.queue.nextID")
 }
-pub fn kp_queue_prefix(k: KRef) -> String {
-    format!("{k}.queue.")
-}
 pub fn kp_queue_item(k: KRef, n: u64) -> String {
     format!("{k}.queue.{n:020}")
 }

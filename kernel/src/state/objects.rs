@@ -170,6 +170,11 @@ impl KState {
     }
 
     pub(crate) fn delete_object(&mut self, k: KRef) {
-        self.delete_prefix(&keys::kref_prefix(k));
+        // Every key of the object, in key order (as a prefix delete would, without a scan).
+        self.delete_existing([keys::ko_disconnect(k), keys::ko_owner(k), keys::refcount(k)]);
+        debug_assert!(
+            self.scan(&keys::kref_prefix(k)).is_empty(),
+            "{k} has keys the object table does not list"
+        );
     }
 }

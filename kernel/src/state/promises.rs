@@ -97,13 +97,28 @@ impl KState {
         self.set_json(&keys::kp_queue_item(k, n), msg);
     }
 
+    /// The keys of the messages parked on `k`, in arrival (and key) order: items
+    /// `1..nextID` all exist until the promise settles, when they all go.
+    fn promise_queue_keys(&self, k: KRef) -> Vec<String> {
+        let next = self.get_u64(&keys::kp_queue_next(k)).unwrap_or(1);
+        (1..next).map(|n| keys::kp_queue_item(k, n)).collect()
+    }
+
     /// The messages parked on `k`, in arrival order (read only).
     pub(crate) fn promise_queue(&self, k: KRef) -> Vec<KMessage> {
-        self.scan(&keys::kp_queue_prefix(k))
-            .into_iter()
-            .filter(|(key, _)| !key.ends_with(".nextID"))
-            .map(|(_, v)| serde_json::from_str(&v).expect("queued message parses"))
+        self.promise_queue_keys(k)
+            .iter()
+            .filter_map(|key| self.get(key))
+            .map(|v| serde_json::from_str(&v).expect("queued message parses"))
             .collect()
+    }
+
+    /// Deletes the parked messages and the queue counter (point deletes, in key order,
+    /// as a prefix delete would make them: the same writes, without a scan).
+    fn delete_promise_queue(&mut self, k: KRef) {
+        let mut doomed = self.promise_queue_keys(k);
+        doomed.push(keys::kp_queue_next(k));
+        self.delete_existing(doomed);
     }
 
     /// Settles `k`: records the data (which now holds its slots), queues a `notify` to every
@@ -126,7 +141,7 @@ impl KState {
         self.set(&keys::kp_data_slots(k), &slots.join(","));
         self.del(&keys::kp_decider(k));
         self.del(&keys::kp_subscribers(k));
-        self.delete_prefix(&keys::kp_queue_prefix(k));
+        self.delete_promise_queue(k);
         for v in subscribers {
             self.incref(k, true);
             self.push_acceptance(&KernelEvent::Notify { vat_id: v, kpid: k });
@@ -145,7 +160,25 @@ impl KState {
                 self.decref(slot, true);
             }
         }
-        // Parked messages cannot exist here: each one holds the promise as its target.
-        self.delete_prefix(&keys::kref_prefix(k));
+        // Parked messages cannot exist here (each one holds the promise as its target),
+        // but the delete covers them anyway. Every key of the promise, in key order (the
+        // order a prefix delete would use): see the key table.
+        let mut doomed = vec![
+            keys::kp_data_body(k),
+            keys::kp_data_slots(k),
+            keys::kp_decider(k),
+        ];
+        doomed.extend(self.promise_queue_keys(k));
+        doomed.extend([
+            keys::kp_queue_next(k),
+            keys::refcount(k),
+            keys::kp_state(k),
+            keys::kp_subscribers(k),
+        ]);
+        self.delete_existing(doomed);
+        debug_assert!(
+            self.scan(&keys::kref_prefix(k)).is_empty(),
+            "{k} has keys the promise table does not list"
+        );
     }
 }

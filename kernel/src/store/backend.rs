@@ -25,13 +25,26 @@ impl Backend {
         opts.create_missing_column_families(true);
         let cfs = Cf::ALL
             .iter()
-            .map(|cf| rocksdb::ColumnFamilyDescriptor::new(cf.name(), rocksdb::Options::default()));
+            .map(|cf| rocksdb::ColumnFamilyDescriptor::new(cf.name(), Self::family_options()));
         let db =
             rocksdb::DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| StoreError::Open {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
         Ok(Backend::Rocks(db))
+    }
+
+    /// Bloom filters, on disk and in the memtable: the kernel reads many keys that do not
+    /// exist yet (a new promise's, a c-list entry it is about to make), and without a
+    /// filter each such read searches the memtable and every table file's index.
+    fn family_options() -> rocksdb::Options {
+        let mut table = rocksdb::BlockBasedOptions::default();
+        table.set_bloom_filter(10.0, false);
+        let mut o = rocksdb::Options::default();
+        o.set_block_based_table_factory(&table);
+        o.set_memtable_prefix_bloom_ratio(0.1);
+        o.set_memtable_whole_key_filtering(true);
+        o
     }
 
     fn handle(db: &rocksdb::DB, cf: Cf) -> &rocksdb::ColumnFamily {
@@ -47,6 +60,15 @@ impl Backend {
             Backend::Rocks(db) => db
                 .get_cf(Self::handle(db, cf), key)
                 .expect("RocksDB read failed: the database is unreadable"),
+        }
+    }
+
+    /// Whether `key` may be committed: `false` means certainly not (from the bloom filters,
+    /// without reading data); `true` may be wrong.
+    pub(crate) fn may_exist(&self, cf: Cf, key: &[u8]) -> bool {
+        match self {
+            Backend::Memory(maps) => maps[cf.index()].contains_key(key),
+            Backend::Rocks(db) => db.key_may_exist_cf(Self::handle(db, cf), key),
         }
     }
 

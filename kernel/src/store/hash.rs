@@ -7,7 +7,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::overlay::LoggedWrite;
+use super::cf::Cf;
 
 /// A 32-byte SHA-256 digest.
 pub type Hash32 = [u8; 32];
@@ -15,23 +15,20 @@ pub type Hash32 = [u8; 32];
 /// The app hash of an empty chain (before block 1).
 pub const GENESIS_APP_HASH: Hash32 = [0u8; 32];
 
-/// Digest of one crank's writes, in the order they were made.
-pub(crate) fn crank_digest(log: &[LoggedWrite]) -> Hash32 {
-    let mut h = Sha256::new();
-    for w in log {
-        h.update([w.cf as u8]);
-        h.update((w.key.len() as u64).to_be_bytes());
-        h.update(&w.key);
-        match &w.slot {
-            Some(v) => {
-                h.update([1u8]);
-                h.update((v.len() as u64).to_be_bytes());
-                h.update(v);
-            }
-            None => h.update([0u8]),
+/// Adds one write to a crank's digest. A crank's digest is SHA-256 over its writes in the
+/// order they were made; the crank buffer absorbs each write as it happens.
+pub(crate) fn absorb_write(h: &mut Sha256, cf: Cf, key: &[u8], value: Option<&[u8]>) {
+    h.update([cf as u8]);
+    h.update((key.len() as u64).to_be_bytes());
+    h.update(key);
+    match value {
+        Some(v) => {
+            h.update([1u8]);
+            h.update((v.len() as u64).to_be_bytes());
+            h.update(v);
         }
+        None => h.update([0u8]),
     }
-    h.finalize().into()
 }
 
 /// Digest of a block: its crank digests in order.

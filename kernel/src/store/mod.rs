@@ -42,7 +42,8 @@ pub enum StoreError {
     Commit(String),
 }
 
-/// A position in the crank buffer to roll back to (SwingSet's crank savepoints).
+/// A point in the crank under way to roll back to (SwingSet's crank savepoints). It stays
+/// open until rolled back to or until the crank ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Savepoint(usize);
 
@@ -166,12 +167,12 @@ impl Store {
 
     /// Writes into the crank buffer.
     pub fn set(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
-        self.crank.write(cf, key.to_vec(), Some(value.to_vec()));
+        self.crank.write(cf, key, Some(value.to_vec()));
     }
 
     /// Deletes in the crank buffer (a tombstone that masks lower layers).
     pub fn delete(&mut self, cf: Cf, key: &[u8]) {
-        self.crank.write(cf, key.to_vec(), None);
+        self.crank.write(cf, key, None);
     }
 
     /// The first live entry whose key is after `lower`, in byte order, over the merged view.
@@ -197,8 +198,8 @@ impl Store {
             let b = self.block.first_after(cf, bound);
             let d = self.backend.first_after(cf, bound, upper);
             let key = [
-                c.map(|(k, _)| k.as_slice()),
-                b.map(|(k, _)| k.as_slice()),
+                c.as_ref().map(|(k, _)| k.as_slice()),
+                b.as_ref().map(|(k, _)| k.as_slice()),
                 d.as_ref().map(|(k, _)| k.as_slice()),
             ]
             .into_iter()
@@ -210,8 +211,8 @@ impl Store {
             }
             // The topmost layer holding the key decides its value.
             let value = match (c, b) {
-                (Some((ck, cs)), _) if *ck == key => cs.clone(),
-                (_, Some((bk, bs))) if *bk == key => bs.clone(),
+                (Some((ck, cs)), _) if ck == key => cs,
+                (_, Some((bk, bs))) if bk == key => bs,
                 _ => d.map(|(_, v)| v),
             };
             match value {
@@ -236,7 +237,7 @@ impl Store {
             .collect();
         for layer in [&self.block, &self.crank.layer] {
             for (k, slot) in layer.range(cf, start, end) {
-                merged.insert(k.clone(), slot.clone());
+                merged.insert(k, slot);
             }
         }
         merged
@@ -252,8 +253,8 @@ impl Store {
     }
 
     /// A point in the current crank to roll back to.
-    pub fn savepoint(&self) -> Savepoint {
-        Savepoint(self.crank.log.len())
+    pub fn savepoint(&mut self) -> Savepoint {
+        Savepoint(self.crank.mark())
     }
 
     /// Undoes every write of the crank made after `sp`.
@@ -263,16 +264,17 @@ impl Store {
 
     /// Whether the current crank has written anything.
     pub fn crank_is_dirty(&self) -> bool {
-        !self.crank.log.is_empty()
+        self.crank.writes() > 0
     }
 
     /// Folds the crank buffer into the block buffer and returns the crank's digest
     /// (`None` for a crank that wrote nothing, which leaves the app hash unchanged).
     pub fn commit_crank(&mut self) -> Option<Hash32> {
-        if self.crank.log.is_empty() {
+        if self.crank.writes() == 0 {
+            self.crank.clear();
             return None;
         }
-        let digest = hash::crank_digest(&self.crank.log);
+        let digest = self.crank.finish_digest();
         for (cf, k, slot) in self.crank.layer.drain() {
             let prev = self.block.get(cf, &k).cloned();
             if let Some(j) = self.journals.last_mut() {
@@ -313,8 +315,10 @@ impl Store {
         let mut writes = self.block.drain();
         // A deletion of a key that never reached disk (a queue item or promise born and
         // gone within the block) would only leave a tombstone for every later scan to step
-        // over. The app hash is unaffected: it hashes the cranks' writes, not the batch.
-        writes.retain(|(cf, k, slot)| slot.is_some() || self.backend.get(*cf, k).is_some());
+        // over, so those the filters rule out are dropped (a false "may exist" keeps a
+        // harmless tombstone). The app hash is unaffected: it hashes the cranks' writes,
+        // not the batch.
+        writes.retain(|(cf, k, slot)| slot.is_some() || self.backend.may_exist(*cf, k));
         writes.push((
             Cf::Host,
             HOST_HEIGHT.to_vec(),

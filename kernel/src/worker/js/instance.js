@@ -1,10 +1,11 @@
 // The vat's liveslots instance, inside its QuickJS runtime. The host (Rust) prepends
 // `const ENTRY = "vat/…";` and provides two native functions, taken from globalThis and
 // removed before any vat code runs:
-//   __syscall(json) -> json   one syscall: {type, …} in; {ok: value} or {error: message} out
+//   __syscall(json) -> value  one syscall: {type, …} in; its answer out (undefined, a
+//                             vatstore string or null, a kernel hook's capdata), or throws
 //   __gc()                    a full garbage collection
-// It exports `deliver(json)`, which starts a delivery, and `outcome()`, which reports how
-// the last one ended once the host has drained the job queue.
+// It exports `deliver(json)`, which starts a delivery, and `outcome()` (with `failure()`),
+// which report how the last one ended once the host has drained the job queue.
 import { makeLiveSlots, harden } from './liveslots.js';
 
 const rawSyscall = globalThis.__syscall;
@@ -12,11 +13,7 @@ const rawGc = globalThis.__gc;
 delete globalThis.__syscall;
 delete globalThis.__gc;
 
-function call(request) {
-  const reply = JSON.parse(rawSyscall(JSON.stringify(request)));
-  if ('error' in reply) throw Error(reply.error);
-  return reply.ok;
-}
+const call = (request) => rawSyscall(JSON.stringify(request));
 
 const syscall = harden({
   send: (target, methargs, result) => call({ type: 'send', target, methargs, result: result ?? null }),
@@ -85,6 +82,13 @@ export function deliver(json) {
   );
 }
 
+// How the last delivery ended: 0 done, 1 still pending, 2 failed (see `failure()`).
+// A number, not a record: the host asks after every delivery.
 export function outcome() {
-  return JSON.stringify(state);
+  if (state.error !== null) return 2;
+  return state.done ? 0 : 1;
+}
+
+export function failure() {
+  return String(state.error);
 }

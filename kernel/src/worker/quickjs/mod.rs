@@ -17,7 +17,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use rquickjs::context::intrinsic as i;
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Module, Persistent, Runtime};
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Exception, Function, IntoJs, Module, Persistent,
+    Runtime, Value,
+};
 
 use self::alloc::{HeapMeter, MeteredAlloc};
 use self::bridge::Bridge;
@@ -74,6 +77,7 @@ pub struct JsWorker {
     // runtime (QuickJS aborts if a runtime is freed with live values).
     deliver_fn: Persistent<Function<'static>>,
     outcome_fn: Persistent<Function<'static>>,
+    failure_fn: Persistent<Function<'static>>,
     ctx: Context,
     rt: Runtime,
     bridge: Bridge,
@@ -137,14 +141,8 @@ impl JsWorker {
         let b = bridge.clone();
         let setup =
             ctx.with(
-                |ctx| -> Result<
-                    (Persistent<Function<'static>>, Persistent<Function<'static>>),
-                    String,
-                > {
-                    let sys = Function::new(ctx.clone(), move |request: String| -> String {
-                        syscall_json(&b, &request)
-                    })
-                    .map_err(|e| js_error(&ctx, e))?;
+                |ctx| -> Result<[Persistent<Function<'static>>; 3], String> {
+                    let sys = syscall_function(&ctx, b).map_err(|e| js_error(&ctx, e))?;
                     let gc = Function::new(ctx.clone(), |ctx: Ctx<'_>| ctx.run_gc())
                         .map_err(|e| js_error(&ctx, e))?;
                     let g = ctx.globals();
@@ -154,17 +152,21 @@ impl JsWorker {
                     let ns: rquickjs::Object = instance.finish().map_err(|e| js_error(&ctx, e))?;
                     let deliver: Function = ns.get("deliver").map_err(|e| js_error(&ctx, e))?;
                     let outcome: Function = ns.get("outcome").map_err(|e| js_error(&ctx, e))?;
+                    let failure: Function = ns.get("failure").map_err(|e| js_error(&ctx, e))?;
                     ctx.eval::<(), _>(include_str!("../js/lockdown.js"))
                         .map_err(|e| format!("lockdown failed: {}", js_error(&ctx, e)))?;
-                    Ok((
+                    Ok([
                         Persistent::save(&ctx, deliver),
                         Persistent::save(&ctx, outcome),
-                    ))
+                        Persistent::save(&ctx, failure),
+                    ])
                 },
             )?;
+        let [deliver_fn, outcome_fn, failure_fn] = setup;
         Ok(JsWorker {
-            deliver_fn: setup.0,
-            outcome_fn: setup.1,
+            deliver_fn,
+            outcome_fn,
+            failure_fn,
             ctx,
             rt,
             bridge,
@@ -205,19 +207,11 @@ impl JsWorker {
             f.call::<_, ()>((json,)).map_err(|e| js_error(&ctx, e))
         })?;
         self.drain()?;
-        let out = self.ctx.with(|ctx| -> Result<String, String> {
-            let f = self
-                .outcome_fn
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| js_error(&ctx, e))?;
-            f.call::<_, String>(()).map_err(|e| js_error(&ctx, e))
-        })?;
-        let out: serde_json::Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
-        if let Some(err) = out["error"].as_str() {
-            return Err(err.to_string());
+        let status = self.call_js::<i32>(&self.outcome_fn)?;
+        if status == 2 {
+            return Err(self.call_js::<String>(&self.failure_fn)?);
         }
-        if out["done"] != true && matches!(delivery, VatDelivery::StartVat { .. }) {
+        if status != 0 && matches!(delivery, VatDelivery::StartVat { .. }) {
             return Err(
                 "buildRootObject did not settle (a vat cannot wait on other vats while starting)"
                     .into(),
@@ -225,21 +219,47 @@ impl JsWorker {
         }
         Ok(())
     }
+
+    /// Calls one of the instance's exported functions without arguments.
+    fn call_js<T: for<'js> rquickjs::FromJs<'js>>(
+        &self,
+        f: &Persistent<Function<'static>>,
+    ) -> Result<T, String> {
+        self.ctx.with(|ctx| {
+            let f = f.clone().restore(&ctx).map_err(|e| js_error(&ctx, e))?;
+            f.call::<_, T>(()).map_err(|e| js_error(&ctx, e))
+        })
+    }
 }
 
-/// One syscall from JS: JSON request in, `{"ok": …}` or `{"error": …}` out.
-fn syscall_json(bridge: &Bridge, request: &str) -> String {
+/// The `__syscall` native function of a runtime.
+fn syscall_function<'js>(ctx: &Ctx<'js>, bridge: Bridge) -> rquickjs::Result<Function<'js>> {
+    Function::new(ctx.clone(), move |ctx: Ctx<'js>, request: String| {
+        syscall_from_js(&ctx, &bridge, &request)
+    })
+}
+
+/// One syscall from JS: a JSON request in; its answer as a JS value out (`undefined` when
+/// there is nothing to answer), or a thrown error for a malformed or illegal one.
+fn syscall_from_js<'js>(
+    ctx: &Ctx<'js>,
+    bridge: &Bridge,
+    request: &str,
+) -> rquickjs::Result<Value<'js>> {
     let reply = match serde_json::from_str::<VatSyscall>(request) {
         Err(e) => Err(format!("malformed syscall: {e}")),
         Ok(sc) => bridge.call(sc).map_err(|e| e.0),
     };
-    let v = match reply {
-        Ok(SyscallReply::Done) => serde_json::json!({ "ok": null }),
-        Ok(SyscallReply::Value(v)) => serde_json::json!({ "ok": v }),
-        Ok(SyscallReply::Data(d)) => serde_json::json!({ "ok": d }),
-        Err(e) => serde_json::json!({ "error": e }),
-    };
-    v.to_string()
+    match reply {
+        Ok(SyscallReply::Done) => Ok(Value::new_undefined(ctx.clone())),
+        Ok(SyscallReply::Value(v)) => v.into_js(ctx),
+        Ok(SyscallReply::Data(d)) => {
+            let json = serde_json::to_string(&d)
+                .map_err(|e| Exception::throw_internal(ctx, &e.to_string()))?;
+            ctx.json_parse(json)
+        }
+        Err(e) => Err(Exception::throw_message(ctx, &e)),
+    }
 }
 
 impl VatWorker for JsWorker {
