@@ -22,12 +22,57 @@ impl KRef {
     }
 }
 
+impl KRef {
+    fn parts(self) -> (&'static str, u64) {
+        match self {
+            KRef::Object(n) => ("ko", n),
+            KRef::Promise(n) => ("kp", n),
+        }
+    }
+
+    /// Appends the ref's name (as `Display` writes it) to `s`.
+    pub(crate) fn write_to(self, s: &mut String) {
+        let (prefix, n) = self.parts();
+        s.push_str(prefix);
+        s.push_str(&decimal(n));
+    }
+}
+
 impl fmt::Display for KRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KRef::Object(n) => write!(f, "ko{n}"),
-            KRef::Promise(n) => write!(f, "kp{n}"),
+        let (prefix, n) = self.parts();
+        f.write_str(prefix)?;
+        f.write_str(&decimal(n))
+    }
+}
+
+/// `n` in decimal, on the stack (a faster path than the formatting machinery, which the
+/// kernel would otherwise go through for every key it builds).
+pub(crate) fn decimal(mut n: u64) -> Decimal {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
+    }
+    Decimal { buf, start: i }
+}
+
+/// Decimal digits made by [`decimal`].
+pub(crate) struct Decimal {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl std::ops::Deref for Decimal {
+    type Target = str;
+    fn deref(&self) -> &str {
+        // Only ASCII digits are ever written into `buf[start..]`.
+        std::str::from_utf8(&self.buf[self.start..]).unwrap_or_default()
     }
 }
 
@@ -68,9 +113,18 @@ impl<'de> serde::Deserialize<'de> for KRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VatId(pub u64);
 
+impl VatId {
+    /// Appends the id (as `Display` writes it) to `s`.
+    pub(crate) fn write_to(self, s: &mut String) {
+        s.push('v');
+        s.push_str(&decimal(self.0));
+    }
+}
+
 impl fmt::Display for VatId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v{}", self.0)
+        f.write_str("v")?;
+        f.write_str(&decimal(self.0))
     }
 }
 

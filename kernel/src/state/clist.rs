@@ -61,10 +61,15 @@ impl KState {
     /// Marks the entry reachable; for an import, counts the new reachability.
     pub(crate) fn set_reachable_flag(&mut self, v: VatId, k: KRef) {
         if let Some((false, vref)) = self.clist_vref(v, k) {
-            self.write_clist(v, k, &vref, true);
-            if k.is_object() && !vref.is_export() {
-                self.incref_reachable(k);
-            }
+            self.flag_reachable(v, k, &vref);
+        }
+    }
+
+    /// Flags the (unreachable) entry `k` ⇄ `vref` reachable.
+    fn flag_reachable(&mut self, v: VatId, k: KRef, vref: &VRef) {
+        self.write_clist(v, k, vref, true);
+        if k.is_object() && !vref.is_export() {
+            self.incref_reachable(k);
         }
     }
 
@@ -132,25 +137,28 @@ impl KState {
     /// Translates a kernel ref into the vat's name for it, creating an import entry if the
     /// vat has none.
     pub(crate) fn map_kernel_to_vat(&mut self, v: VatId, k: KRef, set_reachable: bool) -> VRef {
-        if self.clist_vref(v, k).is_none() {
-            let vref = match k {
-                KRef::Object(_) => VRef::import(
-                    VKind::Object,
-                    self.allocate(&keys::vat_o_next(v), FIRST_O_IMPORT),
-                ),
-                KRef::Promise(_) => VRef::import(
-                    VKind::Promise,
-                    self.allocate(&keys::vat_p_next(v), FIRST_P_IMPORT),
-                ),
-            };
-            self.incref(k, false);
-            self.write_clist(v, k, &vref, false);
+        // One read of the entry: this runs for every ref of every delivery.
+        let (reachable, vref) = match self.clist_vref(v, k) {
+            Some(entry) => entry,
+            None => {
+                let vref = match k {
+                    KRef::Object(_) => VRef::import(
+                        VKind::Object,
+                        self.allocate(&keys::vat_o_next(v), FIRST_O_IMPORT),
+                    ),
+                    KRef::Promise(_) => VRef::import(
+                        VKind::Promise,
+                        self.allocate(&keys::vat_p_next(v), FIRST_P_IMPORT),
+                    ),
+                };
+                self.incref(k, false);
+                self.write_clist(v, k, &vref, false);
+                (false, vref)
+            }
+        };
+        if set_reachable && !reachable {
+            self.flag_reachable(v, k, &vref);
         }
-        if set_reachable {
-            self.set_reachable_flag(v, k);
-        }
-        self.clist_vref(v, k)
-            .map(|(_, vref)| vref)
-            .expect("entry written above")
+        vref
     }
 }

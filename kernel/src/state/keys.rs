@@ -56,84 +56,124 @@ pub const PINNED: &str = "pinnedObjects";
 pub const RUN_QUEUE: &str = "runQueue";
 pub const ACCEPTANCE_QUEUE: &str = "acceptanceQueue";
 
+// Keys are built by hand rather than with `format!`: the kernel builds several for every
+// syscall and delivery, and the formatting machinery was a visible part of that cost.
+
+/// `vN` followed by `rest`.
+fn of_vat(v: VatId, rest: &str) -> String {
+    let mut s = String::with_capacity(24 + rest.len());
+    v.write_to(&mut s);
+    s.push_str(rest);
+    s
+}
+
+/// `koN`/`kpN` followed by `rest`.
+fn of_kref(k: KRef, rest: &str) -> String {
+    let mut s = String::with_capacity(24 + rest.len());
+    k.write_to(&mut s);
+    s.push_str(rest);
+    s
+}
+
+/// `n` as 20 zero-padded digits (every u64 fits), so that key order is numeric order.
+fn push_padded(s: &mut String, n: u64) {
+    let digits = crate::refs::decimal(n);
+    for _ in digits.len()..20 {
+        s.push('0');
+    }
+    s.push_str(&digits);
+}
+
 pub fn vat_name(name: &str) -> String {
     format!("vat.name.{name}")
 }
 
 /// Prefix of every key of one vat (`vN.`).
 pub fn vat_prefix(v: VatId) -> String {
-    format!("{v}.")
+    of_vat(v, ".")
 }
 pub fn vat_source(v: VatId) -> String {
-    format!("{v}.source")
+    of_vat(v, ".source")
 }
 pub fn vat_options(v: VatId) -> String {
-    format!("{v}.options")
+    of_vat(v, ".options")
 }
 pub fn vat_parameters(v: VatId) -> String {
-    format!("{v}.vatParameters")
+    of_vat(v, ".vatParameters")
 }
 pub fn vat_o_next(v: VatId) -> String {
-    format!("{v}.o.nextID")
+    of_vat(v, ".o.nextID")
 }
 pub fn vat_p_next(v: VatId) -> String {
-    format!("{v}.p.nextID")
+    of_vat(v, ".p.nextID")
 }
 pub fn vat_reap_dirt(v: VatId) -> String {
-    format!("{v}.reapDirt")
+    of_vat(v, ".reapDirt")
 }
 /// Prefix of the vat's c-list (both directions).
 pub fn clist_prefix(v: VatId) -> String {
-    format!("{v}.c.")
+    of_vat(v, ".c.")
 }
 pub fn clist_k(v: VatId, k: KRef) -> String {
-    format!("{v}.c.{k}")
+    let mut s = of_vat(v, ".c.");
+    k.write_to(&mut s);
+    s
 }
 pub fn clist_v(v: VatId, vref: &str) -> String {
-    format!("{v}.c.{vref}")
+    let mut s = of_vat(v, ".c.");
+    s.push_str(vref);
+    s
 }
 pub fn vatstore_prefix(v: VatId) -> String {
-    format!("{v}.vs.")
+    of_vat(v, ".vs.")
 }
 pub fn vatstore(v: VatId, key: &str) -> String {
-    format!("{v}.vs.{key}")
+    let mut s = of_vat(v, ".vs.");
+    s.push_str(key);
+    s
 }
 
 pub fn ko_owner(k: KRef) -> String {
-    format!("{k}.owner")
+    of_kref(k, ".owner")
 }
 pub fn ko_disconnect(k: KRef) -> String {
-    format!("{k}.disconnect")
+    of_kref(k, ".disconnect")
 }
 pub fn refcount(k: KRef) -> String {
-    format!("{k}.refCount")
+    of_kref(k, ".refCount")
 }
 pub fn kp_state(k: KRef) -> String {
-    format!("{k}.state")
+    of_kref(k, ".state")
 }
 pub fn kp_decider(k: KRef) -> String {
-    format!("{k}.decider")
+    of_kref(k, ".decider")
 }
 pub fn kp_subscribers(k: KRef) -> String {
-    format!("{k}.subscribers")
+    of_kref(k, ".subscribers")
 }
 pub fn kp_queue_next(k: KRef) -> String {
-    format!("{k}.queue.nextID")
+    of_kref(k, ".queue.nextID")
 }
 pub fn kp_queue_item(k: KRef, n: u64) -> String {
-    format!("{k}.queue.{n:020}")
+    let mut s = of_kref(k, ".queue.");
+    push_padded(&mut s, n);
+    s
 }
 pub fn kp_data_body(k: KRef) -> String {
-    format!("{k}.data.body")
+    of_kref(k, ".data.body")
 }
 pub fn kp_data_slots(k: KRef) -> String {
-    format!("{k}.data.slots")
+    of_kref(k, ".data.slots")
 }
 /// Prefix of every key of one kernel object or promise (`koN.` / `kpN.`).
 pub fn kref_prefix(k: KRef) -> String {
-    format!("{k}.")
+    of_kref(k, ".")
 }
 
 pub fn queue_item(queue: &str, n: u64) -> String {
-    format!("{queue}.{n:020}")
+    let mut s = String::with_capacity(queue.len() + 21);
+    s.push_str(queue);
+    s.push('.');
+    push_padded(&mut s, n);
+    s
 }

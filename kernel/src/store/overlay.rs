@@ -87,7 +87,11 @@ impl Layer {
         if f.slots.is_empty() {
             return None;
         }
-        let k = f.with_order(|o| o.range::<[u8], _>((lower, Bound::Unbounded)).next().cloned())?;
+        let k = f.with_order(|o| {
+            o.range::<[u8], _>((lower, Bound::Unbounded))
+                .next()
+                .cloned()
+        })?;
         let slot = f.slots.get(k.as_slice())?.clone();
         Some((k, slot))
     }

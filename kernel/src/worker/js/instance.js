@@ -1,8 +1,9 @@
 // The vat's liveslots instance, inside its QuickJS runtime. The host (Rust) prepends
 // `const ENTRY = "vat/…";` and provides two native functions, taken from globalThis and
 // removed before any vat code runs:
-//   __syscall(json) -> value  one syscall: {type, …} in; its answer out (undefined, a
-//                             vatstore string or null, a kernel hook's capdata), or throws
+//   __syscall(request) -> value  one syscall: a plain {type, …} object in; its answer out
+//                             (undefined, a vatstore string or null, a kernel hook's
+//                             capdata), or throws
 //   __gc()                    a full garbage collection
 // It exports `deliver(json)`, which starts a delivery, and `outcome()` (with `failure()`),
 // which report how the last one ended once the host has drained the job queue.
@@ -13,7 +14,7 @@ const rawGc = globalThis.__gc;
 delete globalThis.__syscall;
 delete globalThis.__gc;
 
-const call = (request) => rawSyscall(JSON.stringify(request));
+const call = rawSyscall;
 
 const syscall = harden({
   send: (target, methargs, result) => call({ type: 'send', target, methargs, result: result ?? null }),
@@ -61,6 +62,13 @@ function describe(e) {
   }
 }
 
+const markDone = () => {
+  state.done = true;
+};
+const markFailed = (e) => {
+  state.error = describe(e);
+};
+
 export function deliver(json) {
   state.done = false;
   state.error = null;
@@ -69,17 +77,11 @@ export function deliver(json) {
   try {
     p = ls.dispatch(JSON.parse(json));
   } catch (e) {
-    state.error = describe(e);
+    markFailed(e);
     return;
   }
-  p.then(
-    () => {
-      state.done = true;
-    },
-    (e) => {
-      state.error = describe(e);
-    },
-  );
+  if (p === undefined) markDone();
+  else p.then(markDone, markFailed);
 }
 
 // How the last delivery ended: 0 done, 1 still pending, 2 failed (see `failure()`).

@@ -626,24 +626,25 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   }
 
   /**
-   * Handles one delivery. Returns a promise that settles when the delivery's own work is
-   * done; the host drains the job queue and then checks it.
+   * Handles one delivery. For startVat and bringOutYourDead, returns a promise that settles
+   * when the delivery's own work is done; the others finish synchronously (and return
+   * undefined), leaving only the vat's own promise jobs, which the host drains.
    */
   function dispatch(d) {
     switch (d.type) {
       case 'message':
         deliverMessage(d.target, d.methargs, d.result);
-        return Promise.resolve();
+        return undefined;
       case 'notify':
         deliverNotify(d.resolutions.map((r) => [r.vpid, r.rejected, r.data]));
-        return Promise.resolve();
+        return undefined;
       case 'dropExports':
         // Virtual and durable objects live in the vatstore, whoever holds them.
         for (const vref of d.vrefs.filter((v) => !isVirtual(v))) {
           reachableExports.delete(vref);
           droppedExports.add(vref);
         }
-        return Promise.resolve();
+        return undefined;
       case 'retireExports':
         for (const vref of d.vrefs.filter((v) => !isVirtual(v))) {
           const v = lookup(vref);
@@ -651,20 +652,20 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
           slotToVal.delete(vref);
           droppedExports.delete(vref);
         }
-        return Promise.resolve();
+        return undefined;
       case 'retireImports':
         for (const vref of d.vrefs) {
           const v = lookup(vref);
           if (v !== undefined) valToSlot.delete(v);
           slotToVal.delete(vref);
         }
-        return Promise.resolve();
+        return undefined;
       case 'startVat':
         return startVat(d.vatParameters);
       case 'bringOutYourDead':
         return bringOutYourDead();
       default:
-        return Promise.reject(Error(`liveslots: unknown delivery ${JSON.stringify(d.type)}`));
+        throw Error(`liveslots: unknown delivery ${JSON.stringify(d.type)}`);
     }
   }
 

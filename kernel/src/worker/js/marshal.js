@@ -74,7 +74,12 @@ export function passStyleOf(v) {
 
 const ERRORS = freeze({ Error, TypeError, RangeError, EvalError, ReferenceError, SyntaxError, URIError });
 
-const RESERVED = /^[!-\-]/; // "!" .. "-": the characters smallcaps gives a meaning
+// Whether a string starts with "!" .. "-", the characters smallcaps gives a meaning (a
+// char-code test: this runs for every string passed).
+const isReserved = (s) => {
+  const c = s.charCodeAt(0);
+  return c >= 0x21 && c <= 0x2d;
+};
 
 // Encoding and decoding are module-level functions over a per-call context rather than
 // recursive closures: a closure that names itself is a reference cycle, which QuickJS frees
@@ -82,6 +87,7 @@ const RESERVED = /^[!-\-]/; // "!" .. "-": the characters smallcaps gives a mean
 
 function slotFor(v, sigil, cx) {
   const vref = cx.convertValToSlot(v);
+  if (cx.slotIndex === undefined) cx.slotIndex = new Map();
   let i = cx.slotIndex.get(vref);
   if (i === undefined) {
     i = cx.slots.length;
@@ -104,7 +110,7 @@ function encode(v, cx) {
     case 'boolean':
       return v;
     case 'string':
-      return RESERVED.test(v) ? `!${v}` : v;
+      return isReserved(v) ? `!${v}` : v;
     case 'number':
       if (Number.isNaN(v)) return '#NaN';
       if (v === Infinity) return '#Infinity';
@@ -126,6 +132,7 @@ function encode(v, cx) {
       return { '#error': String(v.message), name: String(v.name) };
     case 'copyArray':
     case 'copyRecord': {
+      if (cx.seen === undefined) cx.seen = new Set();
       if (cx.seen.has(v)) throw TypeError('cannot pass a cyclic structure');
       cx.seen.add(v);
       let out;
@@ -148,6 +155,7 @@ function encode(v, cx) {
 
 function slotVal(cx, i, iface) {
   if (!(i >= 0 && i < cx.slots.length)) throw RangeError(`slot ${i} out of range`);
+  if (cx.vals === undefined) cx.vals = new Map();
   if (!cx.vals.has(i)) cx.vals.set(i, cx.convertSlotToVal(cx.slots[i], iface));
   return cx.vals.get(i);
 }
@@ -181,7 +189,7 @@ function decode(j, cx) {
       return slotVal(cx, idx, dot < 0 ? undefined : j.slice(dot + 1));
     }
     if (c === '&') return slotVal(cx, Number(j.slice(1)), undefined);
-    if (RESERVED.test(j)) throw TypeError(`unknown encoding ${JSON.stringify(j)}`);
+    if (isReserved(j)) throw TypeError(`unknown encoding ${JSON.stringify(j)}`);
     return j;
   }
   if (j === null || typeof j !== 'object') return j;
@@ -207,7 +215,9 @@ function decode(j, cx) {
  */
 export function makeMarshal(convertValToSlot, convertSlotToVal) {
   function serialize(root) {
-    const cx = { slots: [], slotIndex: new Map(), seen: new Set(), convertValToSlot };
+    // The slot index and the cycle check are made when first needed: most values are
+    // plain data without slots.
+    const cx = { slots: [], slotIndex: undefined, seen: undefined, convertValToSlot };
     const body = `#${JSON.stringify(encode(root, cx))}`;
     return freeze({ body, slots: freeze(cx.slots) });
   }
@@ -217,7 +227,7 @@ export function makeMarshal(convertValToSlot, convertSlotToVal) {
     if (typeof body !== 'string' || body[0] !== '#') {
       throw TypeError('capdata body must be a smallcaps string starting with "#"');
     }
-    const cx = { slots, vals: new Map(), convertSlotToVal };
+    const cx = { slots, vals: undefined, convertSlotToVal };
     return decode(JSON.parse(body.slice(1)), cx);
   }
 

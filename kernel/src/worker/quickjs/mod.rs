@@ -12,6 +12,7 @@
 mod alloc;
 mod bridge;
 mod modules;
+mod requests;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -139,29 +140,28 @@ impl JsWorker {
             .map_err(|e| format!("cannot create a QuickJS context: {e}"))?;
         let bridge = Bridge::default();
         let b = bridge.clone();
-        let setup =
-            ctx.with(
-                |ctx| -> Result<[Persistent<Function<'static>>; 3], String> {
-                    let sys = syscall_function(&ctx, b).map_err(|e| js_error(&ctx, e))?;
-                    let gc = Function::new(ctx.clone(), |ctx: Ctx<'_>| ctx.run_gc())
-                        .map_err(|e| js_error(&ctx, e))?;
-                    let g = ctx.globals();
-                    g.set("__syscall", sys).map_err(|e| js_error(&ctx, e))?;
-                    g.set("__gc", gc).map_err(|e| js_error(&ctx, e))?;
-                    let instance = Module::import(&ctx, INSTANCE).map_err(|e| js_error(&ctx, e))?;
-                    let ns: rquickjs::Object = instance.finish().map_err(|e| js_error(&ctx, e))?;
-                    let deliver: Function = ns.get("deliver").map_err(|e| js_error(&ctx, e))?;
-                    let outcome: Function = ns.get("outcome").map_err(|e| js_error(&ctx, e))?;
-                    let failure: Function = ns.get("failure").map_err(|e| js_error(&ctx, e))?;
-                    ctx.eval::<(), _>(include_str!("../js/lockdown.js"))
-                        .map_err(|e| format!("lockdown failed: {}", js_error(&ctx, e)))?;
-                    Ok([
-                        Persistent::save(&ctx, deliver),
-                        Persistent::save(&ctx, outcome),
-                        Persistent::save(&ctx, failure),
-                    ])
-                },
-            )?;
+        let setup = ctx.with(
+            |ctx| -> Result<[Persistent<Function<'static>>; 3], String> {
+                let sys = syscall_function(&ctx, b).map_err(|e| js_error(&ctx, e))?;
+                let gc = Function::new(ctx.clone(), |ctx: Ctx<'_>| ctx.run_gc())
+                    .map_err(|e| js_error(&ctx, e))?;
+                let g = ctx.globals();
+                g.set("__syscall", sys).map_err(|e| js_error(&ctx, e))?;
+                g.set("__gc", gc).map_err(|e| js_error(&ctx, e))?;
+                let instance = Module::import(&ctx, INSTANCE).map_err(|e| js_error(&ctx, e))?;
+                let ns: rquickjs::Object = instance.finish().map_err(|e| js_error(&ctx, e))?;
+                let deliver: Function = ns.get("deliver").map_err(|e| js_error(&ctx, e))?;
+                let outcome: Function = ns.get("outcome").map_err(|e| js_error(&ctx, e))?;
+                let failure: Function = ns.get("failure").map_err(|e| js_error(&ctx, e))?;
+                ctx.eval::<(), _>(include_str!("../js/lockdown.js"))
+                    .map_err(|e| format!("lockdown failed: {}", js_error(&ctx, e)))?;
+                Ok([
+                    Persistent::save(&ctx, deliver),
+                    Persistent::save(&ctx, outcome),
+                    Persistent::save(&ctx, failure),
+                ])
+            },
+        )?;
         let [deliver_fn, outcome_fn, failure_fn] = setup;
         Ok(JsWorker {
             deliver_fn,
@@ -234,19 +234,20 @@ impl JsWorker {
 
 /// The `__syscall` native function of a runtime.
 fn syscall_function<'js>(ctx: &Ctx<'js>, bridge: Bridge) -> rquickjs::Result<Function<'js>> {
-    Function::new(ctx.clone(), move |ctx: Ctx<'js>, request: String| {
-        syscall_from_js(&ctx, &bridge, &request)
+    Function::new(ctx.clone(), move |ctx: Ctx<'js>, request: Value<'js>| {
+        syscall_from_js(&ctx, &bridge, request)
     })
 }
 
-/// One syscall from JS: a JSON request in; its answer as a JS value out (`undefined` when
-/// there is nothing to answer), or a thrown error for a malformed or illegal one.
+/// One syscall from JS: a request object in (see [`requests`]); its answer as a JS value
+/// out (`undefined` when there is nothing to answer), or a thrown error for a malformed or
+/// illegal one.
 fn syscall_from_js<'js>(
     ctx: &Ctx<'js>,
     bridge: &Bridge,
-    request: &str,
+    request: Value<'js>,
 ) -> rquickjs::Result<Value<'js>> {
-    let reply = match serde_json::from_str::<VatSyscall>(request) {
+    let reply = match requests::read_request(request) {
         Err(e) => Err(format!("malformed syscall: {e}")),
         Ok(sc) => bridge.call(sc).map_err(|e| e.0),
     };
