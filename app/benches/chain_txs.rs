@@ -4,6 +4,10 @@
 //! txs/s with ms per block. `cargo bench -p vatchain-app --bench chain_txs [-- TXS]`;
 //! under `cargo test` it runs 20 txs as a smoke test.
 
+// The allocator vatd uses (see app/src/main.rs), so the figures are the node's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Instant;
 
 use k256::ecdsa::SigningKey;

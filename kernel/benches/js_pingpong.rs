@@ -5,6 +5,10 @@
 //! deliveries/s. `cargo bench -p vatchain-kernel --bench js_pingpong [-- ROUND_TRIPS]`;
 //! under `cargo test` it runs 50 round trips as a smoke test.
 
+// The allocator vatd uses (see app/src/main.rs), so the figures are the node's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "common/raw.rs"]
 mod raw;
 

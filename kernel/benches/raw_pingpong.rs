@@ -6,6 +6,10 @@
 //! (`cargo test` runs it as a 200-round-trip smoke test: without `--bench` it only checks
 //! that the benchmark works.)
 
+// The allocator vatd uses (see app/src/main.rs), so the figures are the node's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "common/raw.rs"]
 mod raw;
 

@@ -6,6 +6,10 @@
 //! `cargo bench -p vatchain-kernel --bench upgrade`; under `cargo test` it runs a small
 //! smoke configuration.
 
+// The allocator vatd uses (see app/src/main.rs), so the figures are the node's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::time::Instant;
 

@@ -30,9 +30,9 @@ async function incarnation(store, build) {
     const body = `#${JSON.stringify([method, args])}`;
     await ls.dispatch({ type: 'message', target: 'o+0', methargs: { body, slots: [] }, result });
     await flush();
-    const r = calls.find((c) => c[0] === 'resolve' && c[1][0][0] === result);
+    const r = calls.find((c) => c[0] === 'resolve' && c[1][0].vpid === result);
     assert.ok(r, `no answer to ${method}`);
-    const [, rejected, data] = r[1][0];
+    const { rejected, data } = r[1][0];
     const value = JSON.parse(data.body.slice(1));
     if (rejected) throw Error(value['#error']);
     return value;
@@ -209,10 +209,10 @@ test('vrefs are never reused by a later incarnation', async () => {
     });
   const v1 = await incarnation(store, exporter);
   await v1.call('fresh');
-  const first = v1.calls.find((c) => c[0] === 'resolve')[1][0][2].slots;
+  const first = v1.calls.find((c) => c[0] === 'resolve')[1][0].data.slots;
   const v2 = await incarnation(store, exporter);
   await v2.call('fresh');
-  const second = v2.calls.find((c) => c[0] === 'resolve')[1][0][2].slots;
+  const second = v2.calls.find((c) => c[0] === 'resolve')[1][0].data.slots;
   assert.equal(first.length, 2);
   for (const s of second) assert.ok(!first.includes(s), `${s} reused`);
 });

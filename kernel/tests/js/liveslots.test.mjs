@@ -21,7 +21,7 @@ test('a message to the root runs the method and resolves the result', async () =
   }));
   await ls.dispatch({ type: 'message', target: 'o+0', methargs: { body: '#["double",[21]]', slots: [] }, result: 'p-60' });
   await flush();
-  assert.deepEqual(calls, [['resolve', [['p-60', false, { body: '#42', slots: [] }]]]]);
+  assert.deepEqual(calls, [['resolve', [{ vpid: 'p-60', rejected: false, data: { body: '#42', slots: [] } }]]]);
 });
 
 test('a throwing method rejects the result with the error', async () => {
@@ -31,9 +31,9 @@ test('a throwing method rejects the result with the error', async () => {
   await ls.dispatch({ type: 'message', target: 'o+0', methargs: { body: '#["boom",[]]', slots: [] }, result: 'p-60' });
   await ls.dispatch({ type: 'message', target: 'o+0', methargs: { body: '#["missing",[]]', slots: [] }, result: 'p-61' });
   await flush();
-  assert.deepEqual(calls[0], ['resolve', [['p-60', true, { body: '#{"#error":"no","name":"RangeError"}', slots: [] }]]]);
-  assert.equal(calls[1][1][0][1], true);
-  assert.match(calls[1][1][0][2].body, /no method/);
+  assert.deepEqual(calls[0], ['resolve', [{ vpid: 'p-60', rejected: true, data: { body: '#{"#error":"no","name":"RangeError"}', slots: [] } }]]);
+  assert.equal(calls[1][1][0].rejected, true);
+  assert.match(calls[1][1][0].data.body, /no method/);
 });
 
 test('E() on an import sends, subscribes, and a notify settles the answer', async () => {
@@ -66,10 +66,10 @@ test('returning a local promise exports it and reports its settlement once', asy
   }));
   await ls.dispatch({ type: 'message', target: 'o+0', methargs: { body: '#["later",[]]', slots: [] }, result: 'p-60' });
   await flush();
-  assert.deepEqual(calls, [['resolve', [['p-60', false, { body: '#{"p":"&0"}', slots: ['p+5'] }]]]]);
+  assert.deepEqual(calls, [['resolve', [{ vpid: 'p-60', rejected: false, data: { body: '#{"p":"&0"}', slots: ['p+5'] } }]]]);
   release(7);
   await flush();
-  assert.deepEqual(calls[1], ['resolve', [['p+5', false, { body: '#7', slots: [] }]]]);
+  assert.deepEqual(calls[1], ['resolve', [{ vpid: 'p+5', rejected: false, data: { body: '#7', slots: [] } }]]);
 });
 
 test('startVat refuses a root that is not Far', async () => {

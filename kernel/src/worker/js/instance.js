@@ -19,11 +19,8 @@ const call = rawSyscall;
 const syscall = harden({
   send: (target, methargs, result) => call({ type: 'send', target, methargs, result: result ?? null }),
   subscribe: (vpid) => call({ type: 'subscribe', vpid }),
-  resolve: (resolutions) =>
-    call({
-      type: 'resolve',
-      resolutions: resolutions.map(([vpid, rejected, data]) => ({ vpid, rejected, data })),
-    }),
+  // resolutions: [{ vpid, rejected, data }]
+  resolve: (resolutions) => call({ type: 'resolve', resolutions }),
   exit: (failure, info) => call({ type: 'exit', failure, info }),
   dropImports: (vrefs) => call({ type: 'dropImports', vrefs }),
   retireImports: (vrefs) => call({ type: 'retireImports', vrefs }),

@@ -113,7 +113,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
       rejected = true;
       data = m.serialize(Error(`unpassable result: ${e.message}`));
     }
-    syscall.resolve([[vpid, rejected, data]]);
+    syscall.resolve([{ vpid, rejected, data }]);
   }
 
   function convertValToSlot(v) {
@@ -482,8 +482,8 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   function eventualSend(target, method, args) {
     const vref = valToSlot.get(target);
     if (vref !== undefined && (vref.startsWith('o-') || importedPromises.has(vref))) {
-      const result = makeImportedPromise(allocatePromiseID());
-      const rvpid = valToSlot.get(result);
+      const rvpid = allocatePromiseID();
+      const result = makeImportedPromise(rvpid);
       syscall.send(vref, m.serialize(harden([method, args])), rvpid);
       syscall.subscribe(rvpid);
       return result;
@@ -500,13 +500,12 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     });
   }
 
+  // One handler for every E() proxy; the proxy's own target records what to send to.
+  const eHandler = freeze({
+    get: (holder, method) => (...args) => eventualSend(holder.target, method, harden(args)),
+  });
   function E(target) {
-    return new Proxy(
-      {},
-      {
-        get: (_, method) => (...args) => eventualSend(target, method, harden(args)),
-      },
-    );
+    return new Proxy({ target }, eHandler);
   }
 
   // Userspace vatstore: confined to "vvs." so it cannot touch liveslots' own records.
@@ -543,8 +542,11 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     // vatstore (and freed again when no longer used).
     const target = lookup(targetVref) ?? (isVirtual(targetVref) ? kindsM.reanimate(targetVref) : undefined);
     if (target === undefined) throw Error(`liveslots: message to unknown ${targetVref}`);
-    const [method, args] = m.unserialize(methargs);
-    const answer = eventualSend(target, method, args);
+    // Indexing rather than destructuring: QuickJS destructures arrays through the iterator
+    // protocol, which is slow on a path every message takes.
+    const ma = m.unserialize(methargs);
+    if (!Array.isArray(ma)) throw TypeError('liveslots: methargs must be [method, args]');
+    const answer = eventualSend(target, ma[0], ma[1]);
     if (result) {
       // The vat decides the result promise from now on.
       answer.then(
@@ -554,16 +556,19 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     }
   }
 
+  /** @param resolutions [{ vpid, rejected, data }] */
   function deliverNotify(resolutions) {
     // Unserialize every resolution before settling any, so data that names a promise
     // resolved by the same notify sees it as a known promise.
-    const settled = resolutions.map(([vpid, rejected, data]) => [vpid, rejected, m.unserialize(data)]);
-    for (const [vpid, rejected, value] of settled) {
+    const values = [];
+    for (let i = 0; i < resolutions.length; i += 1) values.push(m.unserialize(resolutions[i].data));
+    for (let i = 0; i < resolutions.length; i += 1) {
+      const { vpid, rejected } = resolutions[i];
       const kit = importedPromises.get(vpid);
       if (kit === undefined) continue;
       const p = lookup(vpid);
-      if (rejected) kit.reject(value);
-      else kit.resolve(value);
+      if (rejected) kit.reject(values[i]);
+      else kit.resolve(values[i]);
       retirePromise(vpid, p);
     }
   }
@@ -636,7 +641,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
         deliverMessage(d.target, d.methargs, d.result);
         return undefined;
       case 'notify':
-        deliverNotify(d.resolutions.map((r) => [r.vpid, r.rejected, r.data]));
+        deliverNotify(d.resolutions);
         return undefined;
       case 'dropExports':
         // Virtual and durable objects live in the vatstore, whoever holds them.

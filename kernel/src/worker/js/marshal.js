@@ -137,7 +137,8 @@ function encode(v, cx) {
       cx.seen.add(v);
       let out;
       if (style === 'copyArray') {
-        out = v.map((x) => encode(x, cx));
+        out = [];
+        for (let i = 0; i < v.length; i += 1) out.push(encode(v[i], cx));
       } else {
         out = {};
         for (const k of keys(v).sort()) {
@@ -193,7 +194,12 @@ function decode(j, cx) {
     return j;
   }
   if (j === null || typeof j !== 'object') return j;
-  if (isArray(j)) return freeze(j.map((x) => decode(x, cx)));
+  if (isArray(j)) {
+    // A loop, not `map`: no closure and no species lookup per array (a hot path).
+    const out = [];
+    for (let i = 0; i < j.length; i += 1) out.push(decode(j[i], cx));
+    return freeze(out);
+  }
   if ('#error' in j) {
     // Build the named error type; assigning `name` would fail once intrinsics are
     // frozen (the "override mistake"), so other names are defined as own properties.

@@ -28,7 +28,7 @@ use self::bridge::Bridge;
 pub use self::modules::BytecodeCache;
 use self::modules::{BundleLoader, BundleResolver, Sources, INSTANCE};
 use super::bundle::Bundle;
-use super::{DeliveryOutcome, SyscallHandler, SyscallReply, VatDelivery, VatSyscall, VatWorker};
+use super::{DeliveryOutcome, SyscallHandler, SyscallReply, VatDelivery, VatWorker};
 
 /// No `Date`, `Performance`; `WeakRef`/`FinalizationRegistry` are kept for liveslots' import
 /// GC, observed only at bringOutYourDead.
