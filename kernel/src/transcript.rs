@@ -3,8 +3,9 @@
 //! an idle worker was evicted) — there are no heap snapshots.
 //!
 //! Items live in the `transcript` family under `vatID ‖ 0x00 ‖ u64 BE position`; the
-//! current span is `vN.t.current` = `{startPos, endPos, incarnation, bundleID}` in kv, and
-//! each closed one (an upgrade closes one) stays as `vN.t.<startPos, 20 digits>` with its
+//! current span is `vN.t.current` = `{startPos, incarnation, bundleID}` plus its end,
+//! `vN.t.endPos` (a key of its own: it changes on every delivery, the rest only at an
+//! upgrade), in kv, and each closed one (an upgrade closes one) stays as `vN.t.<startPos, 20 digits>` with its
 //! items: an upgrade never erases history. A
 //! span records the bundle it ran (upstream records neither bundle nor, in items, the
 //! incarnation: seed 003), so a vat's whole history can be re-executed and checked.
@@ -46,6 +47,20 @@ fn span_key(v: VatId) -> String {
     format!("{v}.t.current")
 }
 
+fn end_key(v: VatId) -> String {
+    format!("{v}.t.endPos")
+}
+
+/// What `vN.t.current` holds: the current span without its end.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SpanHead {
+    start_pos: u64,
+    incarnation: u64,
+    #[serde(rename = "bundleID")]
+    bundle_id: String,
+}
+
 /// The transcript family's key prefix of one vat.
 pub(crate) fn item_prefix(v: VatId) -> Vec<u8> {
     let mut k = v.to_string().into_bytes();
@@ -61,7 +76,23 @@ fn item_key(v: VatId, pos: u64) -> Vec<u8> {
 
 impl KState {
     pub(crate) fn current_span(&self, v: VatId) -> Option<Span> {
-        self.get_json(&span_key(v))
+        let head: SpanHead = self.get_json(&span_key(v))?;
+        Some(Span {
+            end_pos: self.get_u64(&end_key(v)).unwrap_or(head.start_pos),
+            start_pos: head.start_pos,
+            incarnation: head.incarnation,
+            bundle_id: head.bundle_id,
+        })
+    }
+
+    fn set_current_span(&mut self, v: VatId, span: &Span) {
+        let head = SpanHead {
+            start_pos: span.start_pos,
+            incarnation: span.incarnation,
+            bundle_id: span.bundle_id.clone(),
+        };
+        self.set_json(&span_key(v), &head);
+        self.set_u64(&end_key(v), span.end_pos);
     }
 
     /// Opens the first span of a new vat.
@@ -72,7 +103,7 @@ impl KState {
             incarnation: 0,
             bundle_id: bundle_id.to_string(),
         };
-        self.set_json(&span_key(v), &span);
+        self.set_current_span(v, &span);
     }
 
     /// Closes the current span (kept as history under `vN.t.<startPos>`, items and all)
@@ -91,7 +122,7 @@ impl KState {
             incarnation: old.incarnation + 1,
             bundle_id: bundle_id.to_string(),
         };
-        self.set_json(&span_key(v), &next);
+        self.set_current_span(v, &next);
         next.incarnation
     }
 
@@ -104,14 +135,13 @@ impl KState {
     }
 
     pub(crate) fn append_transcript(&mut self, v: VatId, item: &TranscriptItem) {
-        let Some(mut span) = self.current_span(v) else {
+        let key = end_key(v);
+        let Some(end) = self.get_u64(&key) else {
             return;
         };
         let bytes = serde_json::to_vec(item).expect("transcript items serialize");
-        self.store
-            .set(Cf::Transcript, &item_key(v, span.end_pos), &bytes);
-        span.end_pos += 1;
-        self.set_json(&span_key(v), &span);
+        self.store.set(Cf::Transcript, &item_key(v, end), &bytes);
+        self.set_u64(&key, end + 1);
     }
 
     /// The items of the current span, in order.

@@ -15,7 +15,8 @@
 //! | `vN.vatParameters` | JSON kernel capdata | slots hold refcounts |
 //! | `vN.o.nextID`, `vN.p.nextID` | decimal | import counters (`o-50`, `p-60`); presence = vat live |
 //! | `vN.reapDirt` | decimal | deliveries since the last bringOutYourDead |
-//! | `vN.t.current` | JSON span `{startPos, endPos, incarnation, bundleID}` | current transcript span |
+//! | `vN.t.current` | JSON `{startPos, incarnation, bundleID}` | current transcript span |
+//! | `vN.t.endPos` | decimal | its end (one past the last item); written every delivery |
 //! | `vN.t.<startPos>` | JSON span | a closed span (one per upgrade), 20-digit position |
 //! | `vN.c.<kref>` | `R <vref>` or `_ <vref>` | c-list, kernel → vat, with reachable flag |
 //! | `vN.c.<vref>` | kref | c-list, vat → kernel |

@@ -318,7 +318,12 @@ impl Store {
         // over, so those the filters rule out are dropped (a false "may exist" keeps a
         // harmless tombstone). The app hash is unaffected: it hashes the cranks' writes,
         // not the batch.
-        writes.retain(|(cf, k, slot)| slot.is_some() || self.backend.may_exist(*cf, k));
+        writes.retain(|(cf, k, slot)| {
+            let cached = (*cf == Cf::Kv)
+                .then(|| self.cache.knows_committed(k))
+                .flatten();
+            slot.is_some() || cached.unwrap_or_else(|| self.backend.may_exist(*cf, k))
+        });
         writes.push((
             Cf::Host,
             HOST_HEIGHT.to_vec(),

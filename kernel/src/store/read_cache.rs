@@ -54,8 +54,17 @@ impl ReadCache {
             return v.clone();
         }
         let v = load();
-        self.inner.borrow_mut().insert(key.to_vec(), v.clone());
+        // Absent keys are not remembered: most are about to be written (a new promise's,
+        // a new c-list entry's), and their entries would only cost an allocation each.
+        if v.is_some() {
+            self.inner.borrow_mut().insert(key.to_vec(), v.clone());
+        }
         v
+    }
+
+    /// Whether `key` is committed, if the cache knows.
+    pub(crate) fn knows_committed(&self, key: &[u8]) -> Option<bool> {
+        self.inner.borrow().map.get(key).map(Option::is_some)
     }
 
     /// A committed write landed: the cache follows it. Only keys already cached are
