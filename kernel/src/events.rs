@@ -35,7 +35,7 @@ impl KMessage {
 /// Moving an event between queues (or onto a promise queue) moves those holds; delivering
 /// or discarding it releases them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[serde(tag = "type", rename_all = "camelCase", try_from = "StoredEvent")]
 pub enum KernelEvent {
     Send {
         target: KRef,
@@ -59,4 +59,57 @@ pub enum KernelEvent {
         upgrade_id: u64,
         request: crate::upgrade::UpgradeRequest,
     },
+}
+
+/// A queued event as read back: every variant's fields, flat. Reading through this instead
+/// of serde's internally tagged enum support (which buffers the whole record first) makes
+/// the queue pop that starts every crank markedly cheaper; the JSON is the same.
+#[derive(Deserialize)]
+struct StoredEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    target: Option<KRef>,
+    msg: Option<KMessage>,
+    #[serde(rename = "vatID")]
+    vat_id: Option<VatId>,
+    kpid: Option<KRef>,
+    #[serde(rename = "upgradeID")]
+    upgrade_id: Option<u64>,
+    request: Option<crate::upgrade::UpgradeRequest>,
+}
+
+impl TryFrom<StoredEvent> for KernelEvent {
+    type Error = String;
+
+    fn try_from(e: StoredEvent) -> Result<KernelEvent, String> {
+        let StoredEvent {
+            kind,
+            target,
+            msg,
+            vat_id,
+            kpid,
+            upgrade_id,
+            request,
+        } = e;
+        let missing = |field: &str| format!("a {kind} event without {field}");
+        Ok(match kind.as_str() {
+            "send" => KernelEvent::Send {
+                target: target.ok_or_else(|| missing("target"))?,
+                msg: msg.ok_or_else(|| missing("msg"))?,
+            },
+            "notify" => KernelEvent::Notify {
+                vat_id: vat_id.ok_or_else(|| missing("vatID"))?,
+                kpid: kpid.ok_or_else(|| missing("kpid"))?,
+            },
+            "startVat" => KernelEvent::StartVat {
+                vat_id: vat_id.ok_or_else(|| missing("vatID"))?,
+            },
+            "upgradeVat" => KernelEvent::UpgradeVat {
+                vat_id: vat_id.ok_or_else(|| missing("vatID"))?,
+                upgrade_id: upgrade_id.ok_or_else(|| missing("upgradeID"))?,
+                request: request.ok_or_else(|| missing("request"))?,
+            },
+            other => return Err(format!("unknown kernel event type {other:?}")),
+        })
+    }
 }
