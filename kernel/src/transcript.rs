@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::refs::VatId;
-use crate::state::KState;
+use crate::state::{keys, KState};
 use crate::store::Cf;
 use crate::worker::{SyscallError, SyscallHandler, SyscallReply, VatDelivery, VatSyscall};
 
@@ -43,14 +43,6 @@ pub struct Span {
     pub bundle_id: String,
 }
 
-fn span_key(v: VatId) -> String {
-    format!("{v}.t.current")
-}
-
-fn end_key(v: VatId) -> String {
-    format!("{v}.t.endPos")
-}
-
 /// What `vN.t.current` holds: the current span without its end.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -76,9 +68,11 @@ fn item_key(v: VatId, pos: u64) -> Vec<u8> {
 
 impl KState {
     pub(crate) fn current_span(&self, v: VatId) -> Option<Span> {
-        let head: SpanHead = self.get_json(&span_key(v))?;
+        let head: SpanHead = self.get_json(&keys::transcript_current(v))?;
         Some(Span {
-            end_pos: self.get_u64(&end_key(v)).unwrap_or(head.start_pos),
+            end_pos: self
+                .get_u64(&keys::transcript_end(v))
+                .unwrap_or(head.start_pos),
             start_pos: head.start_pos,
             incarnation: head.incarnation,
             bundle_id: head.bundle_id,
@@ -91,8 +85,8 @@ impl KState {
             incarnation: span.incarnation,
             bundle_id: span.bundle_id.clone(),
         };
-        self.set_json(&span_key(v), &head);
-        self.set_u64(&end_key(v), span.end_pos);
+        self.set_json(&keys::transcript_current(v), &head);
+        self.set_u64(&keys::transcript_end(v), span.end_pos);
     }
 
     /// Opens the first span of a new vat.
@@ -115,7 +109,7 @@ impl KState {
             incarnation: 0,
             bundle_id: String::new(),
         });
-        self.set_json(&format!("{v}.t.{:020}", old.start_pos), &old);
+        self.set_json(&keys::transcript_closed(v, old.start_pos), &old);
         let next = Span {
             start_pos: old.end_pos,
             end_pos: old.end_pos,
@@ -128,14 +122,14 @@ impl KState {
 
     /// Every closed span of `v`, oldest first.
     pub(crate) fn past_spans(&self, v: VatId) -> Vec<Span> {
-        self.scan(&format!("{v}.t.0"))
+        self.scan(&keys::transcript_closed_prefix(v))
             .into_iter()
             .filter_map(|(_, s)| serde_json::from_str(&s).ok())
             .collect()
     }
 
     pub(crate) fn append_transcript(&mut self, v: VatId, item: &TranscriptItem) {
-        let key = end_key(v);
+        let key = keys::transcript_end(v);
         let Some(end) = self.get_u64(&key) else {
             return;
         };

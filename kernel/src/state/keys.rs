@@ -111,6 +111,24 @@ pub fn vat_p_next(v: VatId) -> String {
 pub fn vat_reap_dirt(v: VatId) -> String {
     of_vat(v, ".reapDirt")
 }
+/// The vat's current transcript span (start, incarnation, bundle).
+pub fn transcript_current(v: VatId) -> String {
+    of_vat(v, ".t.current")
+}
+/// The current span's end: one past its last item.
+pub fn transcript_end(v: VatId) -> String {
+    of_vat(v, ".t.endPos")
+}
+/// A closed span, by its start position.
+pub fn transcript_closed(v: VatId, start_pos: u64) -> String {
+    let mut s = of_vat(v, ".t.");
+    push_padded(&mut s, start_pos);
+    s
+}
+/// Prefix of every closed span (their positions are zero-padded).
+pub fn transcript_closed_prefix(v: VatId) -> String {
+    of_vat(v, ".t.0")
+}
 /// Prefix of the vat's c-list (both directions).
 pub fn clist_prefix(v: VatId) -> String {
     of_vat(v, ".c.")

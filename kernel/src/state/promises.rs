@@ -113,11 +113,17 @@ impl KState {
             .collect()
     }
 
+    /// Every key of `k`'s queue, the counter included, in key order.
+    fn promise_queue_and_counter_keys(&self, k: KRef) -> Vec<String> {
+        let mut all = self.promise_queue_keys(k);
+        all.push(keys::kp_queue_next(k));
+        all
+    }
+
     /// Deletes the parked messages and the queue counter (point deletes, in key order,
     /// as a prefix delete would make them: the same writes, without a scan).
     fn delete_promise_queue(&mut self, k: KRef) {
-        let mut doomed = self.promise_queue_keys(k);
-        doomed.push(keys::kp_queue_next(k));
+        let doomed = self.promise_queue_and_counter_keys(k);
         self.delete_existing(doomed);
     }
 
@@ -168,9 +174,8 @@ impl KState {
             keys::kp_data_slots(k),
             keys::kp_decider(k),
         ];
-        doomed.extend(self.promise_queue_keys(k));
+        doomed.extend(self.promise_queue_and_counter_keys(k));
         doomed.extend([
-            keys::kp_queue_next(k),
             keys::refcount(k),
             keys::kp_state(k),
             keys::kp_subscribers(k),

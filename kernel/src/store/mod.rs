@@ -315,15 +315,9 @@ impl Store {
         let mut writes = self.block.drain();
         // A deletion of a key that never reached disk (a queue item or promise born and
         // gone within the block) would only leave a tombstone for every later scan to step
-        // over, so those the filters rule out are dropped (a false "may exist" keeps a
-        // harmless tombstone). The app hash is unaffected: it hashes the cranks' writes,
+        // over, so those known never to have been committed are dropped. The app hash is unaffected: it hashes the cranks' writes,
         // not the batch.
-        writes.retain(|(cf, k, slot)| {
-            let cached = (*cf == Cf::Kv)
-                .then(|| self.cache.knows_committed(k))
-                .flatten();
-            slot.is_some() || cached.unwrap_or_else(|| self.backend.may_exist(*cf, k))
-        });
+        writes.retain(|(cf, k, slot)| slot.is_some() || self.may_be_committed(*cf, k));
         writes.push((
             Cf::Host,
             HOST_HEIGHT.to_vec(),
@@ -343,6 +337,16 @@ impl Store {
         self.journals.clear();
         self.committed = Committed { height, app_hash };
         Ok(app_hash)
+    }
+
+    /// Whether `key` may be in the committed layer: the read cache answers for keys it
+    /// holds, the bloom filters for the rest (a false "may" costs only a tombstone).
+    fn may_be_committed(&self, cf: Cf, key: &[u8]) -> bool {
+        let cached = match cf {
+            Cf::Kv => self.cache.knows_committed(key),
+            _ => None,
+        };
+        cached.unwrap_or_else(|| self.backend.may_exist(cf, key))
     }
 
     /// Opens a block savepoint (see [`BlockSavepoint`]); `None` while a crank is open (its

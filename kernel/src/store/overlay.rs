@@ -220,13 +220,9 @@ impl CrankBuffer {
         }
     }
 
-    /// The crank's digest (see [`hash`]); the buffer is left empty.
+    /// The crank's digest (see [`hash`]). The caller then drains the layer and clears.
     pub(crate) fn finish_digest(&mut self) -> Hash32 {
-        let digest = std::mem::take(&mut self.digest).finalize().into();
-        self.writes = 0;
-        self.undo.clear();
-        self.marks.clear();
-        digest
+        std::mem::take(&mut self.digest).finalize().into()
     }
 
     pub(crate) fn clear(&mut self) {

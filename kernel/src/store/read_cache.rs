@@ -23,7 +23,8 @@ pub(crate) struct ReadCache {
 
 #[derive(Default)]
 struct Entries {
-    /// Key → the committed value (`None`: the key is absent).
+    /// Key → the committed value. Only present keys are cached on read; `None` marks one
+    /// deleted by a later commit.
     map: FxHashMap<Vec<u8>, Option<Vec<u8>>>,
     bytes: usize,
 }

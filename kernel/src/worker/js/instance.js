@@ -14,23 +14,21 @@ const rawGc = globalThis.__gc;
 delete globalThis.__syscall;
 delete globalThis.__gc;
 
-const call = rawSyscall;
-
 const syscall = harden({
-  send: (target, methargs, result) => call({ type: 'send', target, methargs, result: result ?? null }),
-  subscribe: (vpid) => call({ type: 'subscribe', vpid }),
+  send: (target, methargs, result) => rawSyscall({ type: 'send', target, methargs, result: result ?? null }),
+  subscribe: (vpid) => rawSyscall({ type: 'subscribe', vpid }),
   // resolutions: [{ vpid, rejected, data }]
-  resolve: (resolutions) => call({ type: 'resolve', resolutions }),
-  exit: (failure, info) => call({ type: 'exit', failure, info }),
-  dropImports: (vrefs) => call({ type: 'dropImports', vrefs }),
-  retireImports: (vrefs) => call({ type: 'retireImports', vrefs }),
-  retireExports: (vrefs) => call({ type: 'retireExports', vrefs }),
-  abandonExports: (vrefs) => call({ type: 'abandonExports', vrefs }),
-  vatstoreGet: (key) => call({ type: 'vatstoreGet', key }),
-  vatstoreSet: (key, value) => call({ type: 'vatstoreSet', key, value }),
-  vatstoreDelete: (key) => call({ type: 'vatstoreDelete', key }),
-  vatstoreGetNextKey: (prior) => call({ type: 'vatstoreGetNextKey', prior }),
-  kernelHook: (name, args) => call({ type: 'kernelHook', name, args }),
+  resolve: (resolutions) => rawSyscall({ type: 'resolve', resolutions }),
+  exit: (failure, info) => rawSyscall({ type: 'exit', failure, info }),
+  dropImports: (vrefs) => rawSyscall({ type: 'dropImports', vrefs }),
+  retireImports: (vrefs) => rawSyscall({ type: 'retireImports', vrefs }),
+  retireExports: (vrefs) => rawSyscall({ type: 'retireExports', vrefs }),
+  abandonExports: (vrefs) => rawSyscall({ type: 'abandonExports', vrefs }),
+  vatstoreGet: (key) => rawSyscall({ type: 'vatstoreGet', key }),
+  vatstoreSet: (key, value) => rawSyscall({ type: 'vatstoreSet', key, value }),
+  vatstoreDelete: (key) => rawSyscall({ type: 'vatstoreDelete', key }),
+  vatstoreGetNextKey: (prior) => rawSyscall({ type: 'vatstoreGetNextKey', prior }),
+  kernelHook: (name, args) => rawSyscall({ type: 'kernelHook', name, args }),
 });
 
 // Two turns after the collection, so that finalizer jobs queued by it have run.

@@ -43,6 +43,10 @@ type VatIntrinsics = (
     i::WeakRef,
 );
 
+/// What `instance.outcome()` reports (see `instance.js`): done, still pending (1), failed.
+const OUTCOME_DONE: i32 = 0;
+const OUTCOME_FAILED: i32 = 2;
+
 /// Limits of one vat worker.
 #[derive(Clone, Copy, Debug)]
 pub struct JsLimits {
@@ -208,10 +212,10 @@ impl JsWorker {
         })?;
         self.drain()?;
         let status = self.call_js::<i32>(&self.outcome_fn)?;
-        if status == 2 {
+        if status == OUTCOME_FAILED {
             return Err(self.call_js::<String>(&self.failure_fn)?);
         }
-        if status != 0 && matches!(delivery, VatDelivery::StartVat { .. }) {
+        if status != OUTCOME_DONE && matches!(delivery, VatDelivery::StartVat { .. }) {
             return Err(
                 "buildRootObject did not settle (a vat cannot wait on other vats while starting)"
                     .into(),
