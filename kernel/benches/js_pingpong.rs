@@ -100,6 +100,14 @@ fn main() {
     );
     assert!(k.audit().is_clean());
     drop(k);
+    if std::env::var_os("PINGPONG_ONLY").is_some() {
+        // For profiling the ping-pong phase alone.
+        println!(
+            "{:.0} deliveries/s",
+            deliveries as f64 / elapsed.as_secs_f64()
+        );
+        return;
+    }
 
     // Restart: the first answer needs both vats replayed from their transcripts.
     let t = Instant::now();

@@ -1,5 +1,5 @@
 //! The store's merged view (crank ← block ← committed) behaves like one ordered map, under
-//! random writes, savepoint rollbacks, crank aborts, block commits and reopens.
+//! random writes (including `set_new` of keys the committed layer lacks), savepoint rollbacks, crank aborts, block commits and reopens.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -10,6 +10,8 @@ use vatchain_kernel::store::{Cf, Store};
 #[derive(Clone, Debug)]
 enum Op {
     Set(Cf, u8, u8),
+    /// `set_new` of a kv key, when the committed layer lacks it (its contract).
+    SetNew(u8, u8),
     Delete(Cf, u8),
     Savepoint,
     Rollback,
@@ -31,6 +33,7 @@ fn cf() -> impl Strategy<Value = Cf> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (cf(), 0u8..24, any::<u8>()).prop_map(|(c, k, v)| Op::Set(c, k, v)),
+        2 => (0u8..24, any::<u8>()).prop_map(|(k, v)| Op::SetNew(k, v)),
         3 => (cf(), 0u8..24).prop_map(|(c, k)| Op::Delete(c, k)),
         1 => Just(Op::Savepoint),
         1 => Just(Op::Rollback),
@@ -117,6 +120,14 @@ fn run_ops(ops: Vec<Op>, on_disk: bool) {
             Op::Set(c, k, v) => {
                 store.set(c, &key(k), &[v]);
                 m.crank.insert((c, key(k)), vec![v]);
+            }
+            Op::SetNew(k, v) => {
+                if m.committed.contains_key(&(Cf::Kv, key(k))) {
+                    store.set(Cf::Kv, &key(k), &[v]);
+                } else {
+                    store.set_new(&key(k), &[v]);
+                }
+                m.crank.insert((Cf::Kv, key(k)), vec![v]);
             }
             Op::Delete(c, k) => {
                 store.delete(c, &key(k));

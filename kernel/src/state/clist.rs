@@ -40,22 +40,41 @@ impl VatUse {
 impl KState {
     /// The vat's name for `k`, with its reachable flag.
     pub(crate) fn clist_vref(&self, v: VatId, k: KRef) -> Option<(bool, VRef)> {
-        let s = self.get(&keys::clist_k(v, k))?;
-        let (flag, vref) = s.split_once(' ').expect("c-list value is `<flag> <vref>`");
-        let vref = VRef::parse(vref).expect("c-list holds valid vrefs");
-        Some((flag == "R", vref))
+        self.read(&keys::clist_k(v, k), |s| {
+            let (flag, vref) = s.split_once(' ').expect("c-list value is `<flag> <vref>`");
+            let vref = VRef::parse(vref).expect("c-list holds valid vrefs");
+            (flag == "R", vref)
+        })
     }
 
     /// The kernel ref for the vat's `vref`.
     pub(crate) fn clist_kref(&self, v: VatId, vref: &str) -> Option<KRef> {
-        self.get(&keys::clist_v(v, vref))
-            .map(|s| s.parse().expect("c-list holds valid krefs"))
+        self.read(&keys::clist_v(v, vref), |s| {
+            s.parse().expect("c-list holds valid krefs")
+        })
     }
 
     fn write_clist(&mut self, v: VatId, k: KRef, vref: &VRef, reachable: bool) {
         let flag = if reachable { "R" } else { "_" };
         self.set(&keys::clist_k(v, k), &format!("{flag} {vref}"));
         self.set(&keys::clist_v(v, vref.as_str()), &k.to_string());
+    }
+
+    /// A new entry (unreachable) for a kref or vref just minted, whose key therefore no
+    /// committed state holds; the other key's absence the read that found no entry showed.
+    fn write_new_clist(&mut self, v: VatId, k: KRef, vref: &VRef, minted: Minted) {
+        let (kkey, vkey) = (keys::clist_k(v, k), keys::clist_v(v, vref.as_str()));
+        let (kval, vval) = (format!("_ {vref}"), k.to_string());
+        match minted {
+            Minted::Kref => {
+                self.set_new(&kkey, &kval);
+                self.set(&vkey, &vval);
+            }
+            Minted::Vref => {
+                self.set(&kkey, &kval);
+                self.set_new(&vkey, &vval);
+            }
+        }
     }
 
     /// Marks the entry reachable; for an import, counts the new reachability.
@@ -117,7 +136,7 @@ impl KState {
                         k
                     }
                 };
-                self.write_clist(v, k, vref, false);
+                self.write_new_clist(v, k, vref, Minted::Kref);
                 k
             }
             None => return Err(format!("unknown vref {vref} (not in {v}'s c-list)")),
@@ -152,7 +171,7 @@ impl KState {
                     ),
                 };
                 self.incref(k, false);
-                self.write_clist(v, k, &vref, false);
+                self.write_new_clist(v, k, &vref, Minted::Vref);
                 (false, vref)
             }
         };
@@ -161,4 +180,13 @@ impl KState {
         }
         vref
     }
+}
+
+/// Which side of a new c-list entry was just minted.
+#[derive(Clone, Copy)]
+enum Minted {
+    /// A new kernel object or promise, exported by the vat.
+    Kref,
+    /// A new import vref, from the vat's counter.
+    Vref,
 }

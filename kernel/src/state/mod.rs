@@ -50,6 +50,13 @@ impl KState {
         })
     }
 
+    /// Lends `key`'s value to `f` (for readers that only parse it: no copy is made).
+    pub(crate) fn read<R>(&self, key: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+        self.store.get_with(Cf::Kv, key.as_bytes(), |v| {
+            v.map(|b| f(std::str::from_utf8(b).expect("kv values are UTF-8")))
+        })
+    }
+
     pub(crate) fn has(&self, key: &str) -> bool {
         self.store.has(Cf::Kv, key.as_bytes())
     }
@@ -58,13 +65,25 @@ impl KState {
         self.store.set(Cf::Kv, key.as_bytes(), value.as_bytes());
     }
 
+    /// Writes a key that names something just minted (see [`Store::set_new`]): a new
+    /// kernel object or promise, a queue slot at the tail, a vref from a vat's counter.
+    pub(crate) fn set_new(&mut self, key: &str, value: &str) {
+        self.store.set_new(key.as_bytes(), value.as_bytes());
+    }
+
     pub(crate) fn del(&mut self, key: &str) {
         self.store.delete(Cf::Kv, key.as_bytes());
     }
 
     pub(crate) fn get_u64(&self, key: &str) -> Option<u64> {
-        self.get(key)
-            .map(|s| s.parse().expect("kv counter is a decimal number"))
+        self.store.get_with(Cf::Kv, key.as_bytes(), |v| {
+            v.map(|b| {
+                std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .expect("kv counter is a decimal number")
+            })
+        })
     }
 
     pub(crate) fn set_u64(&mut self, key: &str, n: u64) {
@@ -79,8 +98,9 @@ impl KState {
     }
 
     pub(crate) fn get_json<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        self.get(key)
-            .map(|s| serde_json::from_str(&s).expect("kv JSON written by the kernel parses"))
+        self.store.get_with(Cf::Kv, key.as_bytes(), |v| {
+            v.map(|b| serde_json::from_slice(b).expect("kv JSON written by the kernel parses"))
+        })
     }
 
     pub(crate) fn set_json<T: Serialize>(&mut self, key: &str, value: &T) {

@@ -21,8 +21,9 @@ impl KState {
     /// A new object owned by `owner`, with counts `0,0`.
     pub(crate) fn add_kernel_object(&mut self, owner: VatId) -> KRef {
         let k = KRef::Object(self.allocate(keys::KO_NEXT_ID, FIRST_KO));
-        self.set(&keys::ko_owner(k), &owner.to_string());
-        self.set_object_refcount(k, RefCount::default());
+        // A fresh koid: no committed key names it.
+        self.set_new(&keys::ko_owner(k), &owner.to_string());
+        self.set_new(&keys::refcount(k), "0,0");
         k
     }
 
@@ -32,19 +33,21 @@ impl KState {
     }
 
     pub(crate) fn object_owner(&self, k: KRef) -> Option<VatId> {
-        self.get(&keys::ko_owner(k))
-            .map(|s| s.parse().expect("koN.owner holds a vat id"))
+        self.read(&keys::ko_owner(k), |s| {
+            s.parse().expect("koN.owner holds a vat id")
+        })
     }
 
     pub(crate) fn object_refcount(&self, k: KRef) -> Option<RefCount> {
-        let s = self.get(&keys::refcount(k))?;
-        let (a, b) = s
-            .split_once(',')
-            .expect("object refCount is `reachable,recognizable`");
-        let rc = RefCount {
-            reachable: a.parse().expect("reachable count is a number"),
-            recognizable: b.parse().expect("recognizable count is a number"),
-        };
+        let rc = self.read(&keys::refcount(k), |s| {
+            let (a, b) = s
+                .split_once(',')
+                .expect("object refCount is `reachable,recognizable`");
+            RefCount {
+                reachable: a.parse().expect("reachable count is a number"),
+                recognizable: b.parse().expect("recognizable count is a number"),
+            }
+        })?;
         assert!(
             rc.reachable <= rc.recognizable,
             "{k}: reachable > recognizable in the store"

@@ -28,28 +28,36 @@ impl KState {
     /// A new unresolved promise with refCount 0.
     pub(crate) fn add_kernel_promise(&mut self, decider: Option<VatId>) -> KRef {
         let k = KRef::Promise(self.allocate(keys::KP_NEXT_ID, FIRST_KP));
-        self.set(&keys::kp_state(k), "unresolved");
-        self.set_u64(&keys::refcount(k), 0);
-        self.set_decider(k, decider);
-        self.set(&keys::kp_subscribers(k), "");
+        // A fresh kpid: no committed key names it.
+        self.set_new(&keys::kp_state(k), "unresolved");
+        self.set_new(&keys::refcount(k), "0");
+        let d = decider.map(|v| v.to_string()).unwrap_or_default();
+        self.set_new(&keys::kp_decider(k), &d);
+        self.set_new(&keys::kp_subscribers(k), "");
         k
     }
 
     pub(crate) fn promise_state(&self, k: KRef) -> Option<PromiseState> {
-        let state = self.get(&keys::kp_state(k))?;
-        Some(match state.as_str() {
-            "unresolved" => PromiseState::Unresolved {
+        // 0 unresolved, 1 fulfilled, 2 rejected: read without copying the value.
+        let state = self.read(&keys::kp_state(k), |s| match s {
+            "unresolved" => 0,
+            "fulfilled" => 1,
+            "rejected" => 2,
+            other => panic!("{k}.state holds {other:?}"),
+        })?;
+        Some(match state {
+            0 => PromiseState::Unresolved {
                 decider: self.decider(k),
             },
-            "fulfilled" => PromiseState::Fulfilled(self.promise_data(k)),
-            "rejected" => PromiseState::Rejected(self.promise_data(k)),
-            other => panic!("{k}.state holds {other:?}"),
+            1 => PromiseState::Fulfilled(self.promise_data(k)),
+            _ => PromiseState::Rejected(self.promise_data(k)),
         })
     }
 
     pub(crate) fn decider(&self, k: KRef) -> Option<VatId> {
-        let d = self.get(&keys::kp_decider(k))?;
-        (!d.is_empty()).then(|| d.parse().expect("kpN.decider holds a vat id"))
+        self.read(&keys::kp_decider(k), |d| {
+            (!d.is_empty()).then(|| d.parse().expect("kpN.decider holds a vat id"))
+        })?
     }
 
     pub(crate) fn set_decider(&mut self, k: KRef, decider: Option<VatId>) {
@@ -58,12 +66,13 @@ impl KState {
     }
 
     pub(crate) fn subscribers(&self, k: KRef) -> Vec<VatId> {
-        self.get(&keys::kp_subscribers(k))
-            .unwrap_or_default()
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse().expect("kpN.subscribers holds vat ids"))
-            .collect()
+        self.read(&keys::kp_subscribers(k), |subs| {
+            subs.split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().expect("kpN.subscribers holds vat ids"))
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     pub(crate) fn add_subscriber(&mut self, k: KRef, v: VatId) {

@@ -14,7 +14,9 @@ impl KState {
 
     fn push(&mut self, queue: &str, ev: &KernelEvent) {
         let (head, tail) = self.bounds(queue);
-        self.set_json(&keys::queue_item(queue, tail), ev);
+        // Items live only in [head, tail): no committed item sits at the tail.
+        let item = serde_json::to_string(ev).expect("kernel events serialize");
+        self.set_new(&keys::queue_item(queue, tail), &item);
         self.set_json(queue, &(head, tail + 1));
     }
 

@@ -12,6 +12,7 @@ mod hash;
 mod overlay;
 mod read_cache;
 
+use std::cell::RefCell;
 use std::ops::Bound;
 use std::path::Path;
 
@@ -21,6 +22,7 @@ pub use hash::{Hash32, GENESIS_APP_HASH};
 use backend::Backend;
 use overlay::{CrankBuffer, Layer};
 use read_cache::ReadCache;
+use rustc_hash::FxHashSet;
 
 /// Host-family keys the store itself owns.
 const HOST_HEIGHT: &[u8] = b"store.height";
@@ -71,8 +73,13 @@ struct Journal {
 
 impl Journal {
     fn record(&mut self, cf: Cf, key: &[u8], prev: Option<overlay::Slot>) {
+        self.record_with(cf, key, || prev);
+    }
+
+    /// As `record`, copying the previous slot only for a key not yet seen.
+    fn record_with(&mut self, cf: Cf, key: &[u8], prev: impl FnOnce() -> Option<overlay::Slot>) {
         if self.seen.insert((cf, key.to_vec())) {
-            self.before.push((cf, key.to_vec(), prev));
+            self.before.push((cf, key.to_vec(), prev()));
         }
     }
 }
@@ -96,6 +103,13 @@ pub struct Store {
     /// Open block savepoints, outermost first.
     journals: Vec<Journal>,
     committed: Committed,
+    /// `kv` keys known to be absent from the committed layer: read there and not found, or
+    /// written with [`Store::set_new`]. Deleting one needs no tombstone (`commit_block`).
+    ///
+    /// # Invariant
+    /// Every key here is absent from the committed layer. Only `commit_block` changes that
+    /// layer, and it empties the set; a rolled-back write does not make a fact untrue.
+    absent: RefCell<FxHashSet<Vec<u8>>>,
 }
 
 impl Store {
@@ -134,6 +148,7 @@ impl Store {
             block_cranks: Vec::new(),
             journals: Vec::new(),
             committed: Committed { height, app_hash },
+            absent: RefCell::default(),
         })
     }
 
@@ -153,21 +168,62 @@ impl Store {
         self.committed_get(cf, key)
     }
 
+    /// Reads a key through every layer, lending the value to `f` rather than copying it
+    /// (for readers that only parse it).
+    pub fn get_with<R>(&self, cf: Cf, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+        if let Some(slot) = self.crank.layer.get(cf, key) {
+            return f(slot.as_deref());
+        }
+        if let Some(slot) = self.block.get(cf, key) {
+            return f(slot.as_deref());
+        }
+        match cf {
+            Cf::Kv => match self.cache.try_with(key, f) {
+                Ok(r) => r,
+                Err(f) => f(self.committed_get(cf, key).as_deref()),
+            },
+            _ => f(self.backend.get(cf, key).as_deref()),
+        }
+    }
+
     /// Reads the committed layer (through the read cache for `kv`).
     fn committed_get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
         match cf {
-            Cf::Kv => self.cache.get(key, || self.backend.get(cf, key)),
+            Cf::Kv => {
+                let v = self.cache.get(key, || self.backend.get(cf, key));
+                if v.is_none() {
+                    // Most such keys are about to be made (a c-list entry, say), and many
+                    // are gone again within the block.
+                    self.absent.borrow_mut().insert(key.to_vec());
+                }
+                v
+            }
             _ => self.backend.get(cf, key),
         }
     }
 
     pub fn has(&self, cf: Cf, key: &[u8]) -> bool {
-        self.get(cf, key).is_some()
+        self.get_with(cf, key, |v| v.is_some())
     }
 
     /// Writes into the crank buffer.
     pub fn set(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
         self.crank.write(cf, key, Some(value.to_vec()));
+    }
+
+    /// Writes a `kv` key the caller knows the committed layer cannot hold: one naming
+    /// something minted in this block (a new promise, a queue slot past the tail, a vref
+    /// from a vat's counter). If it is deleted again before the block commits, no
+    /// tombstone is written for it. A wrong claim would leave a stale key on disk, so
+    /// debug builds check it.
+    pub fn set_new(&mut self, key: &[u8], value: &[u8]) {
+        debug_assert!(
+            self.backend.get(Cf::Kv, key).is_none(),
+            "set_new on a committed key {:?}",
+            String::from_utf8_lossy(key)
+        );
+        self.absent.get_mut().insert(key.to_vec());
+        self.set(Cf::Kv, key, value);
     }
 
     /// Deletes in the crank buffer (a tombstone that masks lower layers).
@@ -275,12 +331,14 @@ impl Store {
             return None;
         }
         let digest = self.crank.finish_digest();
-        for (cf, k, slot) in self.crank.layer.drain() {
-            let prev = self.block.get(cf, &k).cloned();
-            if let Some(j) = self.journals.last_mut() {
-                j.record(cf, &k, prev);
-            }
-            self.block.put(cf, k, slot);
+        // The block layer's previous values are copied only while a block savepoint needs
+        // them for a rollback.
+        match self.journals.last_mut() {
+            Some(j) => self.crank.layer.drain_into(
+                &mut self.block,
+                Some(&mut |cf, k, prev| j.record_with(cf, k, || prev.cloned())),
+            ),
+            None => self.crank.layer.drain_into(&mut self.block, None),
         }
         self.crank.clear();
         self.block_cranks.push(digest);
@@ -317,7 +375,13 @@ impl Store {
         // gone within the block) would only leave a tombstone for every later scan to step
         // over, so those known never to have been committed are dropped. The app hash is unaffected: it hashes the cranks' writes,
         // not the batch.
-        writes.retain(|(cf, k, slot)| slot.is_some() || self.may_be_committed(*cf, k));
+        let absent = self.absent.get_mut();
+        writes.retain(|(cf, k, slot)| {
+            slot.is_some()
+                || !(*cf == Cf::Kv && absent.contains(k.as_slice()))
+                    && may_be_committed(&self.cache, &self.backend, *cf, k)
+        });
+        absent.clear();
         writes.push((
             Cf::Host,
             HOST_HEIGHT.to_vec(),
@@ -337,16 +401,6 @@ impl Store {
         self.journals.clear();
         self.committed = Committed { height, app_hash };
         Ok(app_hash)
-    }
-
-    /// Whether `key` may be in the committed layer: the read cache answers for keys it
-    /// holds, the bloom filters for the rest (a false "may" costs only a tombstone).
-    fn may_be_committed(&self, cf: Cf, key: &[u8]) -> bool {
-        let cached = match cf {
-            Cf::Kv => self.cache.knows_committed(key),
-            _ => None,
-        };
-        cached.unwrap_or_else(|| self.backend.may_exist(cf, key))
     }
 
     /// Opens a block savepoint (see [`BlockSavepoint`]); `None` while a crank is open (its
@@ -426,4 +480,14 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// Whether `key` may be in the committed layer: the read cache answers for keys it holds,
+/// the bloom filters for the rest (a false "may" costs only a tombstone).
+fn may_be_committed(cache: &ReadCache, backend: &Backend, cf: Cf, key: &[u8]) -> bool {
+    let cached = match cf {
+        Cf::Kv => cache.knows_committed(key),
+        _ => None,
+    };
+    cached.unwrap_or_else(|| backend.may_exist(cf, key))
 }

@@ -114,6 +114,39 @@ impl Layer {
         })
     }
 
+    /// Moves every entry into `into` (whose entries for the same keys they replace),
+    /// telling `before` each key's slot in `into` before the move (`None`: no entry) when
+    /// `before` is given. Keeps this layer's allocations for reuse.
+    pub(crate) fn drain_into(
+        &mut self,
+        into: &mut Layer,
+        mut before: Option<&mut dyn FnMut(Cf, &[u8], Option<&Slot>)>,
+    ) {
+        for cf in Cf::ALL {
+            let f = &mut self.families[cf.index()];
+            if f.slots.is_empty() {
+                continue;
+            }
+            *f.order.get_mut() = None;
+            let to = &mut into.families[cf.index()];
+            for (k, slot) in f.slots.drain() {
+                if let Some(b) = before.as_mut() {
+                    b(cf, &k, to.slots.get(k.as_slice()));
+                }
+                // One probe for a key the layer already holds (the common case for
+                // counters and queue bounds); a new key is also added to the order, if any.
+                if let Some(old) = to.slots.get_mut(k.as_slice()) {
+                    *old = slot;
+                    continue;
+                }
+                if let Some(order) = to.order.get_mut() {
+                    order.insert(k.clone());
+                }
+                to.slots.insert(k, slot);
+            }
+        }
+    }
+
     /// Takes every entry out, family by family (in no particular order within a family:
     /// the callers fold them into a map or a batch), keeping the allocations for reuse.
     pub(crate) fn drain(&mut self) -> Vec<(Cf, Vec<u8>, Slot)> {

@@ -63,6 +63,19 @@ impl ReadCache {
         v
     }
 
+    /// Lends `key`'s cached committed value to `f`; gives `f` back if the cache does not
+    /// hold the key.
+    pub(crate) fn try_with<R, F: FnOnce(Option<&[u8]>) -> R>(
+        &self,
+        key: &[u8],
+        f: F,
+    ) -> Result<R, F> {
+        match self.inner.borrow().map.get(key) {
+            Some(v) => Ok(f(v.as_deref())),
+            None => Err(f),
+        }
+    }
+
     /// Whether `key` is committed, if the cache knows.
     pub(crate) fn knows_committed(&self, key: &[u8]) -> Option<bool> {
         self.inner.borrow().map.get(key).map(Option::is_some)
