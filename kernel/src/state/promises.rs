@@ -151,9 +151,11 @@ impl KState {
             &keys::kp_state(k),
             if rejected { "rejected" } else { "fulfilled" },
         );
-        self.set(&keys::kp_data_body(k), &data.body);
+        // A promise settles once and has data keys only once settled, so no committed
+        // state holds these yet.
+        self.set_new(&keys::kp_data_body(k), &data.body);
         let slots: Vec<String> = data.slots.iter().map(KRef::to_string).collect();
-        self.set(&keys::kp_data_slots(k), &slots.join(","));
+        self.set_new(&keys::kp_data_slots(k), &slots.join(","));
         self.del(&keys::kp_decider(k));
         self.del(&keys::kp_subscribers(k));
         self.delete_promise_queue(k);

@@ -20,7 +20,15 @@ import { makeCollectionManager, makeHeapStores, STORE_KINDS, FIRST_STORE_KIND } 
 import { makeWatcherManager } from './watchers.js';
 import { M, matches, mustMatch } from './patterns.js';
 
-const { freeze } = Object;
+const { freeze, isFrozen, getOwnPropertyDescriptor } = Object;
+const { ownKeys } = Reflect;
+const { isArray } = Array;
+// Intrinsics named once at module scope: a module binding is a slot read, a global name a
+// property lookup on the global object, on every call.
+const PromiseCtor = Promise;
+const WeakRefCtor = WeakRef;
+const ProxyCtor = Proxy;
+const RangeErrorCtor = RangeError;
 
 /**
  * @param syscall  { send, subscribe, resolve, exit, dropImports, retireImports,
@@ -65,7 +73,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
 
   function register(vref, v) {
     valToSlot.set(v, vref);
-    slotToVal.set(vref, new WeakRef(v));
+    slotToVal.set(vref, new WeakRefCtor(v));
     if (isVirtual(vref)) repRegistry.register(v, vref);
   }
 
@@ -101,7 +109,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     // QuickJS reports a native stack overflow as a catchable RangeError. One that escapes to
     // a result is fatal to the delivery: the depth at which it happens depends on the
     // native stack, which no vat should be able to turn into an answer.
-    if (rejected && value instanceof RangeError && /call stack/.test(value.message)) {
+    if (rejected && value instanceof RangeErrorCtor && /call stack/.test(value.message)) {
       onFatal(`stack overflow: ${value.message}`);
       return;
     }
@@ -141,7 +149,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
 
   function makeImportedPromise(vpid) {
     let kit;
-    const p = new Promise((resolve, reject) => {
+    const p = new PromiseCtor((resolve, reject) => {
       kit = { resolve, reject };
     });
     register(vpid, p);
@@ -484,14 +492,15 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     if (vref !== undefined && (vref.startsWith('o-') || importedPromises.has(vref))) {
       const rvpid = allocatePromiseID();
       const result = makeImportedPromise(rvpid);
-      syscall.send(vref, m.serialize(harden([method, args])), rvpid);
+      // `args` is hardened already, and the pair itself never leaves this function.
+      syscall.send(vref, m.serialize([method, args]), rvpid);
       syscall.subscribe(rvpid);
       return result;
     }
-    if (target instanceof Promise) {
+    if (target instanceof PromiseCtor) {
       return target.then((t) => eventualSend(t, method, args));
     }
-    return Promise.resolve().then(() => {
+    return PromiseCtor.resolve().then(() => {
       const f = target === null || target === undefined ? undefined : target[method];
       if (typeof f !== 'function') {
         throw TypeError(`target has no method ${JSON.stringify(String(method))}`);
@@ -502,10 +511,10 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
 
   // One handler for every E() proxy; the proxy's own target records what to send to.
   const eHandler = freeze({
-    get: (holder, method) => (...args) => eventualSend(holder.target, method, harden(args)),
+    get: (holder, method) => (...args) => eventualSend(holder.target, method, hardenArgs(args)),
   });
   function E(target) {
-    return new Proxy({ target }, eHandler);
+    return new ProxyCtor({ target }, eHandler);
   }
 
   // Userspace vatstore: confined to "vvs." so it cannot touch liveslots' own records.
@@ -545,7 +554,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     // Indexing rather than destructuring: QuickJS destructures arrays through the iterator
     // protocol, which is slow on a path every message takes.
     const ma = m.unserialize(methargs);
-    if (!Array.isArray(ma)) throw TypeError('liveslots: methargs must be [method, args]');
+    if (!isArray(ma)) throw TypeError('liveslots: methargs must be [method, args]');
     const answer = eventualSend(target, ma[0], ma[1]);
     if (result) {
       // The vat decides the result promise from now on.
@@ -677,14 +686,24 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   return freeze({ dispatch, flush, E, Far, Remotable, passStyleOf, getInterfaceOf, vatPowers, vatData });
 }
 
-// `harden` as far as this runtime needs: a deep freeze of plain data.
+// `harden` as far as this runtime needs: a deep freeze of plain data. (Indexed loops: a
+// `for…of` goes through the iterator protocol.)
 export function harden(v) {
-  if (v !== null && (typeof v === 'object' || typeof v === 'function') && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const k of Reflect.ownKeys(v)) {
-      const d = Object.getOwnPropertyDescriptor(v, k);
+  if (v !== null && (typeof v === 'object' || typeof v === 'function') && !isFrozen(v)) {
+    freeze(v);
+    const ks = ownKeys(v);
+    for (let i = 0; i < ks.length; i += 1) {
+      const d = getOwnPropertyDescriptor(v, ks[i]);
       if (d && 'value' in d) harden(d.value);
     }
   }
   return v;
+}
+
+// `harden` of a rest-parameter array, which the engine makes with data elements only: they
+// are read directly rather than through a descriptor each.
+function hardenArgs(args) {
+  freeze(args);
+  for (let i = 0; i < args.length; i += 1) harden(args[i]);
+  return args;
 }

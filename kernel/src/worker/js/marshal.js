@@ -10,17 +10,30 @@
 // This file must run unchanged in QuickJS (the vat worker) and in Node (its tests): no
 // host APIs, no nondeterminism.
 
-const { freeze, keys, getPrototypeOf, isFrozen } = Object;
+const { freeze, keys, getPrototypeOf, isFrozen, is } = Object;
 const { isArray } = Array;
+const { isNaN } = Number;
+const { stringify, parse } = JSON;
+const ObjectPrototype = Object.prototype;
+// Intrinsics named once at module scope: a module binding is a slot read, a global name a
+// property lookup on the global object, on every call.
+const PromiseCtor = Promise;
+const ErrorCtor = Error;
+const TypeErrorCtor = TypeError;
+const RangeErrorCtor = RangeError;
+const SymbolCtor = Symbol;
+const BigIntFn = BigInt;
+const MapCtor = Map;
+const SetCtor = Set;
 
 const remotables = new WeakMap(); // remotable -> interface name ("Alleged: …")
 
 /** Marks `obj` (an object or function with only methods) as a pass-by-reference remotable. */
 export function Remotable(iface = 'Remotable', _props = undefined, obj = {}) {
-  if (typeof iface !== 'string') throw TypeError(`interface must be a string, got ${typeof iface}`);
+  if (typeof iface !== 'string') throw TypeErrorCtor(`interface must be a string, got ${typeof iface}`);
   if (remotables.has(obj)) return obj;
   if (typeof obj !== 'object' && typeof obj !== 'function') {
-    throw TypeError('a remotable must be an object or a function');
+    throw TypeErrorCtor('a remotable must be an object or a function');
   }
   remotables.set(obj, iface);
   return freeze(obj);
@@ -35,41 +48,54 @@ export function getInterfaceOf(v) {
   return remotables.get(v);
 }
 
-function isPromise(v) {
-  return v instanceof Promise;
+// Pass styles as small integers for the encoder's dispatch (comparing numbers, not
+// strings), and their names as @endo/pass-style gives them.
+const UNDEFINED = 0;
+const NULL = 1;
+const BOOLEAN = 2;
+const NUMBER = 3;
+const BIGINT = 4;
+const STRING = 5;
+const SYMBOL = 6;
+const REMOTABLE = 7;
+const PROMISE = 8;
+const ERROR = 9;
+const COPY_ARRAY = 10;
+const COPY_RECORD = 11;
+const STYLE_NAMES = freeze([
+  'undefined', 'null', 'boolean', 'number', 'bigint', 'string', 'symbol',
+  'remotable', 'promise', 'error', 'copyArray', 'copyRecord',
+]);
+
+function styleOf(v) {
+  const t = typeof v;
+  // Most often first: objects and strings, then numbers.
+  if (t === 'object') {
+    if (v === null) return NULL;
+    if (remotables.has(v)) return REMOTABLE;
+    if (v instanceof PromiseCtor) return PROMISE;
+    if (v instanceof ErrorCtor) return ERROR;
+    if (isArray(v)) return COPY_ARRAY;
+    const proto = getPrototypeOf(v);
+    if (proto === ObjectPrototype || proto === null) return COPY_RECORD;
+    throw TypeErrorCtor(`not passable: an object with a custom prototype (${String(v)})`);
+  }
+  if (t === 'string') return STRING;
+  if (t === 'number') return NUMBER;
+  if (t === 'boolean') return BOOLEAN;
+  if (t === 'undefined') return UNDEFINED;
+  if (t === 'bigint') return BIGINT;
+  if (t === 'symbol') return SYMBOL;
+  if (t === 'function') {
+    if (remotables.has(v)) return REMOTABLE;
+    throw TypeErrorCtor('a plain function is not passable: wrap it with Far');
+  }
+  throw TypeErrorCtor(`not passable: ${t}`);
 }
 
 /** The pass style of a value, as @endo/pass-style names it. */
 export function passStyleOf(v) {
-  switch (typeof v) {
-    case 'undefined':
-      return 'undefined';
-    case 'boolean':
-      return 'boolean';
-    case 'number':
-      return 'number';
-    case 'bigint':
-      return 'bigint';
-    case 'string':
-      return 'string';
-    case 'symbol':
-      return 'symbol';
-    case 'function':
-      if (remotables.has(v)) return 'remotable';
-      throw TypeError('a plain function is not passable: wrap it with Far');
-    case 'object': {
-      if (v === null) return 'null';
-      if (remotables.has(v)) return 'remotable';
-      if (isPromise(v)) return 'promise';
-      if (v instanceof Error) return 'error';
-      if (isArray(v)) return 'copyArray';
-      const proto = getPrototypeOf(v);
-      if (proto === Object.prototype || proto === null) return 'copyRecord';
-      throw TypeError(`not passable: an object with a custom prototype (${String(v)})`);
-    }
-    default:
-      throw TypeError(`not passable: ${typeof v}`);
-  }
+  return STYLE_NAMES[styleOf(v)];
 }
 
 const ERRORS = freeze({ Error, TypeError, RangeError, EvalError, ReferenceError, SyntaxError, URIError });
@@ -102,70 +128,73 @@ function slotFor(v, sigil, cx) {
 }
 
 function encode(v, cx) {
-  const style = passStyleOf(v);
+  const style = styleOf(v);
   switch (style) {
-    case 'undefined':
-      return '#undefined';
-    case 'null':
-    case 'boolean':
-      return v;
-    case 'string':
+    case STRING:
       return isReserved(v) ? `!${v}` : v;
-    case 'number':
-      if (Number.isNaN(v)) return '#NaN';
+    case NUMBER:
+      if (isNaN(v)) return '#NaN';
       if (v === Infinity) return '#Infinity';
       if (v === -Infinity) return '#-Infinity';
-      if (Object.is(v, -0)) return '#-0';
+      if (is(v, -0)) return '#-0';
       return v;
-    case 'bigint':
-      return v >= 0n ? `+${v}` : `${v}`;
-    case 'symbol': {
-      const name = Symbol.keyFor(v);
-      if (name === undefined) throw TypeError('only registered symbols (Symbol.for) are passable');
-      return `%${name}`;
-    }
-    case 'remotable':
-      return slotFor(v, '$', cx);
-    case 'promise':
-      return slotFor(v, '&', cx);
-    case 'error':
-      return { '#error': String(v.message), name: String(v.name) };
-    case 'copyArray':
-    case 'copyRecord': {
-      if (cx.seen === undefined) cx.seen = new Set();
-      if (cx.seen.has(v)) throw TypeError('cannot pass a cyclic structure');
+    case COPY_ARRAY:
+    case COPY_RECORD: {
+      if (cx.seen === undefined) cx.seen = new SetCtor();
+      if (cx.seen.has(v)) throw TypeErrorCtor('cannot pass a cyclic structure');
       cx.seen.add(v);
       let out;
-      if (style === 'copyArray') {
+      if (style === COPY_ARRAY) {
         out = [];
         for (let i = 0; i < v.length; i += 1) out.push(encode(v[i], cx));
       } else {
         out = {};
-        for (const k of keys(v).sort()) {
-          if (k.startsWith('#')) throw TypeError(`record key ${JSON.stringify(k)} is reserved`);
+        const ks = keys(v).sort();
+        for (let i = 0; i < ks.length; i += 1) {
+          const k = ks[i];
+          if (k.charCodeAt(0) === 0x23) throw TypeErrorCtor(`record key ${stringify(k)} is reserved`);
           out[k] = encode(v[k], cx);
         }
       }
       cx.seen.delete(v);
       return out;
     }
+    case UNDEFINED:
+      return '#undefined';
+    case NULL:
+    case BOOLEAN:
+      return v;
+    case BIGINT:
+      return v >= 0n ? `+${v}` : `${v}`;
+    case SYMBOL: {
+      const name = SymbolCtor.keyFor(v);
+      if (name === undefined) throw TypeErrorCtor('only registered symbols (Symbol.for) are passable');
+      return `%${name}`;
+    }
+    case REMOTABLE:
+      return slotFor(v, '$', cx);
+    case PROMISE:
+      return slotFor(v, '&', cx);
+    case ERROR:
+      return { '#error': String(v.message), name: String(v.name) };
     default:
-      throw TypeError(`cannot serialize ${style}`);
+      throw TypeErrorCtor(`cannot serialize ${STYLE_NAMES[style]}`);
   }
 }
 
 function slotVal(cx, i, iface) {
-  if (!(i >= 0 && i < cx.slots.length)) throw RangeError(`slot ${i} out of range`);
-  if (cx.vals === undefined) cx.vals = new Map();
+  if (!(i >= 0 && i < cx.slots.length)) throw RangeErrorCtor(`slot ${i} out of range`);
+  if (cx.vals === undefined) cx.vals = new MapCtor();
   if (!cx.vals.has(i)) cx.vals.set(i, cx.convertSlotToVal(cx.slots[i], iface));
   return cx.vals.get(i);
 }
 
-function decode(j, cx) {
-  if (typeof j === 'string') {
-    const c = j[0];
-    if (c === '!') return j.slice(1);
-    if (c === '#') {
+function decodeString(j, cx) {
+  // By the first character's code: a number compare, where `j[0]` would make a string.
+  switch (j.charCodeAt(0)) {
+    case 0x21: // !
+      return j.slice(1);
+    case 0x23: // #
       switch (j) {
         case '#undefined':
           return undefined;
@@ -178,21 +207,30 @@ function decode(j, cx) {
         case '#-0':
           return -0;
         default:
-          throw TypeError(`unknown special value ${j}`);
+          throw TypeErrorCtor(`unknown special value ${j}`);
       }
-    }
-    if (c === '+') return BigInt(j.slice(1));
-    if (c === '-') return BigInt(j);
-    if (c === '%') return Symbol.for(j.slice(1));
-    if (c === '$') {
+    case 0x2b: // +
+      return BigIntFn(j.slice(1));
+    case 0x2d: // -
+      return BigIntFn(j);
+    case 0x25: // %
+      return SymbolCtor.for(j.slice(1));
+    case 0x24: {
+      // $
       const dot = j.indexOf('.');
       const idx = Number(dot < 0 ? j.slice(1) : j.slice(1, dot));
       return slotVal(cx, idx, dot < 0 ? undefined : j.slice(dot + 1));
     }
-    if (c === '&') return slotVal(cx, Number(j.slice(1)), undefined);
-    if (isReserved(j)) throw TypeError(`unknown encoding ${JSON.stringify(j)}`);
-    return j;
+    case 0x26: // &
+      return slotVal(cx, Number(j.slice(1)), undefined);
+    default:
+      if (isReserved(j)) throw TypeErrorCtor(`unknown encoding ${stringify(j)}`);
+      return j;
   }
+}
+
+function decode(j, cx) {
+  if (typeof j === 'string') return decodeString(j, cx);
   if (j === null || typeof j !== 'object') return j;
   if (isArray(j)) {
     // A loop, not `map`: no closure and no species lookup per array (a hot path).
@@ -203,7 +241,7 @@ function decode(j, cx) {
   if ('#error' in j) {
     // Build the named error type; assigning `name` would fail once intrinsics are
     // frozen (the "override mistake"), so other names are defined as own properties.
-    const C = ERRORS[j.name] ?? Error;
+    const C = ERRORS[j.name] ?? ErrorCtor;
     const e = new C(decode(j['#error'], cx));
     if (typeof j.name === 'string' && e.name !== j.name) {
       Object.defineProperty(e, 'name', { value: j.name, enumerable: false });
@@ -211,7 +249,8 @@ function decode(j, cx) {
     return freeze(e);
   }
   const out = {};
-  for (const k of keys(j)) out[k] = decode(j[k], cx);
+  const ks = keys(j);
+  for (let i = 0; i < ks.length; i += 1) out[ks[i]] = decode(j[ks[i]], cx);
   return freeze(out);
 }
 
@@ -224,17 +263,17 @@ export function makeMarshal(convertValToSlot, convertSlotToVal) {
     // The slot index and the cycle check are made when first needed: most values are
     // plain data without slots.
     const cx = { slots: [], slotIndex: undefined, seen: undefined, convertValToSlot };
-    const body = `#${JSON.stringify(encode(root, cx))}`;
+    const body = `#${stringify(encode(root, cx))}`;
     return freeze({ body, slots: freeze(cx.slots) });
   }
 
   function unserialize(capdata) {
     const { body, slots } = capdata;
-    if (typeof body !== 'string' || body[0] !== '#') {
-      throw TypeError('capdata body must be a smallcaps string starting with "#"');
+    if (typeof body !== 'string' || body.charCodeAt(0) !== 0x23) {
+      throw TypeErrorCtor('capdata body must be a smallcaps string starting with "#"');
     }
     const cx = { slots, vals: undefined, convertSlotToVal };
-    return decode(JSON.parse(body.slice(1)), cx);
+    return decode(parse(body.slice(1)), cx);
   }
 
   return freeze({ serialize, unserialize });
