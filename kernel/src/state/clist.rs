@@ -54,17 +54,12 @@ impl KState {
         })
     }
 
-    fn write_clist(&mut self, v: VatId, k: KRef, vref: &VRef, reachable: bool) {
+    /// A new entry for a kref or vref just minted, whose key therefore no committed state
+    /// holds; the other key's absence the read that found no entry showed.
+    fn write_new_clist(&mut self, v: VatId, k: KRef, vref: &VRef, minted: Minted, reachable: bool) {
         let flag = if reachable { "R" } else { "_" };
-        self.set(&keys::clist_k(v, k), &format!("{flag} {vref}"));
-        self.set(&keys::clist_v(v, vref.as_str()), &k.to_string());
-    }
-
-    /// A new entry (unreachable) for a kref or vref just minted, whose key therefore no
-    /// committed state holds; the other key's absence the read that found no entry showed.
-    fn write_new_clist(&mut self, v: VatId, k: KRef, vref: &VRef, minted: Minted) {
         let (kkey, vkey) = (keys::clist_k(v, k), keys::clist_v(v, vref.as_str()));
-        let (kval, vval) = (format!("_ {vref}"), k.to_string());
+        let (kval, vval) = (format!("{flag} {vref}"), k.to_string());
         match minted {
             Minted::Kref => {
                 self.set_new(&kkey, &kval);
@@ -84,9 +79,15 @@ impl KState {
         }
     }
 
+    /// Rewrites the flag of entry `k` ⇄ `vref`; only the kref side records it.
+    fn write_flag(&mut self, v: VatId, k: KRef, vref: &VRef, reachable: bool) {
+        let flag = if reachable { "R" } else { "_" };
+        self.set(&keys::clist_k(v, k), &format!("{flag} {vref}"));
+    }
+
     /// Flags the (unreachable) entry `k` ⇄ `vref` reachable.
     fn flag_reachable(&mut self, v: VatId, k: KRef, vref: &VRef) {
-        self.write_clist(v, k, vref, true);
+        self.write_flag(v, k, vref, true);
         if k.is_object() && !vref.is_export() {
             self.incref_reachable(k);
         }
@@ -95,7 +96,7 @@ impl KState {
     /// Clears the flag; for an import, releases its reachability.
     pub(crate) fn clear_reachable_flag(&mut self, v: VatId, k: KRef) {
         if let Some((true, vref)) = self.clist_vref(v, k) {
-            self.write_clist(v, k, &vref, false);
+            self.write_flag(v, k, &vref, false);
             if k.is_object() && !vref.is_export() {
                 self.decref_reachable(k);
             }
@@ -104,10 +105,13 @@ impl KState {
 
     /// Removes both directions of an entry and releases what it counted.
     pub(crate) fn delete_clist_entry(&mut self, v: VatId, k: KRef) {
-        let Some((_, vref)) = self.clist_vref(v, k) else {
+        let Some((reachable, vref)) = self.clist_vref(v, k) else {
             return;
         };
-        self.clear_reachable_flag(v, k);
+        // What clearing the flag would release, without writing a flag about to be deleted.
+        if reachable && k.is_object() && !vref.is_export() {
+            self.decref_reachable(k);
+        }
         self.del(&keys::clist_k(v, k));
         self.del(&keys::clist_v(v, vref.as_str()));
         match k {
@@ -136,8 +140,9 @@ impl KState {
                         k
                     }
                 };
-                self.write_new_clist(v, k, vref, Minted::Kref);
-                k
+                // A new export, written with its final flag (exports count no reachability).
+                self.write_new_clist(v, k, vref, Minted::Kref, use_.reachable);
+                return Ok(k);
             }
             None => return Err(format!("unknown vref {vref} (not in {v}'s c-list)")),
         };
@@ -171,8 +176,12 @@ impl KState {
                     ),
                 };
                 self.incref(k, false);
-                self.write_new_clist(v, k, &vref, Minted::Vref);
-                (false, vref)
+                // Written with its final flag: one write, not two.
+                self.write_new_clist(v, k, &vref, Minted::Vref, set_reachable);
+                if set_reachable && k.is_object() {
+                    self.incref_reachable(k);
+                }
+                return vref;
             }
         };
         if set_reachable && !reachable {
