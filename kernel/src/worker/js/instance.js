@@ -5,7 +5,8 @@
 //                             (undefined, a vatstore string or null, a kernel hook's
 //                             capdata), or throws
 //   __gc()                    a full garbage collection
-// It exports `deliver(json)`, which starts a delivery, and `outcome()` (with `failure()`),
+// It exports `deliver(json)`, which starts a delivery (and `deliverMessage`/`deliverNotify`,
+// which start the two common ones from their fields), and `outcome()` (with `failure()`),
 // which report how the last one ended once the host has drained the job queue.
 import { makeLiveSlots, harden } from './liveslots.js';
 
@@ -64,10 +65,14 @@ const markFailed = (e) => {
   state.error = describe(e);
 };
 
-export function deliver(json) {
+function begin() {
   state.done = false;
   state.error = null;
   // (A fatal error reported during this delivery's jobs lands in state.error.)
+}
+
+export function deliver(json) {
+  begin();
   let p;
   try {
     p = ls.dispatch(JSON.parse(json));
@@ -77,6 +82,30 @@ export function deliver(json) {
   }
   if (p === undefined) markDone();
   else p.then(markDone, markFailed);
+}
+
+// A message, its fields as arguments (the host's fast path: no JSON either side).
+export function deliverMessage(target, body, slots, result) {
+  begin();
+  try {
+    ls.deliverMessage(target, { body, slots }, result ?? null);
+  } catch (e) {
+    markFailed(e);
+    return;
+  }
+  markDone();
+}
+
+// A notify of one promise, its fields as arguments.
+export function deliverNotify(vpid, rejected, body, slots) {
+  begin();
+  try {
+    ls.deliverNotify([{ vpid, rejected, data: { body, slots } }]);
+  } catch (e) {
+    markFailed(e);
+    return;
+  }
+  markDone();
 }
 
 // How the last delivery ended: 0 done, 1 still pending, 2 failed (see `failure()`).

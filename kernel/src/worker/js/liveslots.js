@@ -683,7 +683,19 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     }
   }
 
-  return freeze({ dispatch, flush, E, Far, Remotable, passStyleOf, getInterfaceOf, vatPowers, vatData });
+  return freeze({
+    dispatch,
+    deliverMessage,
+    deliverNotify,
+    flush,
+    E,
+    Far,
+    Remotable,
+    passStyleOf,
+    getInterfaceOf,
+    vatPowers,
+    vatData,
+  });
 }
 
 // `harden` as far as this runtime needs: a deep freeze of plain data. (Indexed loops: a

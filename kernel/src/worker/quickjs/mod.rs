@@ -81,6 +81,8 @@ pub struct JsWorker {
     // Field order is drop order: JS handles before the context, the context before the
     // runtime (QuickJS aborts if a runtime is freed with live values).
     deliver_fn: Persistent<Function<'static>>,
+    message_fn: Persistent<Function<'static>>,
+    notify_fn: Persistent<Function<'static>>,
     outcome_fn: Persistent<Function<'static>>,
     failure_fn: Persistent<Function<'static>>,
     ctx: Context,
@@ -145,7 +147,7 @@ impl JsWorker {
         let bridge = Bridge::default();
         let b = bridge.clone();
         let setup = ctx.with(
-            |ctx| -> Result<[Persistent<Function<'static>>; 3], String> {
+            |ctx| -> Result<[Persistent<Function<'static>>; 5], String> {
                 let sys = syscall_function(&ctx, b).map_err(|e| js_error(&ctx, e))?;
                 let gc = Function::new(ctx.clone(), |ctx: Ctx<'_>| ctx.run_gc())
                     .map_err(|e| js_error(&ctx, e))?;
@@ -154,21 +156,27 @@ impl JsWorker {
                 g.set("__gc", gc).map_err(|e| js_error(&ctx, e))?;
                 let instance = Module::import(&ctx, INSTANCE).map_err(|e| js_error(&ctx, e))?;
                 let ns: rquickjs::Object = instance.finish().map_err(|e| js_error(&ctx, e))?;
-                let deliver: Function = ns.get("deliver").map_err(|e| js_error(&ctx, e))?;
-                let outcome: Function = ns.get("outcome").map_err(|e| js_error(&ctx, e))?;
-                let failure: Function = ns.get("failure").map_err(|e| js_error(&ctx, e))?;
+                let export = |name: &str| -> Result<Persistent<Function<'static>>, String> {
+                    let f: Function = ns.get(name).map_err(|e| js_error(&ctx, e))?;
+                    Ok(Persistent::save(&ctx, f))
+                };
+                let fns = [
+                    export("deliver")?,
+                    export("deliverMessage")?,
+                    export("deliverNotify")?,
+                    export("outcome")?,
+                    export("failure")?,
+                ];
                 ctx.eval::<(), _>(include_str!("../js/lockdown.js"))
                     .map_err(|e| format!("lockdown failed: {}", js_error(&ctx, e)))?;
-                Ok([
-                    Persistent::save(&ctx, deliver),
-                    Persistent::save(&ctx, outcome),
-                    Persistent::save(&ctx, failure),
-                ])
+                Ok(fns)
             },
         )?;
-        let [deliver_fn, outcome_fn, failure_fn] = setup;
+        let [deliver_fn, message_fn, notify_fn, outcome_fn, failure_fn] = setup;
         Ok(JsWorker {
             deliver_fn,
+            message_fn,
+            notify_fn,
             outcome_fn,
             failure_fn,
             ctx,
@@ -200,16 +208,52 @@ impl JsWorker {
         }
     }
 
-    fn run(&mut self, delivery: &VatDelivery) -> Result<(), String> {
-        let json = serde_json::to_string(delivery).map_err(|e| e.to_string())?;
+    /// Starts a delivery: messages and single notifies (nearly every delivery) pass their
+    /// fields as arguments, the rest as JSON.
+    fn start(&self, delivery: &VatDelivery) -> Result<(), String> {
         self.ctx.with(|ctx| -> Result<(), String> {
-            let f = self
-                .deliver_fn
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| js_error(&ctx, e))?;
-            f.call::<_, ()>((json,)).map_err(|e| js_error(&ctx, e))
-        })?;
+            let err = |e| js_error(&ctx, e);
+            let restore = |f: &Persistent<Function<'static>>| f.clone().restore(&ctx).map_err(err);
+            let strings = |items: &[String]| -> rquickjs::Result<rquickjs::Array<'_>> {
+                let a = rquickjs::Array::new(ctx.clone())?;
+                for (i, s) in items.iter().enumerate() {
+                    a.set(i, s.as_str())?;
+                }
+                Ok(a)
+            };
+            match delivery {
+                VatDelivery::Message {
+                    target,
+                    methargs,
+                    result,
+                } => {
+                    let slots = strings(&methargs.slots).map_err(err)?;
+                    let args = (
+                        target.as_str(),
+                        methargs.body.as_str(),
+                        slots,
+                        result.as_deref(),
+                    );
+                    restore(&self.message_fn)?.call::<_, ()>(args).map_err(err)
+                }
+                VatDelivery::Notify { resolutions } if resolutions.len() == 1 => {
+                    let r = &resolutions[0];
+                    let slots = strings(&r.data.slots).map_err(err)?;
+                    let args = (r.vpid.as_str(), r.rejected, r.data.body.as_str(), slots);
+                    restore(&self.notify_fn)?.call::<_, ()>(args).map_err(err)
+                }
+                _ => {
+                    let json = serde_json::to_string(delivery).map_err(|e| e.to_string())?;
+                    restore(&self.deliver_fn)?
+                        .call::<_, ()>((json,))
+                        .map_err(err)
+                }
+            }
+        })
+    }
+
+    fn run(&mut self, delivery: &VatDelivery) -> Result<(), String> {
+        self.start(delivery)?;
         self.drain()?;
         let status = self.call_js::<i32>(&self.outcome_fn)?;
         if status == OUTCOME_FAILED {
