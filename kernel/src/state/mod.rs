@@ -71,6 +71,11 @@ impl KState {
         self.store.set_new(key.as_bytes(), value.as_bytes());
     }
 
+    /// Records that no committed state holds `key` (see [`Store::note_absent`]).
+    pub(crate) fn note_absent(&mut self, key: &str) {
+        self.store.note_absent(key.as_bytes());
+    }
+
     pub(crate) fn del(&mut self, key: &str) {
         self.store.delete(Cf::Kv, key.as_bytes());
     }

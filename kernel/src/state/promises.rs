@@ -34,6 +34,8 @@ impl KState {
         let d = decider.map(|v| v.to_string()).unwrap_or_default();
         self.set_new(&keys::kp_decider(k), &d);
         self.set_new(&keys::kp_subscribers(k), "");
+        // Nor has it a message queue yet: reads of the counter until then stay in memory.
+        self.note_absent(&keys::kp_queue_next(k));
         k
     }
 

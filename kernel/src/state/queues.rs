@@ -8,8 +8,27 @@ use crate::events::KernelEvent;
 use crate::refs::{KRef, VatId};
 
 impl KState {
+    /// A queue's `[head, tail]` (JSON, as upstream keeps it), read and written by hand:
+    /// every crank reads several queues' bounds.
     fn bounds(&self, queue: &str) -> (u64, u64) {
-        self.get_json::<(u64, u64)>(queue).unwrap_or((1, 1))
+        self.read(queue, |s| {
+            s.strip_prefix('[')
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.split_once(','))
+                .and_then(|(h, t)| Some((h.trim().parse().ok()?, t.trim().parse().ok()?)))
+                .expect("queue bounds are [head,tail]")
+        })
+        .unwrap_or((1, 1))
+    }
+
+    fn set_bounds(&mut self, queue: &str, head: u64, tail: u64) {
+        let mut s = String::with_capacity(44);
+        s.push('[');
+        s.push_str(&crate::refs::decimal(head));
+        s.push(',');
+        s.push_str(&crate::refs::decimal(tail));
+        s.push(']');
+        self.set(queue, &s);
     }
 
     fn push(&mut self, queue: &str, ev: &KernelEvent) {
@@ -17,7 +36,7 @@ impl KState {
         // Items live only in [head, tail): no committed item sits at the tail.
         let item = serde_json::to_string(ev).expect("kernel events serialize");
         self.set_new(&keys::queue_item(queue, tail), &item);
-        self.set_json(queue, &(head, tail + 1));
+        self.set_bounds(queue, head, tail + 1);
     }
 
     fn pop(&mut self, queue: &str) -> Option<KernelEvent> {
@@ -30,7 +49,7 @@ impl KState {
             .get_json(&key)
             .expect("queue item between head and tail exists");
         self.del(&key);
-        self.set_json(queue, &(head + 1, tail));
+        self.set_bounds(queue, head + 1, tail);
         Some(ev)
     }
 

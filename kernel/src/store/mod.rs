@@ -104,7 +104,8 @@ pub struct Store {
     journals: Vec<Journal>,
     committed: Committed,
     /// `kv` keys known to be absent from the committed layer: read there and not found, or
-    /// written with [`Store::set_new`]. Deleting one needs no tombstone (`commit_block`).
+    /// named by [`Store::set_new`] or [`Store::note_absent`]. Reading one needs no RocksDB
+    /// lookup, and deleting one no tombstone (`commit_block`).
     ///
     /// # Invariant
     /// Every key here is absent from the committed layer. Only `commit_block` changes that
@@ -190,6 +191,9 @@ impl Store {
     fn committed_get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
         match cf {
             Cf::Kv => {
+                if self.absent.borrow().contains(key) {
+                    return None;
+                }
                 let v = self.cache.get(key, || self.backend.get(cf, key));
                 if v.is_none() {
                     // Most such keys are about to be made (a c-list entry, say), and many
@@ -222,8 +226,20 @@ impl Store {
             "set_new on a committed key {:?}",
             String::from_utf8_lossy(key)
         );
-        self.absent.get_mut().insert(key.to_vec());
+        self.note_absent(key);
         self.set(Cf::Kv, key, value);
+    }
+
+    /// Records that the committed layer cannot hold `kv` key `key` (on the caller's word,
+    /// as for [`Store::set_new`]): reads of it until the block commits need not ask
+    /// RocksDB, and deleting it needs no tombstone.
+    pub fn note_absent(&mut self, key: &[u8]) {
+        debug_assert!(
+            self.backend.get(Cf::Kv, key).is_none(),
+            "note_absent on a committed key {:?}",
+            String::from_utf8_lossy(key)
+        );
+        self.absent.get_mut().insert(key.to_vec());
     }
 
     /// Deletes in the crank buffer (a tombstone that masks lower layers).
