@@ -1,9 +1,9 @@
 // The vat's liveslots instance, inside its QuickJS runtime. The host (Rust) prepends
 // `const ENTRY = "vat/…";` and provides two native functions, taken from globalThis and
 // removed before any vat code runs:
-//   __syscall(request) -> value  one syscall: a plain {type, …} object in; its answer out
-//                             (undefined, a vatstore string or null, a kernel hook's
-//                             capdata), or throws
+//   __syscall(type, ...args) -> value  one syscall: its type and arguments in; its
+//                             answer out (undefined, a vatstore string or null, a kernel
+//                             hook's capdata), or throws
 //   __gc()                    a full garbage collection
 // It exports `deliver(json)`, which starts a delivery (and `deliverMessage`/`deliverNotify`,
 // which start the two common ones from their fields), and `outcome()` (with `failure()`),
@@ -16,20 +16,20 @@ delete globalThis.__syscall;
 delete globalThis.__gc;
 
 const syscall = harden({
-  send: (target, methargs, result) => rawSyscall({ type: 'send', target, methargs, result: result ?? null }),
-  subscribe: (vpid) => rawSyscall({ type: 'subscribe', vpid }),
+  send: (target, methargs, result) => rawSyscall('send', target, methargs, result ?? null),
+  subscribe: (vpid) => rawSyscall('subscribe', vpid),
   // resolutions: [{ vpid, rejected, data }]
-  resolve: (resolutions) => rawSyscall({ type: 'resolve', resolutions }),
-  exit: (failure, info) => rawSyscall({ type: 'exit', failure, info }),
-  dropImports: (vrefs) => rawSyscall({ type: 'dropImports', vrefs }),
-  retireImports: (vrefs) => rawSyscall({ type: 'retireImports', vrefs }),
-  retireExports: (vrefs) => rawSyscall({ type: 'retireExports', vrefs }),
-  abandonExports: (vrefs) => rawSyscall({ type: 'abandonExports', vrefs }),
-  vatstoreGet: (key) => rawSyscall({ type: 'vatstoreGet', key }),
-  vatstoreSet: (key, value) => rawSyscall({ type: 'vatstoreSet', key, value }),
-  vatstoreDelete: (key) => rawSyscall({ type: 'vatstoreDelete', key }),
-  vatstoreGetNextKey: (prior) => rawSyscall({ type: 'vatstoreGetNextKey', prior }),
-  kernelHook: (name, args) => rawSyscall({ type: 'kernelHook', name, args }),
+  resolve: (resolutions) => rawSyscall('resolve', resolutions),
+  exit: (failure, info) => rawSyscall('exit', failure, info),
+  dropImports: (vrefs) => rawSyscall('dropImports', vrefs),
+  retireImports: (vrefs) => rawSyscall('retireImports', vrefs),
+  retireExports: (vrefs) => rawSyscall('retireExports', vrefs),
+  abandonExports: (vrefs) => rawSyscall('abandonExports', vrefs),
+  vatstoreGet: (key) => rawSyscall('vatstoreGet', key),
+  vatstoreSet: (key, value) => rawSyscall('vatstoreSet', key, value),
+  vatstoreDelete: (key) => rawSyscall('vatstoreDelete', key),
+  vatstoreGetNextKey: (prior) => rawSyscall('vatstoreGetNextKey', prior),
+  kernelHook: (name, args) => rawSyscall('kernelHook', name, args),
 });
 
 // Two turns after the collection, so that finalizer jobs queued by it have run.

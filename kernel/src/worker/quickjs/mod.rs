@@ -282,20 +282,24 @@ impl JsWorker {
 
 /// The `__syscall` native function of a runtime.
 fn syscall_function<'js>(ctx: &Ctx<'js>, bridge: Bridge) -> rquickjs::Result<Function<'js>> {
-    Function::new(ctx.clone(), move |ctx: Ctx<'js>, request: Value<'js>| {
-        syscall_from_js(&ctx, &bridge, request)
-    })
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, ty: Value<'js>, args: rquickjs::function::Rest<Value<'js>>| {
+            syscall_from_js(&ctx, &bridge, ty, args.0)
+        },
+    )
 }
 
-/// One syscall from JS: a request object in (see [`requests`]); its answer as a JS value
-/// out (`undefined` when there is nothing to answer), or a thrown error for a malformed or
-/// illegal one.
+/// One syscall from JS: its type and arguments in (see [`requests`]); its answer as a JS
+/// value out (`undefined` when there is nothing to answer), or a thrown error for a
+/// malformed or illegal one.
 fn syscall_from_js<'js>(
     ctx: &Ctx<'js>,
     bridge: &Bridge,
-    request: Value<'js>,
+    ty: Value<'js>,
+    args: Vec<Value<'js>>,
 ) -> rquickjs::Result<Value<'js>> {
-    let reply = match requests::read_request(request) {
+    let reply = match requests::read_request(ty, args) {
         Err(e) => Err(format!("malformed syscall: {e}")),
         Ok(sc) => bridge.call(sc).map_err(|e| e.0),
     };

@@ -1,8 +1,8 @@
-//! Reads a syscall request, a plain JS object made by liveslots, into a [`VatSyscall`].
+//! Reads a syscall, `__syscall(type, ...args)` from liveslots, into a [`VatSyscall`].
 //!
-//! Reading fields straight from the object spares a `JSON.stringify` in the vat and a JSON
-//! parse here on every syscall. Nothing is coerced: a field of the wrong type is a
-//! malformed syscall (the vat is terminated), as a JSON request of the wrong shape was.
+//! Reading the JS values directly spares a `JSON.stringify` in the vat and a JSON parse
+//! here on every syscall. Nothing is coerced: an argument of the wrong type is a malformed
+//! syscall (the vat is terminated), as a JSON request of the wrong shape was.
 
 use rquickjs::{Array, Object, Value};
 
@@ -28,18 +28,16 @@ fn str_field(o: &Object<'_>, name: &str) -> Res<String> {
 }
 
 /// A string, or `null`/`undefined` for none.
-fn opt_str_field(o: &Object<'_>, name: &str) -> Res<Option<String>> {
-    let v = field(o, name)?;
+fn opt_string(v: Value<'_>, what: &str) -> Res<Option<String>> {
     if v.is_null() || v.is_undefined() {
         return Ok(None);
     }
-    string(&v, name).map(Some)
+    string(&v, what).map(Some)
 }
 
-fn bool_field(o: &Object<'_>, name: &str) -> Res<bool> {
-    field(o, name)?
-        .as_bool()
-        .ok_or_else(|| format!("{name} must be a boolean"))
+fn boolean(v: &Value<'_>, what: &str) -> Res<bool> {
+    v.as_bool()
+        .ok_or_else(|| format!("{what} must be a boolean"))
 }
 
 fn array<'js>(v: Value<'js>, what: &str) -> Res<Array<'js>> {
@@ -80,55 +78,68 @@ fn resolutions(v: Value<'_>) -> Res<Vec<VResolution>> {
             let r = object(r, "a resolution")?;
             Ok(VResolution {
                 vpid: str_field(&r, "vpid")?,
-                rejected: bool_field(&r, "rejected")?,
+                rejected: boolean(&field(&r, "rejected")?, "rejected")?,
                 data: capdata(field(&r, "data")?, "data")?,
             })
         })
         .collect()
 }
 
-/// The syscall `request` describes, or why it is malformed.
-pub(crate) fn read_request(request: Value<'_>) -> Res<VatSyscall> {
-    let o = object(request, "a syscall request")?;
-    let ty = str_field(&o, "type")?;
-    let vrefs = |o: &Object<'_>| strings(field(o, "vrefs")?, "vrefs");
-    Ok(match ty.as_str() {
+/// The syscall `__syscall(type, ...args)` describes, or why it is malformed. Arguments are
+/// positional (no request object for the vat to build and this side to pick apart).
+pub(crate) fn read_request<'js>(ty: Value<'js>, args: Vec<Value<'js>>) -> Res<VatSyscall> {
+    let ty = string(&ty, "the syscall type")?;
+    let mut args = args.into_iter();
+    let mut next = |name: &str| {
+        args.next()
+            .ok_or_else(|| format!("{ty}: missing argument {name}"))
+    };
+    let sys = match ty.as_str() {
         "send" => VatSyscall::Send {
-            target: str_field(&o, "target")?,
-            methargs: capdata(field(&o, "methargs")?, "methargs")?,
-            result: opt_str_field(&o, "result")?,
+            target: string(&next("target")?, "target")?,
+            methargs: capdata(next("methargs")?, "methargs")?,
+            result: opt_string(next("result")?, "result")?,
         },
         "subscribe" => VatSyscall::Subscribe {
-            vpid: str_field(&o, "vpid")?,
+            vpid: string(&next("vpid")?, "vpid")?,
         },
         "resolve" => VatSyscall::Resolve {
-            resolutions: resolutions(field(&o, "resolutions")?)?,
+            resolutions: resolutions(next("resolutions")?)?,
         },
         "exit" => VatSyscall::Exit {
-            failure: bool_field(&o, "failure")?,
-            info: capdata(field(&o, "info")?, "info")?,
+            failure: boolean(&next("failure")?, "failure")?,
+            info: capdata(next("info")?, "info")?,
         },
         "vatstoreGet" => VatSyscall::VatstoreGet {
-            key: str_field(&o, "key")?,
+            key: string(&next("key")?, "key")?,
         },
         "vatstoreSet" => VatSyscall::VatstoreSet {
-            key: str_field(&o, "key")?,
-            value: str_field(&o, "value")?,
+            key: string(&next("key")?, "key")?,
+            value: string(&next("value")?, "value")?,
         },
         "vatstoreDelete" => VatSyscall::VatstoreDelete {
-            key: str_field(&o, "key")?,
+            key: string(&next("key")?, "key")?,
         },
         "vatstoreGetNextKey" => VatSyscall::VatstoreGetNextKey {
-            prior: str_field(&o, "prior")?,
+            prior: string(&next("prior")?, "prior")?,
         },
-        "dropImports" => VatSyscall::DropImports { vrefs: vrefs(&o)? },
-        "retireImports" => VatSyscall::RetireImports { vrefs: vrefs(&o)? },
-        "retireExports" => VatSyscall::RetireExports { vrefs: vrefs(&o)? },
-        "abandonExports" => VatSyscall::AbandonExports { vrefs: vrefs(&o)? },
+        "dropImports" => VatSyscall::DropImports {
+            vrefs: strings(next("vrefs")?, "vrefs")?,
+        },
+        "retireImports" => VatSyscall::RetireImports {
+            vrefs: strings(next("vrefs")?, "vrefs")?,
+        },
+        "retireExports" => VatSyscall::RetireExports {
+            vrefs: strings(next("vrefs")?, "vrefs")?,
+        },
+        "abandonExports" => VatSyscall::AbandonExports {
+            vrefs: strings(next("vrefs")?, "vrefs")?,
+        },
         "kernelHook" => VatSyscall::KernelHook {
-            name: str_field(&o, "name")?,
-            args: capdata(field(&o, "args")?, "args")?,
+            name: string(&next("name")?, "name")?,
+            args: capdata(next("args")?, "args")?,
         },
         other => return Err(format!("unknown syscall type {other:?}")),
-    })
+    };
+    Ok(sys)
 }
