@@ -40,6 +40,9 @@ impl Family {
     }
 }
 
+/// Told each key's slot in the target layer before [`Layer::drain_into`] replaces it.
+pub(crate) type BeforeMove<'a> = dyn FnMut(Cf, &[u8], Option<&Slot>) + 'a;
+
 /// Per-family pending writes.
 #[derive(Clone, Default, Debug)]
 pub(crate) struct Layer {
@@ -117,11 +120,7 @@ impl Layer {
     /// Moves every entry into `into` (whose entries for the same keys they replace),
     /// telling `before` each key's slot in `into` before the move (`None`: no entry) when
     /// `before` is given. Keeps this layer's allocations for reuse.
-    pub(crate) fn drain_into(
-        &mut self,
-        into: &mut Layer,
-        mut before: Option<&mut dyn FnMut(Cf, &[u8], Option<&Slot>)>,
-    ) {
+    pub(crate) fn drain_into(&mut self, into: &mut Layer, mut before: Option<&mut BeforeMove<'_>>) {
         for cf in Cf::ALL {
             let f = &mut self.families[cf.index()];
             if f.slots.is_empty() {
