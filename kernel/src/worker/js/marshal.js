@@ -260,6 +260,11 @@ function decode(j, cx) {
  */
 export function makeMarshal(convertValToSlot, convertSlotToVal) {
   function serialize(root) {
+    // A finite number (the commonest answer) encodes as itself: JSON writes it as
+    // ToString does. (-0 is special: "#-0".)
+    if (typeof root === 'number' && root === root && root !== Infinity && root !== -Infinity && !is(root, -0)) {
+      return freeze({ body: `#${root}`, slots: freeze([]) });
+    }
     // The slot index and the cycle check are made when first needed: most values are
     // plain data without slots.
     const cx = { slots: [], slotIndex: undefined, seen: undefined, convertValToSlot };
