@@ -1,6 +1,7 @@
 //! JavaScript ping-pong: a driver vat awaits N round trips to another JS vat (each a
 //! `message` and a `notify` delivery), on RocksDB, one block commit per 1,000 deliveries.
-//! Then the kernel is reopened on the same DB and the time to the first answered message
+//! The ping-pong runs three times (each on a fresh DB) and reports the median.
+//! Then the kernel is reopened on the last DB and the time to the first answered message
 //! is measured (both vats are rebuilt by replaying their transcripts), with replay
 //! deliveries/s. `cargo bench -p vatchain-kernel --bench js_pingpong [-- ROUND_TRIPS]`;
 //! under `cargo test` it runs 50 round trips as a smoke test.
@@ -30,20 +31,24 @@ fn kernel(path: &Path) -> Kernel {
     .expect("kernel")
 }
 
-fn main() {
-    let benching = std::env::args().any(|a| a == "--bench");
-    let n: u64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(if benching { 2_000 } else { 50 });
-    let dir = tempfile::tempdir().expect("tempdir");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vats/driver");
-    let bundle = Bundle::from_dir(&fixture, "main.js")
-        .expect("bundle")
-        .canonical_bytes();
+/// One ping-pong run on a fresh DB in `dir`.
+struct Run {
+    deliveries: u64,
+    height: u64,
+    elapsed: Duration,
+    commit_time: Duration,
+    roots: Vec<vatchain_kernel::refs::KRef>,
+}
 
-    let mut k = kernel(dir.path());
-    let id = k.install_bundle(&bundle).expect("install");
+impl Run {
+    fn per_second(&self) -> f64 {
+        self.deliveries as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+fn ping_pong(dir: &Path, bundle: &[u8], n: u64) -> Run {
+    let mut k = kernel(dir);
+    let id = k.install_bundle(bundle).expect("install");
     let mut roots = Vec::new();
     for name in ["driver", "ponger"] {
         let v = k
@@ -99,13 +104,59 @@ fn main() {
         Some(PromiseState::Fulfilled(CapData::data(format!("#{want}"))))
     );
     assert!(k.audit().is_clean());
-    drop(k);
+    Run {
+        deliveries,
+        height,
+        elapsed,
+        commit_time,
+        roots,
+    }
+}
+
+fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
+    let n: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(if benching { 2_000 } else { 50 });
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vats/driver");
+    let bundle = Bundle::from_dir(&fixture, "main.js")
+        .expect("bundle")
+        .canonical_bytes();
+
+    // Three runs, each on a fresh DB, reported by their median: one short run on a shared
+    // VM swings by a third. The last run's DB is the one reopened below.
+    let reps = if benching { 3 } else { 1 };
+    let mut runs = Vec::new();
+    let mut dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..reps {
+        if i > 0 {
+            dir = tempfile::tempdir().expect("tempdir");
+        }
+        runs.push(ping_pong(dir.path(), &bundle, n));
+    }
+    let each: Vec<String> = runs
+        .iter()
+        .map(|r| format!("{:.0}", r.per_second()))
+        .collect();
+    let last = runs.last().expect("one run").roots.clone();
+    runs.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
+    let run = &runs[runs.len() / 2];
+    let roots = last;
+    println!(
+        "JS ping-pong: {n} round trips, {} deliveries, {} blocks (median of {reps} runs: {})",
+        run.deliveries,
+        run.height,
+        each.join(", ")
+    );
+    println!(
+        "  {:.0} deliveries/s   {:.2} ms per block commit   {:.2} s total",
+        run.per_second(),
+        run.commit_time.as_secs_f64() * 1000.0 / run.height as f64,
+        run.elapsed.as_secs_f64()
+    );
     if std::env::var_os("PINGPONG_ONLY").is_some() {
         // For profiling the ping-pong phase alone.
-        println!(
-            "{:.0} deliveries/s",
-            deliveries as f64 / elapsed.as_secs_f64()
-        );
         return;
     }
 
@@ -150,13 +201,6 @@ fn main() {
         Some(PromiseState::Fulfilled(CapData::data("#1")))
     );
 
-    println!("JS ping-pong: {n} round trips, {deliveries} deliveries, {height} blocks");
-    println!(
-        "  {:.0} deliveries/s   {:.2} ms per block commit   {:.2} s total",
-        deliveries as f64 / elapsed.as_secs_f64(),
-        commit_time.as_secs_f64() * 1000.0 / height as f64,
-        elapsed.as_secs_f64()
-    );
     println!(
         "restart: DB opened in {:.1} ms; first answer after {:.1} ms; both vats replayed ({replayed_deliveries} deliveries) within {:.1} ms = {:.0} replayed deliveries/s",
         opened.as_secs_f64() * 1000.0,
