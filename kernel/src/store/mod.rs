@@ -12,7 +12,7 @@ mod hash;
 mod overlay;
 mod read_cache;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Bound;
 use std::path::Path;
 
@@ -111,7 +111,15 @@ pub struct Store {
     /// Every key here is absent from the committed layer. Only `commit_block` changes that
     /// layer, and it empties the set; a rolled-back write does not make a fact untrue.
     absent: RefCell<FxHashSet<Vec<u8>>>,
+    /// Key bytes in `absent` learned from reads (bounded by [`MAX_ABSENT_READ_BYTES`]).
+    absent_read_bytes: Cell<usize>,
 }
+
+/// How many key bytes of missed reads `absent` takes in one block. A vat can make the
+/// kernel read many distinct missing keys (vatstore reads); past this, misses are simply
+/// not remembered (the kernel's own `set_new`/`note_absent` facts are bounded by what it
+/// mints, and always kept).
+const MAX_ABSENT_READ_BYTES: usize = 16 << 20;
 
 impl Store {
     /// Opens (or creates) a RocksDB store at `path`.
@@ -150,6 +158,7 @@ impl Store {
             journals: Vec::new(),
             committed: Committed { height, app_hash },
             absent: RefCell::default(),
+            absent_read_bytes: Cell::new(0),
         })
     }
 
@@ -195,10 +204,12 @@ impl Store {
                     return None;
                 }
                 let v = self.cache.get(key, || self.backend.get(cf, key));
-                if v.is_none() {
+                let bytes = self.absent_read_bytes.get();
+                if v.is_none() && bytes < MAX_ABSENT_READ_BYTES {
                     // Most such keys are about to be made (a c-list entry, say), and many
                     // are gone again within the block.
                     self.absent.borrow_mut().insert(key.to_vec());
+                    self.absent_read_bytes.set(bytes + key.len());
                 }
                 v
             }
@@ -398,6 +409,7 @@ impl Store {
                     && may_be_committed(&self.cache, &self.backend, *cf, k)
         });
         absent.clear();
+        self.absent_read_bytes.set(0);
         writes.push((
             Cf::Host,
             HOST_HEIGHT.to_vec(),
