@@ -81,14 +81,7 @@ impl KState {
     }
 
     pub(crate) fn get_u64(&self, key: &str) -> Option<u64> {
-        self.store.get_with(Cf::Kv, key.as_bytes(), |v| {
-            v.map(|b| {
-                std::str::from_utf8(b)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .expect("kv counter is a decimal number")
-            })
-        })
+        self.read(key, |s| s.parse().expect("kv counter is a decimal number"))
     }
 
     pub(crate) fn set_u64(&mut self, key: &str, n: u64) {
@@ -103,8 +96,8 @@ impl KState {
     }
 
     pub(crate) fn get_json<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        self.store.get_with(Cf::Kv, key.as_bytes(), |v| {
-            v.map(|b| serde_json::from_slice(b).expect("kv JSON written by the kernel parses"))
+        self.read(key, |s| {
+            serde_json::from_str(s).expect("kv JSON written by the kernel parses")
         })
     }
 

@@ -31,8 +31,7 @@ impl KState {
         // A fresh kpid: no committed key names it.
         self.set_new(&keys::kp_state(k), "unresolved");
         self.set_new(&keys::refcount(k), "0");
-        let d = decider.map(|v| v.to_string()).unwrap_or_default();
-        self.set_new(&keys::kp_decider(k), &d);
+        self.set_new(&keys::kp_decider(k), &decider_text(decider));
         self.set_new(&keys::kp_subscribers(k), "");
         // Nor has it a message queue yet: reads of the counter until then stay in memory.
         self.note_absent(&keys::kp_queue_next(k));
@@ -40,19 +39,19 @@ impl KState {
     }
 
     pub(crate) fn promise_state(&self, k: KRef) -> Option<PromiseState> {
-        // 0 unresolved, 1 fulfilled, 2 rejected: read without copying the value.
-        let state = self.read(&keys::kp_state(k), |s| match s {
-            "unresolved" => 0,
-            "fulfilled" => 1,
-            "rejected" => 2,
+        // `None` while unresolved, else whether it was rejected.
+        let settled = self.read(&keys::kp_state(k), |s| match s {
+            "unresolved" => None,
+            "fulfilled" => Some(false),
+            "rejected" => Some(true),
             other => panic!("{k}.state holds {other:?}"),
         })?;
-        Some(match state {
-            0 => PromiseState::Unresolved {
+        Some(match settled {
+            None => PromiseState::Unresolved {
                 decider: self.decider(k),
             },
-            1 => PromiseState::Fulfilled(self.promise_data(k)),
-            _ => PromiseState::Rejected(self.promise_data(k)),
+            Some(false) => PromiseState::Fulfilled(self.promise_data(k)),
+            Some(true) => PromiseState::Rejected(self.promise_data(k)),
         })
     }
 
@@ -63,8 +62,7 @@ impl KState {
     }
 
     pub(crate) fn set_decider(&mut self, k: KRef, decider: Option<VatId>) {
-        let v = decider.map(|v| v.to_string()).unwrap_or_default();
-        self.set(&keys::kp_decider(k), &v);
+        self.set(&keys::kp_decider(k), &decider_text(decider));
     }
 
     pub(crate) fn subscribers(&self, k: KRef) -> Vec<VatId> {
@@ -199,4 +197,9 @@ impl KState {
             "{k} has keys the promise table does not list"
         );
     }
+}
+
+/// `kpN.decider`'s value: the vat id, or empty when the kernel decides.
+fn decider_text(decider: Option<VatId>) -> String {
+    decider.map(|v| v.to_string()).unwrap_or_default()
 }

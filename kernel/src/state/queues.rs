@@ -22,13 +22,7 @@ impl KState {
     }
 
     fn set_bounds(&mut self, queue: &str, head: u64, tail: u64) {
-        let mut s = String::with_capacity(44);
-        s.push('[');
-        s.push_str(&crate::refs::decimal(head));
-        s.push(',');
-        s.push_str(&crate::refs::decimal(tail));
-        s.push(']');
-        self.set(queue, &s);
+        self.set(queue, &format!("[{head},{tail}]"));
     }
 
     fn push(&mut self, queue: &str, ev: &KernelEvent) {

@@ -167,24 +167,26 @@ impl Store {
         self.committed
     }
 
+    /// The overlays' slot for `key`, crank layer first; `None`: neither has written it.
+    fn overlay_slot(&self, cf: Cf, key: &[u8]) -> Option<&overlay::Slot> {
+        self.crank
+            .layer
+            .get(cf, key)
+            .or_else(|| self.block.get(cf, key))
+    }
+
     /// Reads a key through every layer.
     pub fn get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
-        if let Some(slot) = self.crank.layer.get(cf, key) {
-            return slot.clone();
+        match self.overlay_slot(cf, key) {
+            Some(slot) => slot.clone(),
+            None => self.committed_get(cf, key),
         }
-        if let Some(slot) = self.block.get(cf, key) {
-            return slot.clone();
-        }
-        self.committed_get(cf, key)
     }
 
     /// Reads a key through every layer, lending the value to `f` rather than copying it
     /// (for readers that only parse it).
     pub fn get_with<R>(&self, cf: Cf, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> R {
-        if let Some(slot) = self.crank.layer.get(cf, key) {
-            return f(slot.as_deref());
-        }
-        if let Some(slot) = self.block.get(cf, key) {
+        if let Some(slot) = self.overlay_slot(cf, key) {
             return f(slot.as_deref());
         }
         match cf {

@@ -84,11 +84,11 @@ export function deliver(json) {
   else p.then(markDone, markFailed);
 }
 
-// A message, its fields as arguments (the host's fast path: no JSON either side).
-export function deliverMessage(target, body, slots, result) {
+// Runs a delivery whose own work finishes synchronously (what remains are the vat's jobs).
+function deliverSync(start, a, b, c, d) {
   begin();
   try {
-    ls.deliverMessage(target, { body, slots }, result ?? null);
+    start(a, b, c, d);
   } catch (e) {
     markFailed(e);
     return;
@@ -96,16 +96,19 @@ export function deliverMessage(target, body, slots, result) {
   markDone();
 }
 
+const startMessage = (target, body, slots, result) =>
+  ls.deliverMessage(target, { body, slots }, result ?? null);
+const startNotify = (vpid, rejected, body, slots) =>
+  ls.deliverNotify([{ vpid, rejected, data: { body, slots } }]);
+
+// A message, its fields as arguments (the host's fast path: no JSON either side).
+export function deliverMessage(target, body, slots, result) {
+  deliverSync(startMessage, target, body, slots, result);
+}
+
 // A notify of one promise, its fields as arguments.
 export function deliverNotify(vpid, rejected, body, slots) {
-  begin();
-  try {
-    ls.deliverNotify([{ vpid, rejected, data: { body, slots } }]);
-  } catch (e) {
-    markFailed(e);
-    return;
-  }
-  markDone();
+  deliverSync(startNotify, vpid, rejected, body, slots);
 }
 
 // How the last delivery ended: 0 done, 1 still pending, 2 failed (see `failure()`).

@@ -12,7 +12,7 @@
 
 const { freeze, keys, getPrototypeOf, isFrozen, is } = Object;
 const { isArray } = Array;
-const { isNaN } = Number;
+const { isNaN, isFinite } = Number;
 const { stringify, parse } = JSON;
 const ObjectPrototype = Object.prototype;
 // Intrinsics named once at module scope: a module binding is a slot read, a global name a
@@ -262,7 +262,7 @@ export function makeMarshal(convertValToSlot, convertSlotToVal) {
   function serialize(root) {
     // A finite number (the commonest answer) encodes as itself: JSON writes it as
     // ToString does. (-0 is special: "#-0".)
-    if (typeof root === 'number' && root === root && root !== Infinity && root !== -Infinity && !is(root, -0)) {
+    if (typeof root === 'number' && isFinite(root) && !is(root, -0)) {
       return freeze({ body: `#${root}`, slots: freeze([]) });
     }
     // The slot index and the cycle check are made when first needed: most values are
