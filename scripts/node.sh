@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+. scripts/build.sh
 if [ $# -eq 0 ]; then set -- dev; fi
-exec cargo run --quiet -p vatchain-app --bin vatd -- "$@"
+"${NODE_BUILD[@]}" --quiet
+exec "$(target_dir)/debug/vatd" "$@"

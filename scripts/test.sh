@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# The test command (README; .ci/run calls exactly this): set-up, build, every test (Rust,
-# then the JS liveslots tests under Node, then cosmjs against `vatd dev`), then one closing
-# line with the totals.
+# The test command (README; .ci/run calls exactly this): set-up, one build of everything,
+# every test (Rust, the v2 kernel's migration tests, the JS liveslots tests under Node,
+# then cosmjs against `vatd dev`), then one closing line with the totals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+. scripts/build.sh
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# Everything the tests need. The first build compiles RocksDB's C++; every later build
+# below must reuse it (no_rocksdb_rebuild fails the run otherwise).
+cargo test --workspace --all-targets --no-run "$@"
+no_rocksdb_rebuild "${LEGACY_BUILD[@]}"
+no_rocksdb_rebuild "${LEGACY_TESTS[@]}" --no-run
+no_rocksdb_rebuild "${NODE_BUILD[@]}"
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
+"${LEGACY_TESTS[@]}" 2>&1 | tee -a "$log"
 node --test --test-reporter=tap kernel/tests/js/ 2>&1 | tee -a "$log"
 # cosmjs against `vatd dev` (the binary the Rust tests just built).
 (cd testnet/cosmjs && npm ci --no-audit --no-fund --loglevel=error)
-target_dir=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)
-VATD="$target_dir/debug/vatd" node --test --test-reporter=tap testnet/cosmjs/ 2>&1 | tee -a "$log"
+VATD="$(target_dir)/debug/vatd" node --test --test-reporter=tap testnet/cosmjs/ 2>&1 | tee -a "$log"
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      /^# pass / { p += $3 } /^# fail / { f += $3 }
      END { printf "%d passed, %d failed\n", p, f }' "$log"

@@ -186,9 +186,18 @@ impl BlockRunner {
             first_block,
         ) {
             AtHeight::Nothing => {}
-            AtHeight::Applied(what) => {
-                tracing::info!("{what}");
-                events.push(AppEvent::new("upgrade_applied", [("info", what)]));
+            AtHeight::Applied(a) => {
+                let info = a.summary();
+                tracing::info!("{info}");
+                events.push(AppEvent::new(
+                    "upgrade_applied",
+                    [
+                        ("name", a.name),
+                        ("height", a.height.to_string()),
+                        ("info", info),
+                        ("result", a.result.to_string()),
+                    ],
+                ));
             }
             // As a Cosmos SDK node: stop before executing the block. The panic aborts the
             // process (see main), and nothing of this block reaches disk.

@@ -27,7 +27,9 @@ pub struct NodeConfig {
     /// Home directory; the DB lives in `<home>/data/vatd.db`.
     pub home: PathBuf,
     /// Software-upgrade handlers this binary carries (normally [`HANDLERS`]).
-    pub upgrade_handlers: &'static [(&'static str, Handler)],
+    pub upgrade_handlers: &'static [Handler],
+    /// The kernel's settings.
+    pub kernel: KernelConfig,
 }
 
 impl NodeConfig {
@@ -35,6 +37,22 @@ impl NodeConfig {
         NodeConfig {
             home,
             upgrade_handlers: HANDLERS,
+            kernel: KernelConfig::default(),
+        }
+    }
+
+    /// The node as the kernel-schema-2 release ran it ("the old binary", `vatd-legacy-v2`):
+    /// the leaky vat upgrade of upstream #9039, v2 DBs, and no handler for any upgrade, so
+    /// it halts at the height of `v3-remediation` like any binary without the handler.
+    #[cfg(feature = "legacy-v2")]
+    pub fn legacy_v2(home: PathBuf) -> NodeConfig {
+        NodeConfig {
+            home,
+            upgrade_handlers: &[],
+            kernel: KernelConfig {
+                legacy_v2: true,
+                ..KernelConfig::default()
+            },
         }
     }
 
@@ -197,23 +215,30 @@ pub fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
     })
 }
 
-/// Opens the kernel on the node's DB with JavaScript workers.
-pub fn open_kernel(db: &Path) -> anyhow::Result<Kernel> {
+/// Opens the kernel on the node's DB with JavaScript workers. A DB awaiting a schema
+/// migration opens too (the kernel then runs nothing; see [`Kernel::pending_migration`]).
+pub fn open_kernel(db: &Path, config: KernelConfig) -> anyhow::Result<Kernel> {
     std::fs::create_dir_all(db.parent().unwrap_or(Path::new(".")))
         .with_context(|| format!("creating {}", db.display()))?;
     let store = Store::open(db).with_context(|| format!("opening the DB at {}", db.display()))?;
-    Kernel::new(
-        store,
-        Box::new(JsWorkers::default()),
-        KernelConfig::default(),
-    )
-    .context("starting the kernel")
+    Kernel::new(store, Box::new(JsWorkers::default()), config).context("starting the kernel")
 }
 
 impl Owner {
     fn open(config: NodeConfig, check: Arc<Mutex<CheckState>>) -> anyhow::Result<Owner> {
-        let kernel = open_kernel(&config.db_path())?;
+        let kernel = open_kernel(&config.db_path(), config.kernel.clone())?;
         let committed = kernel.store().committed();
+        // An old DB is accepted only for the block that migrates it.
+        crate::upgrade_plan::check_pending_migration(&kernel, config.upgrade_handlers)
+            .map_err(|why| anyhow::anyhow!("{why} (DB {})", config.db_path().display()))?;
+        if let Some(p) = kernel.pending_migration() {
+            tracing::warn!(
+                from = p.from,
+                to = p.to,
+                height = committed.height + 1,
+                "kernel DB awaits its schema migration, which the next block's upgrade runs"
+            );
+        }
         tracing::info!(height = committed.height, app_hash = %hex::encode(committed.app_hash), "opened DB");
         let runner = BlockRunner::new(kernel, config);
         check

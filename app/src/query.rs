@@ -4,7 +4,12 @@
 //! JSON paths: `/kernel/stats`, `/vats`, `/vat/<name or vatID>`, `/bundle/<id>`,
 //! `/data/<path>`, `/children/<prefix>`, `/published`, `/result/<kpid>`, `/proposals`,
 //! `/proposal/<id>`, `/account/<address>`, `/upgrade/plan`, `/upgrade/done/<name>`,
-//! `/params`.
+//! `/upgrade/applied`, `/params`.
+//!
+//! While the kernel DB awaits its schema migration (a new binary started on an old DB, for
+//! the block that migrates it), only the chain's own records are served (accounts,
+//! parameters, proposals, upgrades, `/kernel/stats`): kernel state is not read until it has
+//! been migrated.
 
 use cosmrs::proto::cosmos::auth::v1beta1::{
     BaseAccount, QueryAccountRequest, QueryAccountResponse,
@@ -61,7 +66,7 @@ fn found(v: Option<Value>, what: &str) -> QueryAnswer {
 
 pub const PATHS: &str = "/kernel/stats, /vats, /vat/<name|vatID>, /bundle/<id>, /data/<path>, \
     /children/<prefix>, /published, /result/<kpid>, /proposals, /proposal/<id>, \
-    /account/<address>, /upgrade/plan, /upgrade/done/<name>, /params, \
+    /account/<address>, /upgrade/plan, /upgrade/done/<name>, /upgrade/applied, /params, \
     /cosmos.auth.v1beta1.Query/Account";
 
 /// Answers `path` (with request `data`, for gRPC paths) from the kernel's state.
@@ -77,15 +82,39 @@ fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
         Some((h, r)) => (h, r),
         None => (path.trim_start_matches('/'), ""),
     };
+    if let Some(p) = kernel.pending_migration() {
+        let host_only = matches!(
+            head,
+            "kernel"
+                | "account"
+                | "cosmos.auth.v1beta1.Query"
+                | "params"
+                | "proposals"
+                | "proposal"
+                | "upgrade"
+        );
+        if !host_only {
+            return fail(
+                CODE_BAD_REQUEST,
+                format!(
+                    "the kernel DB awaits its migration from schema version {} to {}, which the \
+                     next block's software upgrade runs; kernel state is served after it",
+                    p.from, p.to
+                ),
+            );
+        }
+    }
     match (head, rest) {
         ("kernel", "stats") => {
             let c = store.committed();
+            let pending = kernel.pending_migration();
             ok(json!({
                 "height": c.height,
                 "appHash": hex::encode(c.app_hash),
-                "vats": kernel.vats().len(),
+                "vats": if pending.is_some() { Value::Null } else { json!(kernel.vats().len()) },
                 "crankNumber": kernel.kv_get("crankNumber"),
-                "schemaVersion": kernel.kv_get("version"),
+                "schemaVersion": kernel.db_version(),
+                "pendingMigration": pending,
             }))
         }
         ("vats", "") => ok(Value::Array(
@@ -153,6 +182,7 @@ fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
             &format!("account {addr}"),
         ),
         ("upgrade", "plan") => ok(json!(upgrade_plan::scheduled(store))),
+        ("upgrade", "applied") => ok(json!(upgrade_plan::applied(store))),
         ("upgrade", r) if r.starts_with("done/") => {
             ok(json!(upgrade_plan::done_height(store, &r["done/".len()..])))
         }

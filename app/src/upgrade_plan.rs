@@ -7,10 +7,17 @@
 //! Exactly once, crash or not: the handler's writes and the `done` record commit in the
 //! same `WriteBatch` as the rest of the block, so a crash before Commit loses both and the
 //! re-executed block runs the handler again; after Commit, `done` is on disk.
+//!
+//! A handler may carry a kernel schema migration ([`Handler::migrates_kernel_from`]). The
+//! new binary then opens the old DB *pending migration* (the kernel runs nothing), and
+//! accepts it only when the chain's scheduled plan is for the very next block and names
+//! such a handler ([`check_pending_migration`]); the handler migrates at the start of that
+//! block, before any tx, so every validator repairs the same state in the same block.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use vatchain_kernel::store::Store;
 use vatchain_kernel::Kernel;
 
@@ -24,12 +31,85 @@ pub struct Plan {
     pub info: String,
 }
 
-/// An upgrade handler: migrates state at the plan height; `Ok` says what it did.
-pub type Handler = fn(&mut Kernel) -> Result<String, String>;
+/// An upgrade handler: what this binary does at the height of plan `name`.
+#[derive(Clone, Copy, Debug)]
+pub struct Handler {
+    pub name: &'static str,
+    /// The kernel schema version a DB is at when this upgrade's migration is due: the
+    /// binary opens such a DB pending migration only for this plan, and `run` migrates it.
+    pub migrates_kernel_from: Option<u32>,
+    /// Migrates state at the plan height; `Ok` says what it did (recorded on chain and
+    /// shown by `vatd query upgrade applied`).
+    pub run: fn(&mut Kernel) -> Result<Value, String>,
+}
 
-/// The handlers this binary carries, by plan name. The schema-migration work adds the
-/// first real one.
-pub const HANDLERS: &[(&str, Handler)] = &[];
+/// The plan that repairs promise c-list entries leaked by schema-version-2 vat upgrades.
+pub const V3_REMEDIATION: &str = "v3-remediation";
+
+/// The handlers this binary carries.
+pub const HANDLERS: &[Handler] = &[Handler {
+    name: V3_REMEDIATION,
+    migrates_kernel_from: Some(2),
+    run: v3_remediation,
+}];
+
+/// Migrates a schema-version-2 kernel DB to version 3 (the v2→v3 remediation of leaked
+/// promise c-list entries, upstream #9039). On a chain whose DB is already at 3 (it
+/// started on a v3 binary) there is nothing to repair, and the handler says so.
+fn v3_remediation(k: &mut Kernel) -> Result<Value, String> {
+    if k.pending_migration().is_none() {
+        return Ok(json!({"migrated": false, "schemaVersion": k.db_version()}));
+    }
+    // Progress on large DBs: at most a line a second (logs only, not consensus state).
+    let mut last = std::time::Instant::now();
+    let report = k
+        .migrate(&mut |p| {
+            if last.elapsed() >= std::time::Duration::from_secs(1) || p.vats_done == p.vats {
+                last = std::time::Instant::now();
+                tracing::info!(
+                    "kernel migration {}->{}: {}/{} vats, {} promise entries examined",
+                    p.from,
+                    p.to,
+                    p.vats_done,
+                    p.vats,
+                    p.entries
+                );
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        reads = report.io.reads,
+        scans = report.io.scans,
+        writes = report.io.writes,
+        "kernel migration done"
+    );
+    let mut v = json!(report);
+    v["migrated"] = json!(true);
+    Ok(v)
+}
+
+/// What an applied upgrade recorded (`upg/done/<name>` holds the height; this is
+/// `upg/result/<name>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Applied {
+    pub name: String,
+    pub height: u64,
+    pub result: Value,
+}
+
+impl Applied {
+    /// One line for logs and the `upgrade_applied` event.
+    pub fn summary(&self) -> String {
+        let what = match &self.result {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        format!(
+            "upgrade {:?} applied at height {}: {what}",
+            self.name, self.height
+        )
+    }
+}
 
 pub fn scheduled(store: &Store) -> Option<Plan> {
     host::get(store, "upg/plan")
@@ -50,12 +130,12 @@ pub fn done_height(store: &Store, name: &str) -> Option<u64> {
 }
 
 /// What the start of block `height` must do about a plan.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum AtHeight {
     /// No plan for this height.
     Nothing,
-    /// The handler ran; the message says what it did.
-    Applied(String),
+    /// The handler ran; what it reported.
+    Applied(Applied),
     /// This binary has no handler: the node must stop before executing the block.
     Halt(String),
 }
@@ -65,8 +145,70 @@ pub fn last_applied(store: &Store) -> Option<String> {
     host::get(store, "upg/last")
 }
 
-fn has_handler(handlers: &[(&str, Handler)], name: &str) -> bool {
-    handlers.iter().any(|(n, _)| *n == name)
+/// Every upgrade this chain applied, oldest first, with what its handler reported.
+pub fn applied(store: &Store) -> Vec<Applied> {
+    let mut all: Vec<Applied> = host::scan::<Applied>(store, "upg/result/")
+        .into_iter()
+        .map(|(_, a)| a)
+        .collect();
+    all.sort_by(|a, b| (a.height, &a.name).cmp(&(b.height, &b.name)));
+    all
+}
+
+fn has_handler(handlers: &[Handler], name: &str) -> bool {
+    handlers.iter().any(|h| h.name == name)
+}
+
+/// For a kernel DB that awaits a schema migration: `Ok` when the chain's plan is for the
+/// block after the last committed one and this binary's handler for it migrates from the
+/// DB's version; otherwise why the node must not start, naming the binary and the height
+/// the DB needs.
+pub fn check_pending_migration(kernel: &Kernel, handlers: &[Handler]) -> Result<(), String> {
+    let Some(p) = kernel.pending_migration() else {
+        return Ok(());
+    };
+    let next = kernel.store().committed().height + 1;
+    let migrating: Vec<&str> = handlers
+        .iter()
+        .filter(|h| h.migrates_kernel_from == Some(p.from))
+        .map(|h| h.name)
+        .collect();
+    let with = if migrating.is_empty() {
+        "no upgrade in this binary migrates it".to_string()
+    } else {
+        format!(
+            "this binary migrates it only at the height of software-upgrade plan {}",
+            migrating
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )
+    };
+    let head = format!(
+        "the kernel DB has schema version {} and this binary runs version {}; {with}",
+        p.from, p.to
+    );
+    let old = format!(
+        "run the binary that wrote it (kernel schema version {}, e.g. vatd-legacy-v2 for version 2)",
+        p.from
+    );
+    match scheduled(kernel.store()) {
+        None => Err(format!(
+            "{head}, and the chain has scheduled no upgrade: {old} until governance passes that \
+             plan and the node halts at its height"
+        )),
+        Some(plan) if !migrating.contains(&plan.name.as_str()) => Err(format!(
+            "{head}, but the chain's plan is {:?} at height {}: run the binary that has its handler",
+            plan.name, plan.height
+        )),
+        Some(plan) if plan.height != next => Err(format!(
+            "{head}: plan {:?} is for height {}, but the DB's next block is {next}: {old} until \
+             it halts at height {}, then start this binary",
+            plan.name, plan.height, plan.height
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Checks the plan at the start of block `height` and runs its handler if this binary
@@ -76,7 +218,7 @@ fn has_handler(handlers: &[(&str, Handler)], name: &str) -> bool {
 pub fn begin_block(
     kernel: &mut Kernel,
     height: u64,
-    handlers: &[(&str, Handler)],
+    handlers: &[Handler],
     home: &Path,
     first_block: bool,
 ) -> AtHeight {
@@ -89,6 +231,11 @@ pub fn begin_block(
                 ));
             }
         }
+    }
+    // The node opened a DB awaiting migration only for this block's plan (see
+    // `check_pending_migration`); nothing else may run on it.
+    if let Err(why) = check_pending_migration(kernel, handlers) {
+        return AtHeight::Halt(why);
     }
     let Some(plan) = scheduled(kernel.store()) else {
         return AtHeight::Nothing;
@@ -108,7 +255,7 @@ pub fn begin_block(
         // Cannot happen: plans are scheduled for later heights and run at theirs.
         return AtHeight::Nothing;
     }
-    let Some((_, handler)) = handlers.iter().find(|(n, _)| *n == plan.name) else {
+    let Some(handler) = handlers.iter().find(|h| h.name == plan.name) else {
         let msg = format!(
             "UPGRADE \"{}\" NEEDED at height: {}: {}",
             plan.name, plan.height, plan.info
@@ -121,18 +268,32 @@ pub fn begin_block(
         return AtHeight::Halt(msg);
     };
     kernel.store_mut().commit_crank();
-    match handler(kernel) {
-        Ok(what) => {
+    match (handler.run)(kernel) {
+        Ok(_) if kernel.pending_migration().is_some() => AtHeight::Halt(format!(
+            "upgrade {:?} handler left the kernel DB awaiting its migration",
+            plan.name
+        )),
+        Ok(result) => {
             let store = kernel.store_mut();
             store.commit_crank();
             host::delete(store, "upg/plan");
             host::put(store, &format!("upg/done/{}", plan.name), &height);
+            host::put(
+                store,
+                &format!("upg/result/{}", plan.name),
+                &Applied {
+                    name: plan.name.clone(),
+                    height,
+                    result: result.clone(),
+                },
+            );
             host::put(store, "upg/last", &plan.name);
             store.commit_crank();
-            AtHeight::Applied(format!(
-                "upgrade {:?} applied at height {height}: {what}",
-                plan.name
-            ))
+            AtHeight::Applied(Applied {
+                name: plan.name,
+                height,
+                result,
+            })
         }
         // A failing migration must not be skipped, nor leave the chain half migrated: the
         // node stops (its block never commits) and the operator fixes the binary.

@@ -60,7 +60,7 @@ fn info_reports_the_last_commit_after_kill_9() -> anyhow::Result<()> {
     assert_eq!(stats.code, 0);
     let v: serde_json::Value = serde_json::from_slice(&stats.value)?;
     assert_eq!(v["height"], 4);
-    assert_eq!(v["schemaVersion"], "3");
+    assert_eq!(v["schemaVersion"], 3);
     let bad = cmt.query("/nope")?;
     assert_ne!(bad.code, 0);
     assert!(bad.log.contains("unknown query path"));

@@ -16,14 +16,18 @@ use vatchain_app::{compose, host};
 use vatchain_kernel::Kernel;
 
 /// A handler that counts its runs in the host state.
-fn count_runs(k: &mut Kernel) -> Result<String, String> {
+fn count_runs(k: &mut Kernel) -> Result<serde_json::Value, String> {
     let n: u64 = host::get(k.store(), "test/runs").unwrap_or(0);
     host::put(k.store_mut(), "test/runs", &(n + 1));
     k.store_mut().commit_crank();
-    Ok(format!("run number {}", n + 1))
+    Ok(json!(format!("run number {}", n + 1)))
 }
 
-static WITH_HANDLER: &[(&str, Handler)] = &[("v2", count_runs)];
+static WITH_HANDLER: &[Handler] = &[Handler {
+    name: "v2",
+    migrates_kernel_from: None,
+    run: count_runs,
+}];
 
 #[test]
 fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {

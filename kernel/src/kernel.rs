@@ -30,6 +30,10 @@ pub struct KernelConfig {
     pub max_live_workers: usize,
     /// Where to append the structured crank log (JSON lines), if anywhere.
     pub slog: Option<std::path::PathBuf>,
+    /// Behave as the schema-version-2 kernel did (see [`crate::legacy`]): only in builds
+    /// with the `legacy-v2` feature, which the default binary never has.
+    #[cfg(feature = "legacy-v2")]
+    pub legacy_v2: bool,
 }
 
 impl Default for KernelConfig {
@@ -38,6 +42,8 @@ impl Default for KernelConfig {
             default_reap_interval: 1000,
             max_live_workers: 50,
             slog: None,
+            #[cfg(feature = "legacy-v2")]
+            legacy_v2: false,
         }
     }
 }
@@ -46,12 +52,19 @@ impl Default for KernelConfig {
 /// use). Vat misbehaviour is never an error here: it terminates the vat.
 #[derive(Debug, thiserror::Error)]
 pub enum KernelError {
-    #[error("kernel DB has schema version {found}, but this binary needs {expected}: {hint}")]
+    #[error(
+        "kernel DB has schema version {found}, but this binary runs version {expected}: {hint}"
+    )]
     SchemaVersion {
         found: u32,
         expected: u32,
         hint: &'static str,
     },
+    #[error(
+        "the kernel DB awaits its migration from schema version {from} to {to}: nothing runs \
+         until the host migrates it"
+    )]
+    MigrationPending { from: u32, to: u32 },
     #[error("a vat named {0:?} already exists")]
     DuplicateVatName(String),
     #[error("bad vat name {0:?}: use 1 to 200 characters of [A-Za-z0-9._-]")]
@@ -139,6 +152,8 @@ pub struct Kernel {
     pub(crate) factory: Box<dyn WorkerFactory>,
     config: KernelConfig,
     slog: Option<crate::slog::Slog>,
+    /// The DB is older than this binary and awaits [`Kernel::migrate`]: nothing runs.
+    pub(crate) pending: bool,
 }
 
 /// The next unit of work, in upstream's priority order.
@@ -152,17 +167,21 @@ enum Work {
 
 impl Kernel {
     /// Opens the kernel on `store`, initialising a fresh DB (schema version, counters) in a
-    /// crank of its own. A DB with another schema version is refused: migrations run only
-    /// from an explicit upgrade step, never silently.
+    /// crank of its own. A DB at an older schema version for which this binary has
+    /// migration steps opens *pending migration* ([`Kernel::pending_migration`]): it can be
+    /// read, but nothing runs until [`Kernel::migrate`]. Any other version is refused:
+    /// migrations never run silently.
     pub fn new(
         store: Store,
         factory: Box<dyn WorkerFactory>,
         config: KernelConfig,
     ) -> Result<Kernel, KernelError> {
         let mut st = KState::new(store);
+        let expected = binary_version(&config);
+        let mut pending = false;
         match st.get(keys::VERSION) {
             None => {
-                st.set(keys::VERSION, &SCHEMA_VERSION.to_string());
+                st.set(keys::VERSION, &expected.to_string());
                 st.set_u64(keys::CRANK_NUMBER, 0);
                 st.set_json(keys::RUN_QUEUE, &(1u64, 1u64));
                 st.set_json(keys::ACCEPTANCE_QUEUE, &(1u64, 1u64));
@@ -170,17 +189,23 @@ impl Kernel {
             }
             Some(v) => {
                 let found: u32 = v.parse().unwrap_or(0);
-                if found != SCHEMA_VERSION {
-                    let hint = if found < SCHEMA_VERSION {
-                        "run the chain's upgrade handler (or `vatd migrate` on a halted node)"
-                    } else {
-                        "this DB was written by a newer binary; run that binary"
-                    };
+                if found > expected {
                     return Err(KernelError::SchemaVersion {
                         found,
-                        expected: SCHEMA_VERSION,
-                        hint,
+                        expected,
+                        hint: "the DB was written by a newer binary; run that binary",
                     });
+                }
+                if found < expected {
+                    if !crate::migrate::has_path(found, expected) {
+                        return Err(KernelError::SchemaVersion {
+                            found,
+                            expected,
+                            hint: "this binary has no migration from that version; run the \
+                                   binary that wrote the DB, and upgrade one release at a time",
+                        });
+                    }
+                    pending = true;
                 }
             }
         }
@@ -201,7 +226,31 @@ impl Kernel {
             use_clock: 0,
             factory,
             config,
+            pending,
         })
+    }
+
+    /// The schema version this binary writes: [`SCHEMA_VERSION`], or 2 for the legacy
+    /// kernel.
+    pub fn binary_version(&self) -> u32 {
+        binary_version(&self.config)
+    }
+
+    /// Whether this kernel behaves as the schema-version-2 kernel did.
+    pub(crate) fn legacy_v2(&self) -> bool {
+        legacy_v2(&self.config)
+    }
+
+    /// Refuses host requests that would run or change kernel work while a migration is
+    /// pending.
+    fn ready(&self) -> Result<(), KernelError> {
+        match self.pending_migration() {
+            None => Ok(()),
+            Some(p) => Err(KernelError::MigrationPending {
+                from: p.from,
+                to: p.to,
+            }),
+        }
     }
 
     /// The store, for reads (queries, dumps).
@@ -257,6 +306,7 @@ impl Kernel {
         options: VatOptions,
         vat_parameters: KCapData,
     ) -> Result<VatId, KernelError> {
+        self.ready()?;
         if options.name == VAT_ADMIN_NAME {
             return Err(KernelError::DuplicateVatName(options.name));
         }
@@ -268,6 +318,7 @@ impl Kernel {
     /// Installs the vat-admin vat (once; later calls return it): the vatAdminService that
     /// vats use to create dynamic vats. Needs a worker factory that runs JavaScript.
     pub fn install_vat_admin(&mut self) -> Result<VatId, KernelError> {
+        self.ready()?;
         if let Some(v) = self.st.vat_id_by_name(VAT_ADMIN_NAME) {
             return Ok(v);
         }
@@ -299,6 +350,7 @@ impl Kernel {
     /// Checks and stores a bundle in the `bundles` family; returns its id. Installing the
     /// same bundle twice is harmless.
     pub fn install_bundle(&mut self, bytes: &[u8]) -> Result<String, KernelError> {
+        self.ready()?;
         let b = Bundle::parse(bytes)?;
         let id = b.id();
         if !self.st.store.has(Cf::Bundles, id.as_bytes()) {
@@ -347,6 +399,7 @@ impl Kernel {
         methargs: KCapData,
         want_result: bool,
     ) -> Result<Option<KRef>, KernelError> {
+        self.ready()?;
         self.check_kref(target)?;
         for k in &methargs.slots {
             self.check_kref(*k)?;
@@ -375,6 +428,7 @@ impl Kernel {
 
     /// Holds `k` on behalf of the host (one count per pin).
     pub fn pin(&mut self, k: KRef) -> Result<(), KernelError> {
+        self.ready()?;
         self.check_kref(k)?;
         self.pin_inner(k);
         self.st.store.commit_crank();
@@ -383,6 +437,10 @@ impl Kernel {
 
     /// Releases one pin of `k` (frees it if nothing else holds it).
     pub fn unpin(&mut self, k: KRef) {
+        assert!(
+            !self.pending,
+            "host bug: unpin on a kernel awaiting migration"
+        );
         let mut pins = self.st.pinned();
         if let Some(i) = pins.iter().position(|p| *p == k) {
             pins.remove(i);
@@ -400,6 +458,7 @@ impl Kernel {
 
     /// Terminates a vat on the host's behalf (e.g. governance), rejecting its promises.
     pub fn terminate_vat(&mut self, v: VatId, reason: &str) -> Result<(), KernelError> {
+        self.ready()?;
         if !self.st.vat_is_live(v) {
             return Err(KernelError::UnknownVat(v.to_string()));
         }
@@ -469,7 +528,15 @@ impl Kernel {
     }
 
     /// Runs one crank; `None` when there was no work.
+    ///
+    /// # Panics
+    /// On a kernel whose DB awaits migration: the host must migrate first (a host bug; it
+    /// stops the node rather than run cranks over a DB of another schema).
     pub fn step(&mut self) -> Option<CrankReport> {
+        assert!(
+            !self.pending,
+            "host bug: a crank was asked of a kernel whose DB awaits migration"
+        );
         debug_assert!(!self.st.store.crank_is_dirty(), "a crank is already open");
         let work = self.next_work()?;
         let mut report = CrankReport {
@@ -880,6 +947,24 @@ impl Kernel {
     /// Checks every refcount and c-list pairing from scratch (see [`crate::audit`]).
     pub fn audit(&self) -> crate::audit::AuditReport {
         crate::audit::audit(&self.st)
+    }
+}
+
+#[cfg(feature = "legacy-v2")]
+fn legacy_v2(config: &KernelConfig) -> bool {
+    config.legacy_v2
+}
+
+#[cfg(not(feature = "legacy-v2"))]
+fn legacy_v2(_: &KernelConfig) -> bool {
+    false
+}
+
+fn binary_version(config: &KernelConfig) -> u32 {
+    if legacy_v2(config) {
+        crate::legacy::SCHEMA_VERSION
+    } else {
+        SCHEMA_VERSION
     }
 }
 

@@ -62,6 +62,8 @@ pub struct UpgradeReport {
 pub enum UpgradeError {
     #[error("{0} is not a live vat")]
     NotLive(String),
+    #[error("the kernel DB awaits its schema migration; nothing runs until then")]
+    MigrationPending,
     #[error("bundle {0} is not installed")]
     UnknownBundle(String),
     #[error("vat parameters name {0}, which does not exist")]
@@ -113,8 +115,9 @@ impl KState {
     }
 
     /// Step 2a: rejects the unresolved promises `v` decides, in vref order (`p+` before
-    /// `p-`, as upstream scans them).
-    fn reject_decided_promises(&mut self, v: VatId, why: &KCapData) -> Vec<KRef> {
+    /// `p-`, as upstream scans them). `leak` keeps every entry, as the v2 kernel did
+    /// (upstream #9039; only the `legacy-v2` build asks for it).
+    fn reject_decided_promises(&mut self, v: VatId, why: &KCapData, leak: bool) -> Vec<KRef> {
         let mut rejected = Vec::new();
         for (_, k) in self.clist_range(v, "p", None) {
             let Some(PromiseState::Unresolved { decider: Some(d) }) = self.promise_state(k) else {
@@ -125,7 +128,7 @@ impl KState {
             }
             let self_subscribed = self.subscribers(k).contains(&v);
             self.settle_promise(k, true, why);
-            if !self_subscribed {
+            if !self_subscribed && !leak {
                 // Seed 001: the old incarnation's entry must not outlive it.
                 self.delete_clist_entry(v, k);
             }
@@ -225,6 +228,9 @@ impl Kernel {
             vat: Some(v),
             ..UpgradeReport::default()
         };
+        if self.pending {
+            return (report, Err(UpgradeError::MigrationPending));
+        }
         if !self.st.vat_is_live(v) {
             return (report, Err(UpgradeError::NotLive(v.to_string())));
         }
@@ -287,7 +293,8 @@ impl Kernel {
 
         // 2. Kernel-side cleanup of the old incarnation.
         let why = disconnection(&req.upgrade_message, report.old_incarnation);
-        report.rejected_promises = self.st.reject_decided_promises(v, &why);
+        let leak = self.legacy_v2();
+        report.rejected_promises = self.st.reject_decided_promises(v, &why, leak);
         report.abandoned_exports = self.st.abandon_non_durable_exports(v, &why);
 
         // 3. A new span, source and parameters.

@@ -80,6 +80,29 @@ impl NodeProcess {
         })
     }
 
+    /// Waits up to `timeout` for the process to end by itself (a node that halts, say);
+    /// `None` if it is still running then.
+    pub fn wait_exit(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().context("polling vatd")? {
+                return Ok(Some(status));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// What the node has logged so far (`HOME/vatd.log`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.join("vatd.log")).unwrap_or_default()
+    }
+
     /// SIGKILL, then wait for the process to be gone.
     pub fn kill9(&mut self) -> anyhow::Result<()> {
         self.child.kill().context("SIGKILL")?;

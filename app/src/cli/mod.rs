@@ -1,8 +1,10 @@
 //! The `vatd` command line, shaped like a Cosmos SDK node's: `init`, `start`, `dev`,
-//! `keys`, `genesis`, `bundle`, `tx`, `query`.
+//! `keys`, `genesis`, `bundle`, `tx`, `query`, and `doctor` (an offline audit).
 
+pub mod doctor;
 pub mod init;
 pub mod keys;
+pub mod process;
 pub mod rpc_client;
 pub mod tx;
 
@@ -113,8 +115,19 @@ pub enum Command {
         #[command(subcommand)]
         command: TxCommand,
     },
+    /// Audit a stopped node's DB (or a copy): every refcount and c-list pairing, and
+    /// promise c-list entries leaked by pre-v3 vat upgrades. Exits non-zero when
+    /// unhealthy. Reads only.
+    Doctor {
+        #[command(flatten)]
+        home: HomeArg,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Query the chain: `vatd query vat counter`, `vatd query data counter.count`,
-    /// `vatd query proposal 1`, `vatd query account <addr>`, `vatd query kernel stats`.
+    /// `vatd query proposal 1`, `vatd query account <addr>`, `vatd query kernel stats`,
+    /// `vatd query upgrade applied`.
     Query {
         /// Path segments (joined with '/'), e.g. `vats` or `result kp45`.
         #[arg(required = true)]
@@ -439,6 +452,17 @@ pub fn run_tool(command: Command) -> anyhow::Result<()> {
                 },
             };
             print(&summary);
+        }
+        Command::Doctor { home, json } => {
+            let d = doctor::diagnose(&home.home)?;
+            if json {
+                print(&serde_json::to_value(&d)?);
+            } else {
+                print!("{}", d.text());
+            }
+            if !d.healthy {
+                std::process::exit(1);
+            }
         }
         Command::Query { path, node } => {
             let path = format!("/{}", path.join("/"));

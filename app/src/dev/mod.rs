@@ -19,6 +19,8 @@ use crate::params::Params;
 
 pub struct DevOptions {
     pub home: PathBuf,
+    /// The node's settings (for `home`).
+    pub node: NodeConfig,
     pub rpc: String,
     pub block_time: Duration,
     /// Voting period if the home is initialized now.
@@ -48,7 +50,7 @@ pub fn run(o: DevOptions) -> anyhow::Result<()> {
         );
     }
     let (chain_id, app_state) = init::read_genesis(&o.home)?;
-    let handle = node::start(NodeConfig::new(o.home.clone()))?;
+    let handle = node::start(o.node.clone())?;
     let chain = Arc::new(chain::DevChain::new(VatdApp::new(handle), chain_id.clone()));
     let height = chain.init_if_fresh(&app_state);
     let server =

@@ -84,6 +84,36 @@ impl Journal {
     }
 }
 
+/// How much the store was asked to do (benchmarks and migration reports; not consensus
+/// state). Counts calls on the store, merged view included; `disk_reads` counts the point
+/// reads that had to ask the committed layer (RocksDB), past the buffers and caches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoStats {
+    /// Point reads (`get`, `get_with`, `has`).
+    pub reads: u64,
+    /// Point reads that reached the committed layer.
+    pub disk_reads: u64,
+    /// Range reads (`range`, `scan_prefix`, `first_after`, `first_between`, `get_next_key`).
+    pub scans: u64,
+    /// Entries those range reads returned.
+    pub scanned: u64,
+    /// Writes and deletions.
+    pub writes: u64,
+}
+
+impl IoStats {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &IoStats) -> IoStats {
+        IoStats {
+            reads: self.reads - earlier.reads,
+            disk_reads: self.disk_reads - earlier.disk_reads,
+            scans: self.scans - earlier.scans,
+            scanned: self.scanned - earlier.scanned,
+            writes: self.writes - earlier.writes,
+        }
+    }
+}
+
 /// The last committed block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Committed {
@@ -113,6 +143,7 @@ pub struct Store {
     absent: RefCell<FxHashSet<Vec<u8>>>,
     /// Key bytes in `absent` learned from reads (bounded by [`MAX_ABSENT_READ_BYTES`]).
     absent_read_bytes: Cell<usize>,
+    stats: Cell<IoStats>,
 }
 
 /// How many key bytes of missed reads `absent` takes in one block. A vat can make the
@@ -159,12 +190,24 @@ impl Store {
             committed: Committed { height, app_hash },
             absent: RefCell::default(),
             absent_read_bytes: Cell::new(0),
+            stats: Cell::default(),
         })
     }
 
     /// The last committed height and app hash (what ABCI `Info` reports).
     pub fn committed(&self) -> Committed {
         self.committed
+    }
+
+    /// What the store was asked to do since it was opened (see [`IoStats`]).
+    pub fn io_stats(&self) -> IoStats {
+        self.stats.get()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut IoStats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
     }
 
     /// The overlays' slot for `key`, crank layer first; `None`: neither has written it.
@@ -177,6 +220,7 @@ impl Store {
 
     /// Reads a key through every layer.
     pub fn get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
+        self.count(|s| s.reads += 1);
         match self.overlay_slot(cf, key) {
             Some(slot) => slot.clone(),
             None => self.committed_get(cf, key),
@@ -186,6 +230,7 @@ impl Store {
     /// Reads a key through every layer, lending the value to `f` rather than copying it
     /// (for readers that only parse it).
     pub fn get_with<R>(&self, cf: Cf, key: &[u8], f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+        self.count(|s| s.reads += 1);
         if let Some(slot) = self.overlay_slot(cf, key) {
             return f(slot.as_deref());
         }
@@ -194,8 +239,13 @@ impl Store {
                 Ok(r) => r,
                 Err(f) => f(self.committed_get(cf, key).as_deref()),
             },
-            _ => f(self.backend.get(cf, key).as_deref()),
+            _ => f(self.backend_get(cf, key).as_deref()),
         }
+    }
+
+    fn backend_get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
+        self.count(|s| s.disk_reads += 1);
+        self.backend.get(cf, key)
     }
 
     /// Reads the committed layer (through the read cache for `kv`).
@@ -205,7 +255,7 @@ impl Store {
                 if self.absent.borrow().contains(key) {
                     return None;
                 }
-                let v = self.cache.get(key, || self.backend.get(cf, key));
+                let v = self.cache.get(key, || self.backend_get(cf, key));
                 let bytes = self.absent_read_bytes.get();
                 if v.is_none() && bytes < MAX_ABSENT_READ_BYTES {
                     // Most such keys are about to be made (a c-list entry, say), and many
@@ -215,7 +265,7 @@ impl Store {
                 }
                 v
             }
-            _ => self.backend.get(cf, key),
+            _ => self.backend_get(cf, key),
         }
     }
 
@@ -225,6 +275,7 @@ impl Store {
 
     /// Writes into the crank buffer.
     pub fn set(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
+        self.count(|s| s.writes += 1);
         self.crank.write(cf, key, Some(value.to_vec()));
     }
 
@@ -257,6 +308,7 @@ impl Store {
 
     /// Deletes in the crank buffer (a tombstone that masks lower layers).
     pub fn delete(&mut self, cf: Cf, key: &[u8]) {
+        self.count(|s| s.writes += 1);
         self.crank.write(cf, key, None);
     }
 
@@ -273,6 +325,7 @@ impl Store {
         lower: Bound<&[u8]>,
         upper: Option<&[u8]>,
     ) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.count(|s| s.scans += 1);
         let mut lower_owned: Option<Vec<u8>> = None;
         loop {
             let bound = match &lower_owned {
@@ -325,10 +378,15 @@ impl Store {
                 merged.insert(k, slot);
             }
         }
-        merged
+        let live: Vec<_> = merged
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect()
+            .collect();
+        self.count(|s| {
+            s.scans += 1;
+            s.scanned += live.len() as u64;
+        });
+        live
     }
 
     /// Every live entry whose key starts with `prefix`, in key order.

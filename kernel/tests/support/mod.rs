@@ -109,7 +109,7 @@ impl World {
     /// Asserts a clean audit.
     pub fn audit(&self) {
         let a = self.kernel.audit();
-        assert!(a.is_clean(), "audit problems:\n{}", a.problems.join("\n"));
+        assert!(a.is_clean(), "audit problems:\n{a}");
     }
 
     pub fn live(&self, v: VatId) -> bool {
