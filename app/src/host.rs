@@ -12,6 +12,7 @@
 //! - `gov/next`, `gov/p/<id:020>` → proposal, `gov/v/<id:020>/<voter>` → vote,
 //!   `gov/open` → ids of proposals in their deposit or voting period
 //! - `upg/plan` → the scheduled software-upgrade plan; `upg/done/<name>` → its height;
+//!   `upg/result/<name>` → what its handler reported ([`crate::upgrade_plan::Applied`]);
 //!   `upg/last` → the name of the last upgrade applied
 //!
 //! The store's own keys (`height`, `appHash`) live in the same family without a `/`.

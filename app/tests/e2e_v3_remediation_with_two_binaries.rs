@@ -219,6 +219,17 @@ impl Net {
     }
 }
 
+/// `BINARY start` on `home`, which must exit with an error; returns what it said.
+fn refused_start(binary: &Path, home: &Path) -> String {
+    let out = Command::new(binary)
+        .args(["start", "--address", "tcp://127.0.0.1:1", "--home"])
+        .arg(home)
+        .output()
+        .expect("start");
+    assert!(!out.status.success(), "{} started", binary.display());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// `vatd doctor --home HOME --json`: the findings, and whether it said healthy (exit 0).
 fn doctor(home: &Path) -> (Value, bool) {
     let out = Command::new(vatd())
@@ -320,6 +331,15 @@ fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
     let (d1, _) = doctor(&homes_now[1]);
     assert_eq!(d1["stalePromiseEntries"], d["stalePromiseEntries"]);
 
+    // The new binary refuses the old DB while no plan migrates it, naming what to run.
+    let refusal = refused_start(&vatd(), &homes_now[0]);
+    assert!(
+        refusal.contains("schema version 2")
+            && refusal.contains("\"v3-remediation\"")
+            && refusal.contains("scheduled no upgrade"),
+        "{refusal}"
+    );
+
     // Governance schedules the remediation; the old binary halts at its height.
     let mut net = Net {
         nodes: homes
@@ -335,6 +355,22 @@ fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
         compose::software_upgrade("v3-remediation", plan_height, "{\"binaries\":{}}"),
     );
     assert_eq!(p["status"], "PROPOSAL_STATUS_PASSED", "{p}");
+    // Started before the plan's height, the new binary says which binary and height.
+    let early = net.height;
+    let homes_now = net.stop();
+    let refusal = refused_start(&vatd(), &homes_now[0]);
+    let expected = format!(
+        "plan \"v3-remediation\" is for height {plan_height}, but the DB's next block is {}",
+        early + 1
+    );
+    assert!(refusal.contains(&expected), "{refusal}");
+    let mut net = Net {
+        nodes: homes
+            .iter()
+            .map(|h| Node::start(&legacy, h.path()))
+            .collect(),
+        height: early,
+    };
     while net.height < plan_height - 1 {
         net.block(vec![]);
     }
@@ -457,13 +493,7 @@ fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
         json!(plan_height)
     );
     let homes_now = net.stop();
-    let out = Command::new(&legacy)
-        .args(["start", "--address", "tcp://127.0.0.1:1", "--home"])
-        .arg(&homes_now[0])
-        .output()
-        .expect("legacy start");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_start(&legacy, &homes_now[0]);
     assert!(
         err.contains("schema version 3") && err.contains("newer binary"),
         "{err}"

@@ -100,9 +100,9 @@ pub enum StepCounts {
 /// Where a step's time went (benchmarks and logs).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timing {
-    /// Finding what to change (reads only).
+    /// Finding what to change (the reads).
     pub scan: Duration,
-    /// Changing it.
+    /// Changing it (the writes, and the reads they need from memory).
     pub fix: Duration,
 }
 

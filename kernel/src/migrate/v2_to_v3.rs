@@ -19,9 +19,13 @@
 //! up, the step removes the entries itself: the repair is complete inside the upgrade block,
 //! and the new incarnation hears nothing it did not ask for.
 //!
-//! Cost: one prefix scan of `vN.c.kp` per live vat, one state read per entry found, and
-//! the deletions; the queues are read once. Nothing else is scanned, so the work is linear
-//! in promise c-list entries (plus queued events), however large the rest of the DB is.
+//! Cost: one prefix scan of `vN.c.kp` per live vat, one range read of each named promise's
+//! record (which answers every later read of it), and the deletions; the queues are read
+//! once. Nothing else is scanned, so the work is linear in promise c-list entries (plus
+//! queued events), however large the rest of the DB is. Entries are removed as the scan
+//! finds them: a removal touches only its own entry and promise (and, through GC, what the
+//! promise's data held, which is queued, not deleted), never an entry the scan has yet to
+//! reach.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -30,7 +34,7 @@ use serde::Serialize;
 
 use super::{MigrateError, Progress, StepCounts, Timing, PROGRESS_EVERY};
 use crate::events::KernelEvent;
-use crate::refs::{KRef, VatId};
+use crate::refs::{KRef, VRef, VatId};
 use crate::state::{keys, KState};
 use crate::store::Cf;
 
@@ -59,41 +63,29 @@ pub(super) fn run(
     st: &mut KState,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(StepCounts, Timing), MigrateError> {
-    let t0 = Instant::now();
     let mut c = RemediationCounts::default();
-    let doomed = scan(st, &mut c, progress)?;
-    let scanned = t0.elapsed();
-    for (v, k) in &doomed {
-        st.delete_clist_entry(*v, *k);
-    }
-    // Free what lost its last holder now, to count it (the crank's end would anyway).
-    st.process_refcounts();
-    let mut removed: Vec<KRef> = doomed.iter().map(|(_, k)| *k).collect();
-    removed.sort();
-    removed.dedup();
-    c.records_freed = removed
-        .iter()
-        .filter(|k| !st.has(&keys::kp_state(**k)))
-        .count() as u64;
-    let timing = Timing {
-        scan: scanned,
-        fix: t0.elapsed() - scanned,
-    };
-    Ok((StepCounts::V2ToV3(c), timing))
-}
-
-/// The entries to remove, in vat then key order (reads only).
-fn scan(
-    st: &KState,
-    c: &mut RemediationCounts,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<Vec<(VatId, KRef)>, MigrateError> {
+    let mut timing = Timing::default();
+    let t = Instant::now();
     let pending = pending_notifies(st);
     let vats = st.live_vats();
-    let mut doomed = Vec::new();
+    timing.scan += t.elapsed();
     for (i, &v) in vats.iter().enumerate() {
+        let t = Instant::now();
+        let entries = promise_entries(st, v)?;
+        timing.scan += t.elapsed();
         let mut here = 0u64;
-        for k in promise_entries(st, v)? {
+        // At most seven writes an entry: a crank buffer that never regrows.
+        st.store.reserve_writes(entries.len() * 7);
+        for (n, (kp, reachable, vref)) in entries.iter().enumerate() {
+            let (kp, reachable) = (*kp, *reachable);
+            if n % PREFETCH == 0 {
+                // The records of the next entries, with one iterator seeking forward (a
+                // c-list lists krefs in the key order of their records).
+                let t = Instant::now();
+                let next: Vec<KRef> = entries[n..].iter().take(PREFETCH).map(|e| e.0).collect();
+                st.prefetch_promises(&next);
+                timing.scan += t.elapsed();
+            }
             c.entries_examined += 1;
             if c.entries_examined.is_multiple_of(PROGRESS_EVERY) {
                 progress(Progress {
@@ -104,16 +96,28 @@ fn scan(
                     entries: c.entries_examined,
                 });
             }
-            match st.promise_state_is_settled(k) {
+            // The prefetched record answers this read, and those of the decrement and (at
+            // zero) the freeing below.
+            let t = Instant::now();
+            let settled = st.promise_state_is_settled(kp);
+            timing.scan += t.elapsed();
+            match settled {
                 None => {
                     return Err(MigrateError::Corrupt(format!(
-                        "{v}'s c-list names {k}, which has no state"
+                        "{v}'s c-list names {kp}, which has no state"
                     )))
                 }
                 Some(false) => c.skipped_unresolved += 1,
-                Some(true) if pending.contains(&(v, k)) => c.skipped_pending_notify += 1,
+                Some(true) if pending.contains(&(v, kp)) => c.skipped_pending_notify += 1,
                 Some(true) => {
-                    doomed.push((v, k));
+                    let t = Instant::now();
+                    st.delete_clist_entry_as(v, kp, reachable, vref);
+                    st.process_refcounts();
+                    // The entry held the record until now: gone now, it was freed here.
+                    if !st.has(&keys::kp_state(kp)) {
+                        c.records_freed += 1;
+                    }
+                    timing.fix += t.elapsed();
                     here += 1;
                 }
             }
@@ -131,8 +135,11 @@ fn scan(
             entries: c.entries_examined,
         });
     }
-    Ok(doomed)
+    Ok((StepCounts::V2ToV3(c), timing))
 }
+
+/// Entries whose promise records are read ahead at once (few enough for the read cache).
+const PREFETCH: usize = 1024;
 
 /// `(vat, promise)` pairs with a `notify` waiting in either queue.
 fn pending_notifies(st: &KState) -> BTreeSet<(VatId, KRef)> {
@@ -146,24 +153,32 @@ fn pending_notifies(st: &KState) -> BTreeSet<(VatId, KRef)> {
         .collect()
 }
 
-/// The promises in `v`'s c-list, from its kref-keyed entries (`vN.c.kp…`), in key order.
-fn promise_entries(st: &KState, v: VatId) -> Result<Vec<KRef>, MigrateError> {
-    let prefix = format!("{}kp", keys::clist_prefix(v));
+/// The promise entries of `v`'s c-list, from its kref-keyed side (`vN.c.kp…` = `<R|_>
+/// <vref>`), in key order.
+fn promise_entries(st: &KState, v: VatId) -> Result<Vec<(KRef, bool, VRef)>, MigrateError> {
+    let head = keys::clist_prefix(v);
+    let corrupt = |key: &[u8], value: &[u8]| {
+        MigrateError::Corrupt(format!(
+            "malformed c-list entry {:?} = {:?}",
+            String::from_utf8_lossy(key),
+            String::from_utf8_lossy(value)
+        ))
+    };
     st.store
-        .scan_prefix(Cf::Kv, prefix.as_bytes())
+        .scan_prefix(Cf::Kv, format!("{head}kp").as_bytes())
         .into_iter()
-        .map(|(key, _)| {
-            let name = std::str::from_utf8(&key)
-                .ok()
-                .and_then(|s| s.strip_prefix(keys::clist_prefix(v).as_str()));
-            name.and_then(|n| n.parse::<KRef>().ok())
-                .filter(|k| k.is_promise())
-                .ok_or_else(|| {
-                    MigrateError::Corrupt(format!(
-                        "malformed c-list key {:?}",
-                        String::from_utf8_lossy(&key)
-                    ))
-                })
+        .map(|(key, value)| {
+            let parsed = (|| {
+                let kp: KRef = std::str::from_utf8(&key)
+                    .ok()?
+                    .strip_prefix(head.as_str())?
+                    .parse()
+                    .ok()
+                    .filter(|k: &KRef| k.is_promise())?;
+                let (flag, vref) = std::str::from_utf8(&value).ok()?.split_once(' ')?;
+                Some((kp, flag == "R", VRef::parse(vref).ok()?))
+            })();
+            parsed.ok_or_else(|| corrupt(&key, &value))
         })
         .collect()
 }

@@ -108,6 +108,18 @@ impl KState {
         let Some((reachable, vref)) = self.clist_vref(v, k) else {
             return;
         };
+        self.delete_clist_entry_as(v, k, reachable, &vref);
+    }
+
+    /// [`KState::delete_clist_entry`] for an entry the caller has just read (`vN.c.<k>` =
+    /// `<reachable> <vref>`), without reading it again.
+    pub(crate) fn delete_clist_entry_as(
+        &mut self,
+        v: VatId,
+        k: KRef,
+        reachable: bool,
+        vref: &VRef,
+    ) {
         // What clearing the flag would release, without writing a flag about to be deleted.
         if reachable && k.is_object() && !vref.is_export() {
             self.decref_reachable(k);

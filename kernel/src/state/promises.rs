@@ -55,6 +55,17 @@ impl KState {
         })
     }
 
+    /// Primes the store's read cache with the committed records of `ks` (in key order, as
+    /// a c-list lists them), before work that reads most of their keys (see
+    /// [`crate::store::Store::prefetch`]).
+    pub(crate) fn prefetch_promises(&self, ks: &[KRef]) {
+        let prefixes: Vec<Vec<u8>> = ks
+            .iter()
+            .map(|k| keys::kref_prefix(*k).into_bytes())
+            .collect();
+        self.store.prefetch(&prefixes);
+    }
+
     /// Whether `k` is settled (`None`: no such promise), reading only its state.
     pub(crate) fn promise_state_is_settled(&self, k: KRef) -> Option<bool> {
         self.read(&keys::kp_state(k), |s| s != "unresolved")
@@ -175,27 +186,35 @@ impl KState {
 
     /// Deletes a promise whose refCount reached zero, releasing what its data held.
     pub(crate) fn delete_promise(&mut self, k: KRef) {
-        if let Some(PromiseState::Fulfilled(data) | PromiseState::Rejected(data)) =
-            self.promise_state(k)
-        {
-            for slot in data.slots {
-                self.decref(slot, true);
+        // Every key the promise can have in its state, in key order (the order a prefix
+        // delete would use): see the key table. Settling deleted the decider, subscribers
+        // and queue, and only settling writes data, so neither side needs the other's keys
+        // looked up.
+        let doomed = match self.promise_state(k) {
+            Some(PromiseState::Fulfilled(data) | PromiseState::Rejected(data)) => {
+                for slot in data.slots {
+                    self.decref(slot, true);
+                }
+                vec![
+                    keys::kp_data_body(k),
+                    keys::kp_data_slots(k),
+                    keys::refcount(k),
+                    keys::kp_state(k),
+                ]
             }
-        }
-        // Parked messages cannot exist here (each one holds the promise as its target),
-        // but the delete covers them anyway. Every key of the promise, in key order (the
-        // order a prefix delete would use): see the key table.
-        let mut doomed = vec![
-            keys::kp_data_body(k),
-            keys::kp_data_slots(k),
-            keys::kp_decider(k),
-        ];
-        doomed.extend(self.promise_queue_and_counter_keys(k));
-        doomed.extend([
-            keys::refcount(k),
-            keys::kp_state(k),
-            keys::kp_subscribers(k),
-        ]);
+            _ => {
+                // Parked messages cannot exist here (each one holds the promise as its
+                // target), but the delete covers them anyway.
+                let mut doomed = vec![keys::kp_decider(k)];
+                doomed.extend(self.promise_queue_and_counter_keys(k));
+                doomed.extend([
+                    keys::refcount(k),
+                    keys::kp_state(k),
+                    keys::kp_subscribers(k),
+                ]);
+                doomed
+            }
+        };
         self.delete_existing(doomed);
         debug_assert!(
             self.scan(&keys::kref_prefix(k)).is_empty(),

@@ -113,6 +113,50 @@ impl Backend {
     }
 
     /// Every committed entry with `start <= key < end`.
+    /// Compacts every family's files (RocksDB's full compaction): what background
+    /// compaction would reach on a node that has run a while.
+    pub(crate) fn compact(&self) {
+        if let Backend::Rocks(db) = self {
+            for cf in Cf::ALL {
+                db.compact_range_cf(Self::handle(db, cf), None::<&[u8]>, None::<&[u8]>);
+            }
+        }
+    }
+
+    /// Every committed entry under each of `prefixes`, with one iterator (it seeks forward
+    /// when they come in key order).
+    pub(crate) fn prefix_ranges(&self, cf: Cf, prefixes: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        match self {
+            Backend::Memory(_) => prefixes
+                .iter()
+                .flat_map(|p| self.range(cf, p, super::prefix_end(p).as_deref()))
+                .collect(),
+            Backend::Rocks(db) => {
+                let mut out = Vec::new();
+                let mut ro = rocksdb::ReadOptions::default();
+                // Bounded by the last prefix: the iterator never walks past it over
+                // tombstones.
+                if let Some(end) = prefixes.iter().max().and_then(|p| super::prefix_end(p)) {
+                    ro.set_iterate_upper_bound(end);
+                }
+                let mut it = db.raw_iterator_cf_opt(Self::handle(db, cf), ro);
+                for p in prefixes {
+                    it.seek(p);
+                    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                        if !k.starts_with(p) {
+                            break;
+                        }
+                        out.push((k.to_vec(), v.to_vec()));
+                        it.next();
+                    }
+                }
+                it.status()
+                    .expect("RocksDB read failed: the database is unreadable");
+                out
+            }
+        }
+    }
+
     pub(crate) fn range(
         &self,
         cf: Cf,

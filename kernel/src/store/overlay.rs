@@ -75,6 +75,11 @@ impl Layer {
         self.put(cf, key.to_vec(), slot)
     }
 
+    /// Room for `n` more keys in family `cf`.
+    pub(crate) fn reserve(&mut self, cf: Cf, n: usize) {
+        self.families[cf.index()].slots.reserve(n);
+    }
+
     pub(crate) fn remove(&mut self, cf: Cf, key: &[u8]) {
         let f = &mut self.families[cf.index()];
         if f.slots.remove(key).is_some() {
@@ -128,6 +133,14 @@ impl Layer {
             }
             *f.order.get_mut() = None;
             let to = &mut into.families[cf.index()];
+            if to.slots.is_empty() && before.is_none() {
+                // Nothing to merge with: the whole map moves (the first crank of a block,
+                // or one huge crank such as a migration), and the target's empty one is
+                // kept here for reuse.
+                std::mem::swap(&mut f.slots, &mut to.slots);
+                *to.order.get_mut() = None;
+                continue;
+            }
             for (k, slot) in f.slots.drain() {
                 if let Some(b) = before.as_mut() {
                     b(cf, &k, to.slots.get(k.as_slice()));

@@ -63,6 +63,11 @@ impl ReadCache {
         v
     }
 
+    /// Keeps `value`, just read from the committed layer, as `key`'s committed value.
+    pub(crate) fn insert_committed(&self, key: Vec<u8>, value: Vec<u8>) {
+        self.inner.borrow_mut().insert(key, Some(value));
+    }
+
     /// Lends `key`'s cached committed value to `f`; gives `f` back if the cache does not
     /// hold the key.
     pub(crate) fn try_with<R, F: FnOnce(Option<&[u8]>) -> R>(
