@@ -220,6 +220,7 @@ impl BlockRunner {
             &params.gov,
             block.time,
             height,
+            self.config.upgrade_handlers,
         ));
         let run = self
             .kernel

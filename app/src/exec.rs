@@ -11,7 +11,7 @@ use vatchain_kernel::{KRef, Kernel, UpgradeRequest, VatOptions};
 
 use crate::host;
 use crate::msgs::{decode_gov_msg, GovMsg};
-use crate::upgrade_plan::{self, Plan};
+use crate::upgrade_plan::{self, Handler, Plan};
 
 /// Where the chainStorage root is held. Not under `pub/`: publishing it would let any
 /// account write any path.
@@ -98,8 +98,14 @@ pub fn create_vat(
     Ok(format!("created vat {name} as {v}"))
 }
 
-/// Runs one governance message; `Ok` says what it did.
-fn execute_one(kernel: &mut Kernel, msg: GovMsg, height: u64) -> Result<String, String> {
+/// Runs one governance message; `Ok` says what it did. `handlers` are this binary's
+/// software-upgrade handlers.
+fn execute_one(
+    kernel: &mut Kernel,
+    msg: GovMsg,
+    height: u64,
+    handlers: &[Handler],
+) -> Result<String, String> {
     match msg {
         GovMsg::UpgradeVat {
             vat_name,
@@ -141,6 +147,15 @@ fn execute_one(kernel: &mut Kernel, msg: GovMsg, height: u64) -> Result<String, 
             if upgrade_plan::is_done(kernel.store(), &name) {
                 return Err(format!("upgrade {name:?} has already been applied"));
             }
+            if handlers.iter().any(|h| h.name == name) {
+                // The running binary is that release already: it would refuse every block
+                // before the plan's height (BINARY UPDATED BEFORE TRIGGER), and no older
+                // binary can run this chain's state, so the chain would stop for good.
+                return Err(format!(
+                    "this binary already carries upgrade {name:?}: the chain runs that release, \
+                     so a plan for it would only stop the chain; name the next release's upgrade"
+                ));
+            }
             upgrade_plan::schedule(
                 kernel.store_mut(),
                 &Plan {
@@ -163,6 +178,7 @@ pub fn execute_proposal(
     kernel: &mut Kernel,
     msgs: &[Any],
     height: u64,
+    handlers: &[Handler],
 ) -> Result<Vec<String>, String> {
     kernel.store_mut().commit_crank();
     let Some(sp) = kernel.block_savepoint() else {
@@ -170,7 +186,7 @@ pub fn execute_proposal(
     };
     let mut lines = Vec::new();
     for (i, any) in msgs.iter().enumerate() {
-        let result = decode_gov_msg(any).and_then(|m| execute_one(kernel, m, height));
+        let result = decode_gov_msg(any).and_then(|m| execute_one(kernel, m, height, handlers));
         kernel.store_mut().commit_crank();
         match result {
             Ok(line) => lines.push(line),

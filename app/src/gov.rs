@@ -298,8 +298,15 @@ fn refund(store: &mut Store, p: &Proposal) {
 }
 
 /// End-of-block governance for block `height` at time `now`: ends deposit and voting
-/// periods that are over, tallies, and executes what passed (`exec::execute_proposal`).
-pub fn end_block(kernel: &mut Kernel, params: &GovParams, now: u64, height: u64) -> Vec<AppEvent> {
+/// periods that are over, tallies, and executes what passed (`exec::execute_proposal`;
+/// `handlers` are this binary's software-upgrade handlers).
+pub fn end_block(
+    kernel: &mut Kernel,
+    params: &GovParams,
+    now: u64,
+    height: u64,
+    handlers: &[crate::upgrade_plan::Handler],
+) -> Vec<AppEvent> {
     let mut events = Vec::new();
     let open = open_ids(kernel.store_mut());
     let mut still_open = Vec::new();
@@ -337,7 +344,7 @@ pub fn end_block(kernel: &mut Kernel, params: &GovParams, now: u64, height: u64)
                     refund(kernel.store_mut(), &p);
                     let messages: Vec<Any> = p.messages.iter().map(StoredMsg::to_any).collect();
                     kernel.store_mut().commit_crank();
-                    match exec::execute_proposal(kernel, &messages, height) {
+                    match exec::execute_proposal(kernel, &messages, height, handlers) {
                         Ok(lines) => {
                             p.status = STATUS_PASSED.into();
                             p.outcome = lines;

@@ -141,3 +141,36 @@ fn a_plan_halts_the_old_binary_and_runs_once_in_the_new_one() {
     assert!(refused.is_err(), "an old binary stops at its first block");
     old.stop();
 }
+
+#[test]
+fn a_plan_for_an_upgrade_this_binary_carries_fails_instead_of_stopping_the_chain() {
+    // A chain born on this binary already runs the v3-remediation release: scheduling that
+    // plan would make every node refuse the blocks before its height, for good.
+    let (_home, mut chain, mut alice, _bob) = fresh();
+    let submit = compose::submit_proposal(
+        &alice.address,
+        vec![compose::software_upgrade("v3-remediation", 50, "")],
+        1000,
+        "uvat",
+        "remediate",
+        "",
+    );
+    assert_eq!(chain.run_tx(alice.tx(vec![submit])).code, 0);
+    let vote = compose::vote(&alice.address, 1, VoteOption::Yes);
+    assert_eq!(chain.run_tx(alice.tx(vec![vote])).code, 0);
+    chain.block(vec![]);
+    chain.block(vec![]);
+    let p = chain.query("/proposal/1");
+    assert_eq!(p["status"], "PROPOSAL_STATUS_FAILED", "{p}");
+    assert!(
+        p["outcome"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("already carries upgrade \"v3-remediation\""),
+        "{p}"
+    );
+    assert_eq!(chain.query("/upgrade/plan"), json!(null));
+    // The chain goes on.
+    let out = chain.block(vec![]);
+    assert!(event_attr(&out.events, "upgrade_applied", "info").is_none());
+}

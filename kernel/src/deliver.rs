@@ -50,7 +50,7 @@ impl KState {
     /// The settled promises a notify of `root` resolves for the vat: `root` and, transitively,
     /// every settled promise its data mentions (upstream `getKpidsToRetire`), first seen
     /// first.
-    fn kpids_to_retire(&self, root: KRef) -> Vec<KRef> {
+    pub(crate) fn kpids_to_retire(&self, root: KRef) -> Vec<KRef> {
         let mut seen = vec![root];
         let mut i = 0;
         while i < seen.len() {

@@ -567,6 +567,10 @@ impl Kernel {
     }
 
     pub(crate) fn end_crank(&mut self) {
+        debug_assert!(
+            !self.pending,
+            "a crank ended on a kernel awaiting migration"
+        );
         self.st.process_refcounts();
         let n = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
         self.st.set_u64(keys::CRANK_NUMBER, n + 1);

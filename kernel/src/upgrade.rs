@@ -191,6 +191,9 @@ impl Kernel {
         v: VatId,
         req: UpgradeRequest,
     ) -> Result<UpgradeReport, UpgradeError> {
+        if self.pending {
+            return Err(UpgradeError::MigrationPending);
+        }
         let (report, outcome) = self.upgrade_in_crank(v, &req, false);
         self.end_crank();
         outcome.map(|()| report)
@@ -212,6 +215,12 @@ impl Kernel {
     /// abandoned and whether the new version starts. Changes no state (the old worker is
     /// rebuilt from its transcript when next needed).
     pub fn upgrade_dry_run(&mut self, v: VatId, req: UpgradeRequest) -> DryRun {
+        if self.pending {
+            return DryRun {
+                report: UpgradeReport::default(),
+                outcome: Err(UpgradeError::MigrationPending),
+            };
+        }
         let (report, outcome) = self.upgrade_in_crank(v, &req, true);
         self.end_crank();
         DryRun { report, outcome }

@@ -18,7 +18,7 @@ use std::path::Path;
 use support::js::{call, create, fixture, named, upgrade_request};
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::migrate::{MigrateError, PendingMigration, RemediationCounts};
-use vatchain_kernel::store::Store;
+use vatchain_kernel::store::{Cf, Store};
 use vatchain_kernel::worker::JsWorkers;
 use vatchain_kernel::{
     KRef, Kernel, KernelConfig, KernelError, PromiseState, RunBudget, UpgradeError, VatId,
@@ -212,17 +212,41 @@ fn the_migration_removes_exactly_what_v2_upgrades_leaked() {
         Some(PendingMigration { from: 2, to: 3 })
     );
 
-    // Nothing runs on a DB awaiting migration.
-    assert!(matches!(
-        k.queue_to_kref(db.server_root, CapData::data("#[\"version\",[]]"), true),
-        Err(KernelError::MigrationPending { from: 2, to: 3 })
-    ));
+    // Nothing runs on a DB awaiting migration, and nothing is written trying.
+    let before = (k.store().dump(), k.store().pending_app_hash());
+    let pending = |r: Result<(), KernelError>| {
+        assert!(
+            matches!(r, Err(KernelError::MigrationPending { from: 2, to: 3 })),
+            "{r:?}"
+        )
+    };
+    let send = k.queue_to_kref(db.server_root, CapData::data("#[\"version\",[]]"), true);
+    pending(send.map(|_| ()));
+    pending(k.pin(db.server_root));
+    pending(k.terminate_vat(db.server, "no"));
+    pending(k.install_bundle(&fixture("holder")).map(|_| ()));
+    pending(k.install_vat_admin().map(|_| ()));
+    let made = k.create_vat(
+        vatchain_kernel::worker::VatSource {
+            bundle_id: db.v2_bundle.clone(),
+        },
+        named("late"),
+        CapData::data("#{}"),
+    );
+    pending(made.map(|_| ()));
     assert_eq!(
         k.upgrade_vat(db.server, upgrade_request(&db.v2_bundle, "x", "#{}"))
             .expect_err("no upgrade while the migration is pending"),
         UpgradeError::MigrationPending
     );
+    let dry = k.upgrade_dry_run(db.server, upgrade_request(&db.v2_bundle, "x", "#{}"));
+    assert_eq!(dry.outcome, Err(UpgradeError::MigrationPending));
     assert!(catch_unwind(AssertUnwindSafe(|| k.step())).is_err());
+    assert!(catch_unwind(AssertUnwindSafe(|| k.unpin(db.server_root))).is_err());
+    assert!(
+        (k.store().dump(), k.store().pending_app_hash()) == before,
+        "a refused request wrote nothing"
+    );
 
     // The audit sees the leak, entry by entry, and nothing else wrong.
     let a = k.audit();
@@ -255,7 +279,6 @@ fn the_migration_removes_exactly_what_v2_upgrades_leaked() {
     );
     let kid = k.vat_id("kid").expect("kid").to_string();
     assert!(c.removed_by_vat.iter().any(|(v, n)| *v == kid && *n >= 2));
-    assert!(report.io.scans >= c.vats_scanned);
     assert_eq!(k.pending_migration(), None);
     assert_eq!(k.db_version(), 3);
     for (v, kp) in &db.leaked {
@@ -338,6 +361,49 @@ fn a_migration_lost_to_a_crash_runs_again_and_copies_agree() {
     let theirs = other.migrate(&mut |_| {}).expect("migrate the copy");
     assert_eq!(theirs.steps, first.steps);
     assert_eq!(other.commit_block(2).expect("commit"), hash);
+}
+
+#[test]
+fn a_corrupt_db_stops_the_migration_with_the_reason_and_changes_nothing() {
+    let db = make_v2_db();
+    let mut k = open(db.dir.path(), false);
+    let &(v, kp) = db.leaked.iter().next().expect("a leaked entry");
+    let vref = k.kv_get(&format!("{v}.c.{kp}")).expect("entry")[2..].to_string();
+    let corruptions: [(&str, Option<&str>, &str); 4] = [
+        ("state", Some("bogus"), "state is \"bogus\""),
+        ("refCount", None, "refCount is None"),
+        ("data.body", None, "has no data"),
+        ("reverse", Some("kp1"), "but"),
+    ];
+    for (field, value, said) in corruptions {
+        let key = if field == "reverse" {
+            format!("{v}.c.{vref}")
+        } else {
+            format!("{kp}.{field}")
+        };
+        let store = k.store_mut();
+        match value {
+            Some(val) => store.set(Cf::Kv, key.as_bytes(), val.as_bytes()),
+            None => store.delete(Cf::Kv, key.as_bytes()),
+        }
+        store.commit_crank();
+        let before = (k.store().dump(), k.store().pending_app_hash());
+        match k.migrate(&mut |_| {}) {
+            Err(MigrateError::Corrupt(why)) => assert!(why.contains(said), "{field}: {why}"),
+            other => panic!("{field}: {other:?}"),
+        }
+        assert!(k.pending_migration().is_some(), "{field}: still pending");
+        assert!(
+            (k.store().dump(), k.store().pending_app_hash()) == before,
+            "{field}: the failed migration left nothing"
+        );
+        k.store_mut().abort_block();
+    }
+    let report = k.migrate(&mut |_| {}).expect("the intact DB migrates");
+    assert_eq!(
+        report.remediation().expect("v2->v3").entries_removed,
+        db.leaked.len() as u64
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -209,8 +209,8 @@ impl Kernel {
             self.st.set(keys::VERSION, &v.to_string());
         }
         // Promises whose last reference went are freed here, as at any crank's end.
-        self.end_crank();
         self.pending = false;
+        self.end_crank();
         Ok(MigrationReport {
             from,
             to: target,

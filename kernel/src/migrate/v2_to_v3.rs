@@ -72,18 +72,16 @@ pub(super) fn run(
     for (i, &v) in vats.iter().enumerate() {
         let t = Instant::now();
         let entries = promise_entries(st, v)?;
+        let reverse = vref_side(st, v);
         timing.scan += t.elapsed();
         let mut here = 0u64;
-        // At most seven writes an entry: a crank buffer that never regrows.
+        // At most seven writes an entry (an upper bound: unresolved ones write nothing),
+        // so that the crank buffer never regrows, which rehashes every key so far.
         st.store.reserve_writes(entries.len() * 7);
         for (n, (kp, reachable, vref)) in entries.iter().enumerate() {
-            let (kp, reachable) = (*kp, *reachable);
             if n % PREFETCH == 0 {
-                // The records of the next entries, with one iterator seeking forward (a
-                // c-list lists krefs in the key order of their records).
                 let t = Instant::now();
-                let next: Vec<KRef> = entries[n..].iter().take(PREFETCH).map(|e| e.0).collect();
-                st.prefetch_promises(&next);
+                prefetch(st, &entries[n..(n + PREFETCH).min(entries.len())]);
                 timing.scan += t.elapsed();
             }
             c.entries_examined += 1;
@@ -96,30 +94,27 @@ pub(super) fn run(
                     entries: c.entries_examined,
                 });
             }
-            // The prefetched record answers this read, and those of the decrement and (at
-            // zero) the freeing below.
             let t = Instant::now();
-            let settled = st.promise_state_is_settled(kp);
+            let settled = is_settled(st, v, *kp)?;
+            let remove = settled && !pending.contains(&(v, *kp));
+            if remove {
+                check_removable(st, v, *kp, vref, &reverse)?;
+            }
             timing.scan += t.elapsed();
-            match settled {
-                None => {
-                    return Err(MigrateError::Corrupt(format!(
-                        "{v}'s c-list names {kp}, which has no state"
-                    )))
+            if !settled {
+                c.skipped_unresolved += 1;
+            } else if !remove {
+                c.skipped_pending_notify += 1;
+            } else {
+                let t = Instant::now();
+                st.delete_clist_entry_as(v, *kp, *reachable, vref);
+                st.process_refcounts();
+                // The entry held the record until now: gone now, it was freed here.
+                if !st.has(&keys::kp_state(*kp)) {
+                    c.records_freed += 1;
                 }
-                Some(false) => c.skipped_unresolved += 1,
-                Some(true) if pending.contains(&(v, kp)) => c.skipped_pending_notify += 1,
-                Some(true) => {
-                    let t = Instant::now();
-                    st.delete_clist_entry_as(v, kp, reachable, vref);
-                    st.process_refcounts();
-                    // The entry held the record until now: gone now, it was freed here.
-                    if !st.has(&keys::kp_state(kp)) {
-                        c.records_freed += 1;
-                    }
-                    timing.fix += t.elapsed();
-                    here += 1;
-                }
+                timing.fix += t.elapsed();
+                here += 1;
             }
         }
         c.vats_scanned += 1;
@@ -138,19 +133,95 @@ pub(super) fn run(
     Ok((StepCounts::V2ToV3(c), timing))
 }
 
+/// Reads ahead the records of the promises `entries` name, with one iterator seeking
+/// forward (a c-list lists krefs in the key order of their records): every read of them
+/// below is then answered from memory.
+fn prefetch(st: &KState, entries: &[(KRef, bool, VRef)]) {
+    let kps: Vec<KRef> = entries.iter().map(|e| e.0).collect();
+    st.prefetch_promises(&kps);
+}
+
+/// `v`'s vref-side promise entries (`vN.c.p±N` = kref), sorted by vref: one sequential
+/// scan, where looking each one up would be a random read.
+fn vref_side(st: &KState, v: VatId) -> Vec<(Vec<u8>, Vec<u8>)> {
+    st.store
+        .scan_prefix(Cf::Kv, format!("{}p", keys::clist_prefix(v)).as_bytes())
+}
+
+/// Whether `kp` (named by `v`'s c-list) is settled; a missing or unknown state is
+/// corruption no kernel writes.
+fn is_settled(st: &KState, v: VatId, kp: KRef) -> Result<bool, MigrateError> {
+    match st.get(&keys::kp_state(kp)).as_deref() {
+        Some("unresolved") => Ok(false),
+        Some("fulfilled" | "rejected") => Ok(true),
+        Some(other) => Err(MigrateError::Corrupt(format!(
+            "{kp}.state is {other:?}, named by {v}'s c-list"
+        ))),
+        None => Err(MigrateError::Corrupt(format!(
+            "{v}'s c-list names {kp}, which has no state"
+        ))),
+    }
+}
+
+/// What removing `v`'s entry for settled `kp` relies on, checked rather than trusted (a
+/// corrupt DB stops the migration, which the node then refuses to commit): the entry names
+/// a promise vref whose reverse entry names `kp` back, and the promise has its data and a
+/// count that includes the entry.
+fn check_removable(
+    st: &KState,
+    v: VatId,
+    kp: KRef,
+    vref: &VRef,
+    reverse: &[(Vec<u8>, Vec<u8>)],
+) -> Result<(), MigrateError> {
+    let corrupt = |what: String| Err(MigrateError::Corrupt(what));
+    if !vref.is_promise() {
+        return corrupt(format!(
+            "{v}.c.{kp} names {vref}, which is not a promise vref"
+        ));
+    }
+    let key = keys::clist_v(v, vref.as_str());
+    let back = reverse
+        .binary_search_by(|(k, _)| k.as_slice().cmp(key.as_bytes()))
+        .ok()
+        .map(|i| String::from_utf8_lossy(&reverse[i].1));
+    if back.as_deref() != Some(kp.to_string().as_str()) {
+        return corrupt(format!(
+            "{v}.c.{kp} names {vref}, but {v}.c.{vref} is {back:?}"
+        ));
+    }
+    if !st.has(&keys::kp_data_body(kp)) {
+        return corrupt(format!("settled {kp} has no data"));
+    }
+    match st
+        .get(&keys::refcount(kp))
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        Some(n) if n >= 1 => Ok(()),
+        other => corrupt(format!(
+            "{kp}.refCount is {other:?}, though {v}'s c-list holds it"
+        )),
+    }
+}
+
 /// Entries whose promise records are read ahead at once (few enough for the read cache).
 const PREFETCH: usize = 1024;
 
-/// `(vat, promise)` pairs with a `notify` waiting in either queue.
+/// `(vat, promise)` pairs a `notify` waiting in either queue will retire: the notify's
+/// promise and every settled promise its data leads to (`kpids_to_retire`, as delivering
+/// it will), so that the migration leaves every such entry to that delivery.
 fn pending_notifies(st: &KState) -> BTreeSet<(VatId, KRef)> {
-    [keys::RUN_QUEUE, keys::ACCEPTANCE_QUEUE]
-        .into_iter()
-        .flat_map(|q| st.queue_items(q))
-        .filter_map(|ev| match ev {
-            KernelEvent::Notify { vat_id, kpid } => Some((vat_id, kpid)),
-            _ => None,
-        })
-        .collect()
+    let mut pairs = BTreeSet::new();
+    for q in [keys::RUN_QUEUE, keys::ACCEPTANCE_QUEUE] {
+        for ev in st.queue_items(q) {
+            if let KernelEvent::Notify { vat_id, kpid } = ev {
+                for k in st.kpids_to_retire(kpid) {
+                    pairs.insert((vat_id, k));
+                }
+            }
+        }
+    }
+    pairs
 }
 
 /// The promise entries of `v`'s c-list, from its kref-keyed side (`vN.c.kp…` = `<R|_>

@@ -66,11 +66,6 @@ impl KState {
         self.store.prefetch(&prefixes);
     }
 
-    /// Whether `k` is settled (`None`: no such promise), reading only its state.
-    pub(crate) fn promise_state_is_settled(&self, k: KRef) -> Option<bool> {
-        self.read(&keys::kp_state(k), |s| s != "unresolved")
-    }
-
     pub(crate) fn decider(&self, k: KRef) -> Option<VatId> {
         self.read(&keys::kp_decider(k), |d| {
             (!d.is_empty()).then(|| d.parse().expect("kpN.decider holds a vat id"))
