@@ -21,7 +21,7 @@ use vatchain_proto::swingset::v1::{MsgDeliverInboundResponse, MsgInstallBundleRe
 use crate::auth::verify_tx;
 use crate::events::AppEvent;
 use crate::genesis::AppState;
-use crate::msgs::{decode_tx_msg, TxMsg, MSG_DEPOSIT, MSG_SUBMIT_PROPOSAL, MSG_VOTE};
+use crate::msgs::{decode_tx_msgs, TxMsg, MSG_DEPOSIT, MSG_SUBMIT_PROPOSAL, MSG_VOTE};
 use crate::node::{BlockRequest, NodeConfig};
 use crate::params::{parse_amount, Params};
 use crate::sign;
@@ -291,18 +291,10 @@ impl BlockRunner {
         let signer = verified.signer.clone();
         // Decoding comes first: as in Cosmos (ValidateBasic before the ante handler), a tx
         // whose messages do not check out leaves the sequence alone.
-        let mut msgs = Vec::new();
-        for (i, any) in verified.messages.iter().enumerate() {
-            match decode_tx_msg(any, &signer, params) {
-                Ok(m) => msgs.push(m),
-                Err(e) => {
-                    return (
-                        TxResult::fail(codes::INVALID_MSG, format!("message {i}: {e}")),
-                        vec![],
-                    )
-                }
-            }
-        }
+        let msgs = match decode_tx_msgs(&verified.messages, &signer, params) {
+            Ok(m) => m,
+            Err(e) => return (TxResult::fail(codes::INVALID_MSG, e), vec![]),
+        };
         // The ante handler's effect stays even if a message fails: the sequence moves on,
         // so the same signed bytes can never execute twice.
         let store = self.kernel.store_mut();

@@ -9,7 +9,7 @@ use vatchain_kernel::Kernel;
 
 use crate::accounts::Account;
 use crate::auth::{verify_tx, AccountInfo};
-use crate::msgs::decode_tx_msg;
+use crate::msgs::decode_tx_msgs;
 use crate::params::Params;
 use crate::{accounts, codes, host};
 
@@ -64,10 +64,8 @@ impl CheckState {
             })
         })
         .map_err(|e| (codes::for_auth(&e), e.to_string()))?;
-        for (i, m) in verified.messages.iter().enumerate() {
-            decode_tx_msg(m, &verified.signer, &self.params)
-                .map_err(|e| (codes::INVALID_MSG, format!("message {i}: {e}")))?;
-        }
+        decode_tx_msgs(&verified.messages, &verified.signer, &self.params)
+            .map_err(|e| (codes::INVALID_MSG, e))?;
         self.pending.insert(verified.signer, verified.sequence + 1);
         Ok(())
     }

@@ -3,11 +3,16 @@
 //! proposal's messages execute in order, all or nothing (`crate::exec`).
 //!
 //! Times are block times in seconds (consensus data, the same on every node).
+//!
+//! Open proposals wait in two queues keyed by the time their period ends (as x/gov's
+//! `ActiveProposalQueue` and `InactiveProposalQueue`): `gov/dq/<end>/<id>` in the deposit
+//! period, `gov/vq/<end>/<id>` in the voting period. End-of-block work reads only the
+//! entries whose time has come, so it does not grow with the number of open proposals.
 
 use cosmrs::proto::cosmos::gov::v1::VoteOption;
 use cosmrs::Any;
 use serde::{Deserialize, Serialize};
-use vatchain_kernel::store::Store;
+use vatchain_kernel::store::{Cf, Store};
 use vatchain_kernel::Kernel;
 
 use crate::accounts;
@@ -88,16 +93,42 @@ fn put(store: &mut Store, p: &Proposal) {
     host::put(store, &key(p.id), p);
 }
 
-fn open_ids(store: &Store) -> Vec<u64> {
-    host::get(store, "gov/open").unwrap_or_default()
+const DEPOSIT_QUEUE: &str = "gov/dq/";
+const VOTING_QUEUE: &str = "gov/vq/";
+
+fn queue_key(queue: &str, end: u64, id: u64) -> String {
+    format!("{queue}{end:020}/{id:020}")
 }
 
-fn set_open_ids(store: &mut Store, ids: &[u64]) {
-    host::put(store, "gov/open", &ids);
+/// Where `p` waits for its current period to end, if it is open.
+fn queue_entry(p: &Proposal) -> Option<String> {
+    match (p.status.as_str(), p.voting_end_time) {
+        (STATUS_DEPOSIT, _) => Some(queue_key(DEPOSIT_QUEUE, p.deposit_end_time, p.id)),
+        (STATUS_VOTING, Some(end)) => Some(queue_key(VOTING_QUEUE, end, p.id)),
+        _ => None,
+    }
+}
+
+/// The ids in `queue` whose period ended by `now`, in (end time, id) order.
+fn ended(store: &Store, queue: &str, now: u64) -> Vec<u64> {
+    // Keys up to `<now>/` and all its ids: the bound is the next second's prefix.
+    let end = queue_key(queue, now.saturating_add(1), 0);
+    store
+        .range(Cf::Host, queue.as_bytes(), Some(end.as_bytes()))
+        .into_iter()
+        .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+        .collect()
 }
 
 fn min_deposit(params: &GovParams) -> u128 {
     parse_amount(&params.min_deposit).unwrap_or(0)
+}
+
+/// What a new proposal must bring: `min_initial_deposit_ratio` of the minimum deposit
+/// (the ratio in ppb; rounded up, so that a ratio above zero never asks for nothing).
+fn min_initial_deposit(params: &GovParams) -> u128 {
+    let ratio = u128::from(parse_fraction(&params.min_initial_deposit_ratio).unwrap_or(0));
+    (min_deposit(params) * ratio).div_ceil(1_000_000_000)
 }
 
 impl Proposal {
@@ -155,6 +186,14 @@ pub fn submit(
         title,
         summary,
     } = new;
+    let initial = min_initial_deposit(params);
+    if deposit < initial {
+        return Err(format!(
+            "an initial deposit of {deposit} is too small: a proposal must bring at least \
+             {initial} ({} of the minimum deposit {})",
+            params.min_initial_deposit_ratio, params.min_deposit
+        ));
+    }
     accounts::debit(store, proposer, deposit)?;
     let id: u64 = host::get(store, "gov/next").unwrap_or(1);
     host::put(store, "gov/next", &(id + 1));
@@ -185,9 +224,9 @@ pub fn submit(
     }
     p.maybe_start_voting(params, now);
     put(store, &p);
-    let mut open = open_ids(store);
-    open.push(id);
-    set_open_ids(store, &open);
+    if let Some(q) = queue_entry(&p) {
+        host::put(store, &q, &id);
+    }
     Ok(id)
 }
 
@@ -206,7 +245,16 @@ pub fn deposit(
     }
     accounts::debit(store, depositor, amount)?;
     p.add_deposit(depositor, amount);
-    p.maybe_start_voting(params, now);
+    let waiting = queue_entry(&p);
+    if p.maybe_start_voting(params, now) {
+        // From the deposit queue to the voting queue.
+        if let Some(q) = waiting {
+            host::delete(store, &q);
+        }
+        if let Some(q) = queue_entry(&p) {
+            host::put(store, &q, &id);
+        }
+    }
     put(store, &p);
     Ok(())
 }
@@ -308,18 +356,17 @@ pub fn end_block(
     handlers: &[crate::upgrade_plan::Handler],
 ) -> Vec<AppEvent> {
     let mut events = Vec::new();
-    let open = open_ids(kernel.store_mut());
-    let mut still_open = Vec::new();
-    for id in open {
+    let mut due: Vec<u64> = ended(kernel.store(), DEPOSIT_QUEUE, now);
+    due.extend(ended(kernel.store(), VOTING_QUEUE, now));
+    for id in due {
         let Some(mut p) = get(kernel.store_mut(), id) else {
             continue;
         };
-        let ended_deposit = p.status == STATUS_DEPOSIT && now >= p.deposit_end_time;
-        let ended_voting =
-            p.status == STATUS_VOTING && p.voting_end_time.is_some_and(|end| now >= end);
-        if !ended_deposit && !ended_voting {
-            still_open.push(id);
-            continue;
+        let ended_deposit = p.status == STATUS_DEPOSIT;
+        if let Some(q) = queue_entry(&p) {
+            let store = kernel.store_mut();
+            host::delete(store, &q);
+            store.commit_crank();
         }
         if ended_deposit {
             // As in Cosmos: a proposal that never reached the minimum deposit is deleted
@@ -378,15 +425,51 @@ pub fn end_block(
             ],
         ));
     }
-    let store = kernel.store_mut();
-    set_open_ids(store, &still_open);
-    store.commit_crank();
     events
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vatchain_kernel::worker::RawWorkers;
+    use vatchain_kernel::KernelConfig;
+
+    /// Store work of an end of block that ends no proposal, with `open` proposals open.
+    fn idle_end_block_work(open: u64) -> vatchain_kernel::IoStats {
+        let mut k = Kernel::new(
+            Store::in_memory(),
+            Box::new(RawWorkers::new()),
+            KernelConfig::default(),
+        )
+        .expect("kernel");
+        let params = GovParams {
+            min_deposit: "100".into(),
+            ..GovParams::default()
+        };
+        let store = k.store_mut();
+        accounts::create(store, "vat1proposer", 1_000_000_000);
+        for i in 0..open {
+            let new = NewProposal {
+                proposer: "vat1proposer",
+                messages: &[],
+                // Half wait for deposits, half are voting.
+                deposit: if i % 2 == 0 { 25 } else { 100 },
+                title: "t",
+                summary: "",
+            };
+            submit(store, &params, 1_000 + i, new).expect("submit");
+        }
+        store.commit_crank();
+        let before = k.store().io_stats();
+        let events = end_block(&mut k, &params, 2_000, 10, &[]);
+        assert!(events.is_empty());
+        k.store().io_stats().since(&before)
+    }
+
+    #[test]
+    fn an_end_of_block_reads_only_the_proposals_whose_period_ends() {
+        assert_eq!(idle_end_block_work(10), idle_end_block_work(1_000));
+    }
 
     fn t(yes: u128, abstain: u128, no: u128, veto: u128) -> Tally {
         Tally {

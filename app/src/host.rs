@@ -7,10 +7,11 @@
 //! - `val/<address>` → validator power
 //! - `pub/<name>` → the kref of a published object (target of `MsgDeliverInbound`)
 //! - `pub-seen` → the last chainStorage change reported as an event
-//! - `res/pending` → (kpid, height) of results not yet settled; `res/<kpid>` → a settled
-//!   (or expired) result (see `results.rs`)
+//! - `res/pending/<kpid>` → the height of a delivery whose result has not settled;
+//!   `res/<kpid>` → a settled (or expired) result (see `results.rs`)
 //! - `gov/next`, `gov/p/<id:020>` → proposal, `gov/v/<id:020>/<voter>` → vote,
-//!   `gov/open` → ids of proposals in their deposit or voting period
+//!   `gov/dq/<deposit end:020>/<id:020>` and `gov/vq/<voting end:020>/<id:020>` → id: the
+//!   proposals in their deposit and voting periods, by the time the period ends
 //! - `upg/plan` → the scheduled software-upgrade plan; `upg/done/<name>` → its height;
 //!   `upg/result/<name>` → what its handler reported ([`crate::upgrade_plan::Applied`]);
 //!   `upg/last` → the name of the last upgrade applied

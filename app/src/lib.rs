@@ -12,6 +12,7 @@
 //! of ABCI.
 
 pub mod abci;
+pub mod abci_server;
 pub mod accounts;
 pub mod auth;
 pub mod block;
@@ -22,6 +23,7 @@ pub mod compose;
 pub mod dev;
 pub mod events;
 pub mod exec;
+pub mod files;
 pub mod genesis;
 pub mod gov;
 pub mod host;

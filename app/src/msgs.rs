@@ -57,6 +57,27 @@ pub enum TxMsg {
     },
 }
 
+/// Decodes and checks a tx's messages, all or none: a tx over `max_msgs_per_tx` messages,
+/// or with one that does not check out, is refused whole (the reason names the message).
+pub fn decode_tx_msgs(
+    messages: &[Any],
+    signer: &str,
+    params: &Params,
+) -> Result<Vec<TxMsg>, String> {
+    if messages.len() as u64 > params.max_msgs_per_tx {
+        return Err(format!(
+            "the tx carries {} messages; at most {} are allowed",
+            messages.len(),
+            params.max_msgs_per_tx
+        ));
+    }
+    messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| decode_tx_msg(m, signer, params).map_err(|e| format!("message {i}: {e}")))
+        .collect()
+}
+
 /// A message only governance may execute.
 #[derive(Clone, Debug, PartialEq)]
 pub enum GovMsg {

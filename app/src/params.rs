@@ -15,6 +15,8 @@ pub struct Params {
     pub max_bundle_bytes: u64,
     /// Computrons the kernel may spend per block; leftover work continues next block.
     pub block_computrons: u64,
+    /// Most messages one tx may carry (refused at CheckTx, and again in the block).
+    pub max_msgs_per_tx: u64,
     pub gov: GovParams,
 }
 
@@ -24,6 +26,7 @@ impl Default for Params {
             denom: "uvat".into(),
             max_bundle_bytes: 1 << 20,
             block_computrons: 8_000_000,
+            max_msgs_per_tx: 100,
             gov: GovParams::default(),
         }
     }
@@ -36,6 +39,9 @@ impl Default for Params {
 pub struct GovParams {
     /// Deposit a proposal needs before voting starts (in `denom`).
     pub min_deposit: String,
+    /// The share of `min_deposit` a proposal must bring when it is submitted (Cosmos's
+    /// `min_initial_deposit_ratio`): proposals are never free to make.
+    pub min_initial_deposit_ratio: String,
     pub max_deposit_period_secs: u64,
     pub voting_period_secs: u64,
     /// Fractions as decimal strings ("0.334").
@@ -48,6 +54,7 @@ impl Default for GovParams {
     fn default() -> GovParams {
         GovParams {
             min_deposit: "10000000".into(),
+            min_initial_deposit_ratio: "0.25".into(),
             max_deposit_period_secs: 172_800,
             voting_period_secs: 172_800,
             quorum: "0.334".into(),
@@ -97,6 +104,10 @@ impl Params {
             ("quorum", &self.gov.quorum),
             ("threshold", &self.gov.threshold),
             ("veto_threshold", &self.gov.veto_threshold),
+            (
+                "min_initial_deposit_ratio",
+                &self.gov.min_initial_deposit_ratio,
+            ),
         ] {
             parse_fraction(v).map_err(|e| format!("params.gov.{name}: {e}"))?;
         }
@@ -107,6 +118,9 @@ impl Params {
             return Err(format!(
                 "params.max_bundle_bytes must be between 1 and {MAX_BUNDLE_BYTES_LIMIT} (a tx is at most 4 MiB)"
             ));
+        }
+        if self.max_msgs_per_tx == 0 {
+            return Err("params.max_msgs_per_tx must be positive".into());
         }
         if self.block_computrons == 0 {
             return Err("params.block_computrons must be positive".into());

@@ -14,18 +14,21 @@ use crate::host;
 /// Blocks an answer may take before the host stops waiting for it.
 pub const RESULT_TTL_BLOCKS: u64 = 100;
 
-const PENDING: &str = "res/pending";
+/// `res/pending/<kpid>` → the height of the delivery: one key per answer awaited, so that
+/// tracking one costs the same however many are pending.
+const PENDING: &str = "res/pending/";
 
-/// (kpid, height of the delivery), oldest first.
+/// (kpid, height of the delivery), in kpid order.
 fn pending(store: &Store) -> Vec<(String, u64)> {
-    host::get(store, PENDING).unwrap_or_default()
+    host::scan::<u64>(store, PENDING)
+        .into_iter()
+        .map(|(k, h)| (k[PENDING.len()..].to_string(), h))
+        .collect()
 }
 
 /// Starts waiting for `kp`, the answer to a delivery in block `height`.
 pub fn track(store: &mut Store, kp: KRef, height: u64) {
-    let mut p = pending(store);
-    p.push((kp.to_string(), height));
-    host::put(store, PENDING, &p);
+    host::put(store, &format!("{PENDING}{kp}"), &height);
 }
 
 /// A result as queries show it: settled, pending, or expired.
@@ -33,10 +36,7 @@ pub fn get(store: &Store, kp: &str) -> Option<Value> {
     if let Some(r) = host::get::<Value>(store, &format!("res/{kp}")) {
         return Some(r);
     }
-    pending(store)
-        .iter()
-        .any(|(p, _)| p == kp)
-        .then(|| json!({"status": "pending"}))
+    host::get::<u64>(store, &format!("{PENDING}{kp}")).map(|_| json!({"status": "pending"}))
 }
 
 /// Records the answers that settled (or expired) by the end of block `height`, releases
@@ -46,12 +46,17 @@ pub fn settle(kernel: &mut Kernel, height: u64) -> Vec<(KRef, Value)> {
     if waiting.is_empty() {
         return Vec::new();
     }
-    let mut still = Vec::new();
     let mut done = Vec::new();
+    let mut gone = Vec::new();
     for (s, at) in waiting {
-        let Ok(kp) = s.parse::<KRef>() else { continue };
-        // Gone: nothing will ever settle it (cannot happen while it is pinned).
-        let Some(state) = kernel.promise_state(kp) else {
+        // Unparsable or gone: nothing will ever settle it (cannot happen while the host
+        // pins it); stop waiting.
+        let Some((kp, state)) = s
+            .parse::<KRef>()
+            .ok()
+            .and_then(|kp| Some((kp, kernel.promise_state(kp)?)))
+        else {
+            gone.push(s);
             continue;
         };
         match outbound::settlement(&state) {
@@ -60,14 +65,17 @@ pub fn settle(kernel: &mut Kernel, height: u64) -> Vec<(KRef, Value)> {
                 kp,
                 json!({"status": "expired", "value": null, "afterBlocks": RESULT_TTL_BLOCKS}),
             )),
-            None => still.push((s, at)),
+            None => {}
         }
     }
     let store = kernel.store_mut();
+    for s in &gone {
+        host::delete(store, &format!("{PENDING}{s}"));
+    }
     for (kp, v) in &done {
         host::put(store, &format!("res/{kp}"), v);
+        host::delete(store, &format!("{PENDING}{kp}"));
     }
-    host::put(store, PENDING, &still);
     store.commit_crank();
     for (kp, _) in &done {
         kernel.unpin(*kp);

@@ -262,7 +262,12 @@ pub fn begin_block(
         );
         let info = serde_json::json!({"name": plan.name, "height": plan.height, "info": plan.info});
         let path = home.join("data").join("upgrade-info.json");
-        if let Err(e) = std::fs::write(&path, info.to_string()) {
+        let written = crate::files::write(
+            &path,
+            info.to_string().as_bytes(),
+            crate::files::Mode::Replace,
+        );
+        if let Err(e) = written {
             tracing::error!(path = %path.display(), error = %e, "cannot write upgrade-info.json");
         }
         return AtHeight::Halt(msg);

@@ -1,4 +1,5 @@
-//! x/gov deposits: a proposal under the minimum deposit waits in its deposit period, a
+//! x/gov deposits: a proposal must bring a minimum initial deposit; one under the minimum
+//! deposit waits in its deposit period, a
 //! `MsgDeposit` that reaches the minimum opens voting, and a proposal whose deposit period
 //! ends under the minimum is deleted with its deposits burned. Votes before voting opens
 //! are refused.
@@ -43,8 +44,18 @@ fn deposits_open_voting_or_the_proposal_is_dropped() {
         "999400"
     );
 
-    // Proposal 2: 10 deposited, never topped up: dropped after the 10 s deposit period.
-    assert_eq!(chain.run_tx(propose(&mut bob, 10)).code, 0);
+    // A proposal must bring a quarter of the minimum deposit (min_initial_deposit_ratio):
+    // proposals are never free to make.
+    let r = chain.run_tx(propose(&mut bob, 249));
+    assert_eq!(r.code, codes::EXECUTION_FAILED);
+    assert!(
+        r.log.contains("too small") && r.log.contains("at least 250"),
+        "{}",
+        r.log
+    );
+
+    // Proposal 2: 250 deposited, never topped up: dropped after the 10 s deposit period.
+    assert_eq!(chain.run_tx(propose(&mut bob, 250)).code, 0);
     chain.block(vec![]);
     let out = chain.block(vec![]);
     assert_eq!(
@@ -59,10 +70,10 @@ fn deposits_open_voting_or_the_proposal_is_dropped() {
     let p1 = chain.query("/proposal/1");
     assert_eq!(p1["status"], "PROPOSAL_STATUS_REJECTED", "{p1}");
     assert_eq!(p1["outcome"][0], "quorum not reached");
-    // Bob: 600 refunded, 10 burned. Alice: her 400 refunded.
+    // Bob: 600 refunded, 250 burned. Alice: her 400 refunded.
     assert_eq!(
         chain.query(&format!("/account/{}", bob.address))["balance"],
-        "999990"
+        "999750"
     );
     assert_eq!(
         chain.query(&format!("/account/{}", alice.address))["balance"],

@@ -14,7 +14,14 @@ pub enum InboundError {
     ArgsNotArray(&'static str),
     #[error("record key {0:?}: keys starting with '#' are reserved by smallcaps")]
     ReservedKey(String),
+    #[error("arguments nest {0} deep; at most {MAX_ARG_DEPTH} levels are accepted")]
+    TooDeep(usize),
 }
+
+/// How deeply arguments may nest (arrays and records within each other). Vats decode and
+/// print what they are sent recursively; deeper data would only let a client exhaust a
+/// vat's stack.
+pub const MAX_ARG_DEPTH: usize = 32;
 
 /// Builds the `methargs` capdata of a send from a method name and JSON arguments.
 /// The arguments carry no object references (clients hold none); `slots` is empty.
@@ -33,6 +40,10 @@ pub fn methargs(method: &str, args: &Value) -> Result<KCapData, InboundError> {
         };
         return Err(InboundError::ArgsNotArray(kind));
     };
+    let depth = smallcaps::depth(args);
+    if depth > MAX_ARG_DEPTH {
+        return Err(InboundError::TooDeep(depth));
+    }
     if let Some(k) = smallcaps::reserved_key(args) {
         return Err(InboundError::ReservedKey(k.to_string()));
     }
@@ -75,6 +86,15 @@ mod tests {
         assert_eq!(
             methargs("m", &json!([{"a": {"#error": "forged"}}])),
             Err(InboundError::ReservedKey("#error".into()))
+        );
+        let mut deep = json!(1);
+        for _ in 0..MAX_ARG_DEPTH {
+            deep = json!([deep]);
+        }
+        assert!(methargs("m", &deep).is_ok(), "{MAX_ARG_DEPTH} levels pass");
+        assert_eq!(
+            methargs("m", &json!([deep])),
+            Err(InboundError::TooDeep(MAX_ARG_DEPTH + 1))
         );
     }
 }

@@ -40,6 +40,16 @@ pub fn reserved_key(value: &Value) -> Option<&str> {
     }
 }
 
+/// How deeply `value` nests arrays and records (a scalar is 0, `[]` is 1). serde_json
+/// refuses input nested past 128 levels, so the recursion is bounded.
+pub fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// Encodes plain JSON data (no slots) as a smallcaps body. Callers refuse data with a
 /// [`reserved_key`] first.
 pub fn encode(value: &Value) -> String {

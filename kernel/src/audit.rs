@@ -266,8 +266,10 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
             None => problems.push(format!("{p} has a refCount but no state")),
         }
     }
-    for k in st.pinned() {
-        exp.hold(k, true);
+    for (k, n) in st.pinned() {
+        for _ in 0..n {
+            exp.hold(k, true);
+        }
     }
 
     // Compare.

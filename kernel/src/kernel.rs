@@ -421,9 +421,8 @@ impl Kernel {
 
     fn pin_inner(&mut self, k: KRef) {
         self.st.incref(k, true);
-        let mut pins = self.st.pinned();
-        pins.push(k);
-        self.st.set_pinned(&pins);
+        let n = self.st.pin_count(k);
+        self.st.set_pin_count(k, n + 1);
     }
 
     /// Holds `k` on behalf of the host (one count per pin).
@@ -441,10 +440,9 @@ impl Kernel {
             !self.pending,
             "host bug: unpin on a kernel awaiting migration"
         );
-        let mut pins = self.st.pinned();
-        if let Some(i) = pins.iter().position(|p| *p == k) {
-            pins.remove(i);
-            self.st.set_pinned(&pins);
+        let n = self.st.pin_count(k);
+        if n > 0 {
+            self.st.set_pin_count(k, n - 1);
             self.st.decref(k, true);
             self.st.process_refcounts();
             self.st.store.commit_crank();

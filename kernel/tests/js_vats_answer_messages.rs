@@ -370,3 +370,33 @@ fn imports_a_vat_no_longer_holds_are_dropped_at_bring_out_your_dead() {
     );
     audit(&k);
 }
+
+#[test]
+fn arguments_too_deep_to_decode_reject_the_message_and_the_vat_goes_on() {
+    // Whoever sends it (another vat, or a client), data nested past marshal's limit is
+    // refused with an ordinary error before any vat code runs: the message's result is
+    // rejected and the receiver is not harmed. (Left to the engine, deep data would
+    // exhaust the native stack, which liveslots treats as fatal.)
+    let mut k = kernel();
+    let (v, bob) = vat(&mut k, "pingpong", "bob", "#{\"name\":\"bob\"}");
+    k.run(RunBudget::UNLIMITED);
+    let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+    let state = call(&mut k, bob, &format!("#[\"pong\",[{deep}]]"), &[]);
+    let PromiseState::Rejected(why) = state else {
+        panic!("not rejected: {state:?}");
+    };
+    assert!(
+        why.body.contains("bad message") && why.body.contains("nests deeper than 64"),
+        "{}",
+        why.body
+    );
+    assert!(k.vats().contains(&v), "bob is alive");
+    assert_eq!(call(&mut k, bob, "#[\"pong\",[41]]", &[]), fulfilled("#42"));
+    // Within the limit, deep data is delivered as usual.
+    let ok = format!("{}1{}", "[".repeat(60), "]".repeat(60));
+    assert!(matches!(
+        call(&mut k, bob, &format!("#[\"getCount\",[{ok}]]"), &[]),
+        PromiseState::Fulfilled(_)
+    ));
+    audit(&k);
+}

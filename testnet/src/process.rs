@@ -98,6 +98,11 @@ impl NodeProcess {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the node has logged so far (`HOME/vatd.log`).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.home.join("vatd.log")).unwrap_or_default()

@@ -112,8 +112,12 @@ fn write_genesis(path: &Path, doc: &Value) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(path, serde_json::to_vec_pretty(doc)?)
-        .with_context(|| format!("writing {}", path.display()))
+    crate::files::write(
+        path,
+        &serde_json::to_vec_pretty(doc)?,
+        crate::files::Mode::Replace,
+    )
+    .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads the genesis file: (chain id, app_state bytes).

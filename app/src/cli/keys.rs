@@ -10,6 +10,7 @@ use k256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::address_of;
+use crate::files::Mode;
 
 /// A stored key.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -69,15 +70,8 @@ pub fn add(home: &Path, name: &str) -> anyhow::Result<KeyFile> {
     };
     std::fs::create_dir_all(keyring(home))
         .with_context(|| format!("creating {}", keyring(home).display()))?;
-    // Readable by the owner only, like ssh keys; `create_new` never overwrites.
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .and_then(|mut f| f.write_all(&serde_json::to_vec_pretty(&file)?))
+    // Readable by the owner only, like ssh keys, and never overwritten.
+    crate::files::write(&path, &serde_json::to_vec_pretty(&file)?, Mode::NewPrivate)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(file)
 }

@@ -354,7 +354,7 @@ pub fn run_tool(command: Command) -> anyhow::Result<()> {
             let b = Bundle::from_dir(&dir, &entry)
                 .with_context(|| format!("bundling {}", dir.display()))?;
             if let Some(out) = out {
-                std::fs::write(&out, b.canonical_bytes())
+                crate::files::write(&out, &b.canonical_bytes(), crate::files::Mode::Replace)
                     .with_context(|| format!("writing {}", out.display()))?;
             }
             println!("{}", b.id());

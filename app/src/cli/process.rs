@@ -44,11 +44,10 @@ fn run(node_config: fn(PathBuf) -> NodeConfig) -> anyhow::Result<()> {
                 .unwrap_or(&address)
                 .to_string();
             let handle = node::start(node_config(home.home))?;
-            let server = tendermint_abci::ServerBuilder::default()
-                .bind(&address, VatdApp::new(handle))
+            let listener = std::net::TcpListener::bind(&address)
                 .with_context(|| format!("binding the ABCI server to {address}"))?;
-            tracing::info!(address = %server.local_addr(), "ABCI server listening");
-            server.listen().context("ABCI server stopped")?;
+            tracing::info!(address = %listener.local_addr()?, "ABCI server listening");
+            crate::abci_server::serve(listener, VatdApp::new(handle));
         }
         Command::Dev {
             home,

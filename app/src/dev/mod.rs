@@ -4,6 +4,7 @@
 //! cosmjs and Keplr-style clients work against it unchanged.
 
 pub mod chain;
+pub mod http;
 pub mod rpc;
 
 use std::path::PathBuf;

@@ -14,61 +14,44 @@ use serde_json::{json, Value};
 use tendermint_proto::v0_38::abci::{Event, ExecTxResult};
 
 use super::chain::{tx_hash, BlockRecord, DevChain};
+use super::http;
 
 /// Largest request body read (a base64 tx of the 4 MiB maximum fits).
 const MAX_BODY_BYTES: u64 = 8 << 20;
 
-/// Starts the server on `addr` (threads of its own); returns the bound address.
+/// Calls in one JSON-RPC batch, at most (CometBFT bounds a batch by its body size; a
+/// batch also holds a worker for as long as its calls take).
+pub const MAX_BATCH: usize = 20;
+
+/// Starts the server on `addr` (threads of its own; see [`super::http`] for its limits);
+/// returns the bound address.
 pub fn serve(addr: &str, chain: Arc<DevChain>) -> anyhow::Result<String> {
-    let server = tiny_http::Server::http(addr).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|| addr.to_string());
-    let server = Arc::new(server);
-    for i in 0..4 {
-        let server = server.clone();
-        let chain = chain.clone();
-        std::thread::Builder::new()
-            .name(format!("vatd-rpc-{i}"))
-            .spawn(move || {
-                for req in server.incoming_requests() {
-                    handle(&chain, req);
-                }
-            })?;
-    }
+    let listener = std::net::TcpListener::bind(addr)?;
+    let bound = listener.local_addr()?.to_string();
+    let handler: Arc<http::Handler> = Arc::new(move |req| handle(&chain, req));
+    let busy = error_reply(
+        Value::Null,
+        -32603,
+        "Internal error",
+        "the server is busy; try again",
+    )
+    .to_string();
+    http::serve(listener, handler, MAX_BODY_BYTES as usize, busy)?;
     Ok(bound)
 }
 
-fn handle(chain: &DevChain, mut req: tiny_http::Request) {
-    let cors = [
-        tiny_http::Header::from_bytes("Access-Control-Allow-Origin", "*"),
-        tiny_http::Header::from_bytes("Access-Control-Allow-Headers", "Content-Type"),
-        tiny_http::Header::from_bytes("Content-Type", "application/json"),
-    ];
-    let body = if *req.method() == tiny_http::Method::Options {
-        String::new()
-    } else if *req.method() == tiny_http::Method::Post {
-        let mut text = String::new();
-        let reader = std::io::Read::take(req.as_reader(), MAX_BODY_BYTES + 1);
-        match std::io::Read::read_to_string(&mut { reader }, &mut text) {
+fn handle(chain: &DevChain, req: http::Request) -> http::Response {
+    let body = match req.method.as_str() {
+        "OPTIONS" => String::new(),
+        "POST" => match String::from_utf8(req.body) {
+            Ok(text) => post(chain, &text).to_string(),
             Err(_) => {
                 error_reply(Value::Null, -32700, "Parse error", "body is not UTF-8").to_string()
             }
-            Ok(n) if n as u64 > MAX_BODY_BYTES => {
-                error_reply(Value::Null, -32600, "Invalid Request", "body over 8 MiB").to_string()
-            }
-            Ok(_) => post(chain, &text).to_string(),
-        }
-    } else {
-        uri_call(chain, req.url()).to_string()
+        },
+        _ => uri_call(chain, &req.target).to_string(),
     };
-    let mut resp = tiny_http::Response::from_string(body);
-    for h in cors.into_iter().flatten() {
-        resp.add_header(h);
-    }
-    let _ = req.respond(resp);
+    http::Response { status: 200, body }
 }
 
 fn post(chain: &DevChain, text: &str) -> Value {
@@ -77,6 +60,12 @@ fn post(chain: &DevChain, text: &str) -> Value {
         Err(e) => return error_reply(Value::Null, -32700, "Parse error", &e.to_string()),
     };
     match v {
+        Value::Array(calls) if calls.len() > MAX_BATCH => error_reply(
+            Value::Null,
+            -32600,
+            "Invalid Request",
+            &format!("a batch of {} calls; at most {MAX_BATCH}", calls.len()),
+        ),
         Value::Array(calls) => Value::Array(calls.iter().map(|c| one_call(chain, c)).collect()),
         call => one_call(chain, &call),
     }

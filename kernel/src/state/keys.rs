@@ -34,7 +34,7 @@
 //! | `runQueue.<N>`, `acceptanceQueue.<N>` | JSON event | N zero-padded |
 //! | `gcActions` | JSON sorted array of `"vN type koN"` | |
 //! | `reapQueue` | JSON array of vatIDs | |
-//! | `pinnedObjects` | comma-joined krefs (repeats allowed) | each holds one refcount |
+//! | `pin.<kref>` | decimal | how many times the host pinned the kref; each pin holds one refcount |
 //!
 //! Besides its c-list entries, a live vat's root object (`o+0`) holds one count: the kernel
 //! keeps every live vat reachable. Every key is consensus state. Numbers inside keys are zero-padded to 20 digits where
@@ -53,7 +53,7 @@ pub const VAT_NEXT_UPGRADE_ID: &str = "vat.nextUpgradeID";
 pub const VATS_TERMINATED: &str = "vats.terminated";
 pub const GC_ACTIONS: &str = "gcActions";
 pub const REAP_QUEUE: &str = "reapQueue";
-pub const PINNED: &str = "pinnedObjects";
+pub const PIN_PREFIX: &str = "pin.";
 pub const RUN_QUEUE: &str = "runQueue";
 pub const ACCEPTANCE_QUEUE: &str = "acceptanceQueue";
 
@@ -149,6 +149,12 @@ pub fn vatstore_prefix(v: VatId) -> String {
 pub fn vatstore(v: VatId, key: &str) -> String {
     let mut s = of_vat(v, ".vs.");
     s.push_str(key);
+    s
+}
+
+pub fn pin(k: KRef) -> String {
+    let mut s = String::from(PIN_PREFIX);
+    k.write_to(&mut s);
     s
 }
 

@@ -1,5 +1,5 @@
 //! Persistent FIFOs (run-queue, acceptance-queue) and the small kernel-wide lists
-//! (`gcActions`, `reapQueue`, `pinnedObjects`).
+//! (`gcActions`, `reapQueue`, the host's pins, `pin.<kref>`).
 
 use std::collections::BTreeSet;
 
@@ -104,18 +104,32 @@ impl KState {
         self.set_json(keys::REAP_QUEUE, &q);
     }
 
-    /// Krefs held by the host (e.g. results of external sends), one count per listing.
-    pub(crate) fn pinned(&self) -> Vec<KRef> {
-        self.get(keys::PINNED)
-            .unwrap_or_default()
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse().expect("pinnedObjects holds krefs"))
+    /// Krefs held by the host (e.g. results of external sends), with their pin counts,
+    /// in key order (audits).
+    pub(crate) fn pinned(&self) -> Vec<(KRef, u64)> {
+        self.scan(keys::PIN_PREFIX)
+            .into_iter()
+            .map(|(k, n)| {
+                let kref = k[keys::PIN_PREFIX.len()..]
+                    .parse()
+                    .expect("pin keys name krefs");
+                (kref, n.parse().expect("pin counts are decimal"))
+            })
             .collect()
     }
 
-    pub(crate) fn set_pinned(&mut self, pins: &[KRef]) {
-        let list: Vec<String> = pins.iter().map(KRef::to_string).collect();
-        self.set(keys::PINNED, &list.join(","));
+    /// How many times the host pinned `k`.
+    pub(crate) fn pin_count(&self, k: KRef) -> u64 {
+        self.get_u64(&keys::pin(k)).unwrap_or(0)
+    }
+
+    /// Sets `k`'s pin count (zero deletes the record). One key per kref, so pinning costs
+    /// the same however many others are pinned.
+    pub(crate) fn set_pin_count(&mut self, k: KRef, n: u64) {
+        if n == 0 {
+            self.del(&keys::pin(k));
+        } else {
+            self.set_u64(&keys::pin(k), n);
+        }
     }
 }

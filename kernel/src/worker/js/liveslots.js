@@ -550,8 +550,16 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     if (target === undefined) throw Error(`liveslots: message to unknown ${targetVref}`);
     // Indexing rather than destructuring: QuickJS destructures arrays through the iterator
     // protocol, which is slow on a path every message takes.
-    const ma = m.unserialize(methargs);
-    if (!isArray(ma)) throw TypeError('liveslots: methargs must be [method, args]');
+    // Arguments that do not decode are the sender's fault: the message is rejected and
+    // the vat goes on (before any of its code ran).
+    let ma;
+    try {
+      ma = m.unserialize(methargs);
+      if (!isArray(ma) || ma.length !== 2) throw TypeError('methargs must be [method, args]');
+    } catch (e) {
+      if (result) resolveVpid(result, true, Error(`bad message: ${e && e.message}`));
+      return;
+    }
     const answer = eventualSend(target, ma[0], ma[1]);
     if (result) {
       // The vat decides the result promise from now on.

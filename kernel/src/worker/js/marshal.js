@@ -229,20 +229,29 @@ function decodeString(j, cx) {
   }
 }
 
-function decode(j, cx) {
+/**
+ * How deeply decoded data may nest. Deeper capdata is refused with an ordinary error
+ * before the engine's native stack could run out (where that happens depends on the
+ * native stack, which must never decide what a vat sees): a vat is never broken by what
+ * it is sent.
+ */
+export const MAX_DEPTH = 64;
+
+function decode(j, cx, depth = 0) {
   if (typeof j === 'string') return decodeString(j, cx);
   if (j === null || typeof j !== 'object') return j;
+  if (depth >= MAX_DEPTH) throw RangeErrorCtor(`capdata nests deeper than ${MAX_DEPTH} levels`);
   if (isArray(j)) {
     // A loop, not `map`: no closure and no species lookup per array (a hot path).
     const out = [];
-    for (let i = 0; i < j.length; i += 1) out.push(decode(j[i], cx));
+    for (let i = 0; i < j.length; i += 1) out.push(decode(j[i], cx, depth + 1));
     return freeze(out);
   }
   if ('#error' in j) {
     // Build the named error type; assigning `name` would fail once intrinsics are
     // frozen (the "override mistake"), so other names are defined as own properties.
     const C = ERRORS[j.name] ?? ErrorCtor;
-    const e = new C(decode(j['#error'], cx));
+    const e = new C(decode(j['#error'], cx, depth + 1));
     if (typeof j.name === 'string' && e.name !== j.name) {
       Object.defineProperty(e, 'name', { value: j.name, enumerable: false });
     }
@@ -250,7 +259,7 @@ function decode(j, cx) {
   }
   const out = {};
   const ks = keys(j);
-  for (let i = 0; i < ks.length; i += 1) out[ks[i]] = decode(j[ks[i]], cx);
+  for (let i = 0; i < ks.length; i += 1) out[ks[i]] = decode(j[ks[i]], cx, depth + 1);
   return freeze(out);
 }
 
