@@ -25,7 +25,8 @@ impl Default for Params {
         Params {
             denom: "uvat".into(),
             max_bundle_bytes: 1 << 20,
-            block_computrons: 8_000_000,
+            // About a second of execution on our machine (see ARCHITECTURE, "Metering").
+            block_computrons: 15_000,
             max_msgs_per_tx: 100,
             gov: GovParams::default(),
         }

@@ -36,8 +36,11 @@ fn post(addr: &str, body: &str) -> Option<(u16, String)> {
 }
 
 fn status_ok(addr: &str) -> bool {
-    post(addr, r#"{"jsonrpc":"2.0","id":1,"method":"status","params":{}}"#)
-        .is_some_and(|(code, body)| code == 200 && body.contains("latest_block_height"))
+    post(
+        addr,
+        r#"{"jsonrpc":"2.0","id":1,"method":"status","params":{}}"#,
+    )
+    .is_some_and(|(code, body)| code == 200 && body.contains("latest_block_height"))
 }
 
 struct Dev(Child);
@@ -98,7 +101,10 @@ fn slow_and_greedy_clients_do_not_starve_the_rpc() {
     // The tricklers are cut off at the request deadline, not served forever.
     for t in tricklers {
         let took = t.join().expect("trickler");
-        assert!(took < Duration::from_secs(20), "a slow client was held {took:?}");
+        assert!(
+            took < Duration::from_secs(20),
+            "a slow client was held {took:?}"
+        );
     }
 
     // Out of file descriptors: accepts fail for a while, and the server carries on.
@@ -109,7 +115,10 @@ fn slow_and_greedy_clients_do_not_starve_the_rpc() {
     drop(hogs);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !status_ok(&addr) {
-        assert!(Instant::now() < deadline, "the RPC did not recover from EMFILE");
+        assert!(
+            Instant::now() < deadline,
+            "the RPC did not recover from EMFILE"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 
@@ -120,11 +129,8 @@ fn slow_and_greedy_clients_do_not_starve_the_rpc() {
     let (code, body) = post(&addr, &format!("[{}]", batch.join(","))).expect("batch");
     assert_eq!(code, 200);
     assert!(body.contains("at most 20"), "{body}");
-    let (code, _) = http(
-        &addr,
-        "POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n",
-    )
-    .expect("big");
+    let (code, _) =
+        http(&addr, "POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n").expect("big");
     assert_eq!(code, 413);
     let (code, _) = http(
         &addr,

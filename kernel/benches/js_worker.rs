@@ -123,11 +123,41 @@ fn main() {
     }
     let round_trip_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
 
+    // The computron's worth: a plain loop metered to the per-delivery limit.
+    let hostile = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vats/hostile");
+    let hostile = Bundle::from_dir(&hostile, "main.js")
+        .expect("bundle")
+        .canonical_bytes();
+    let mut spinner = factory
+        .make_worker(VatId(3), &source, Some(&hostile))
+        .expect("worker");
+    deliver(spinner.as_mut(), &start, &mut h);
+    let spins = if benching { 5 } else { 1 };
+    let t = Instant::now();
+    let mut computrons = 0;
+    for _ in 0..spins {
+        let spin = VatDelivery::Message {
+            target: "o+0".into(),
+            methargs: CapData::data("#[\"spin\",[]]"),
+            result: None,
+        };
+        let out = spinner.deliver(&spin, &mut h);
+        assert!(out.status.is_err(), "the meter stops the loop");
+        computrons += out.computrons;
+    }
+    let us_per_computron = t.elapsed().as_secs_f64() * 1e6 / computrons as f64;
+
     println!("JS worker without the kernel, {n} deliveries each:");
     println!("  pong message        {message_us:.1} us/delivery");
     println!("  notify + next send  {notify_us:.1} us/delivery");
     println!(
         "  both, alternating   {round_trip_us:.1} us/round trip = {:.0} deliveries/s",
         2e6 / round_trip_us
+    );
+    println!(
+        "  a metered loop      {us_per_computron:.1} us/computron ({} computrons a delivery: \
+         {:.0} ms)",
+        computrons / spins,
+        us_per_computron * (computrons / spins) as f64 / 1e3
     );
 }

@@ -120,7 +120,7 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
     // C-lists of live vats.
     let live = st.live_vats();
     let mut notifies = BTreeSet::new();
-    for queue in [keys::RUN_QUEUE, keys::ACCEPTANCE_QUEUE] {
+    for queue in [keys::RUN_QUEUE, keys::ACCEPTANCE_QUEUE, keys::HOST_QUEUE] {
         for ev in st.queue_items(queue) {
             if let KernelEvent::Notify { vat_id, kpid } = ev {
                 notifies.insert((vat_id, kpid));
@@ -228,7 +228,7 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
     }
 
     // Queues.
-    for queue in [keys::RUN_QUEUE, keys::ACCEPTANCE_QUEUE] {
+    for queue in [keys::RUN_QUEUE, keys::ACCEPTANCE_QUEUE, keys::HOST_QUEUE] {
         for ev in st.queue_items(queue) {
             match ev {
                 KernelEvent::Send { target, msg } => exp.message(target, &msg),
@@ -314,6 +314,7 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
     // At rest (no queued work) nothing unreferenced may linger.
     let at_rest = st.queue_len(keys::RUN_QUEUE) == 0
         && st.queue_len(keys::ACCEPTANCE_QUEUE) == 0
+        && st.queue_len(keys::HOST_QUEUE) == 0
         && st.gc_actions().is_empty();
     if at_rest {
         for &p in &promises {

@@ -162,6 +162,8 @@ enum Work {
     Gc(crate::gc::GcDelivery),
     GcNegated,
     Reap(VatId),
+    /// A send from the host: delivered now if its target is a live object, else routed.
+    Host(KernelEvent),
     Run(KernelEvent),
 }
 
@@ -414,7 +416,7 @@ impl Kernel {
         for k in msg.krefs().collect::<Vec<_>>() {
             self.st.incref(k, true);
         }
-        self.st.push_acceptance(&KernelEvent::Send { target, msg });
+        self.st.push_host(&KernelEvent::Send { target, msg });
         self.st.store.commit_crank();
         Ok(result)
     }
@@ -491,7 +493,9 @@ impl Kernel {
                 return report;
             };
             report.cranks += 1;
-            report.computrons += crank.computrons;
+            // Every crank costs something (routing, GC, a dead target's splat), so a block
+            // budget bounds the number of cranks, not only the JS work.
+            report.computrons += crank.computrons.max(1);
             if matches!(crank.kind, CrankKind::Delivery { .. }) {
                 report.deliveries += 1;
             }
@@ -503,6 +507,7 @@ impl Kernel {
     pub fn has_work(&self) -> bool {
         self.st.queue_len(keys::ACCEPTANCE_QUEUE) > 0
             || self.st.queue_len(keys::RUN_QUEUE) > 0
+            || self.st.queue_len(keys::HOST_QUEUE) > 0
             || !self.st.gc_actions().is_empty()
             || !self.st.reap_queue().is_empty()
     }
@@ -521,6 +526,22 @@ impl Kernel {
             let v = reap.remove(0);
             self.st.set_reap_queue(&reap);
             return Some(Work::Reap(v));
+        }
+        // Two lanes take turns: the host's sends (clients' txs) and the run-queue (work
+        // vats made, carried over from earlier blocks). While both hold work, even cranks
+        // serve the host and odd ones the run-queue, so neither a vat that feeds itself
+        // forever nor a flood of txs can take every crank of a block. The turn is read
+        // from the crank number, which is consensus state: every node, restarted or not,
+        // takes the same turns.
+        let host_turn = self
+            .st
+            .get_u64(keys::CRANK_NUMBER)
+            .unwrap_or(0)
+            .is_multiple_of(2);
+        if host_turn || self.st.queue_len(keys::RUN_QUEUE) == 0 {
+            if let Some(ev) = self.st.pop_host() {
+                return Some(Work::Host(ev));
+            }
         }
         self.st.pop_run().map(Work::Run)
     }
@@ -558,6 +579,7 @@ impl Kernel {
                     self.deliver(v, VatDelivery::BringOutYourDead, &mut report);
                 }
             }
+            Work::Host(ev) => self.process_host(ev, &mut report),
             Work::Run(ev) => self.process(ev, &mut report),
         }
         self.end_crank();
@@ -621,6 +643,31 @@ impl Kernel {
                 Some(PromiseState::Rejected(data)) => self.splat(target, &msg, &data),
                 None => panic!("queued send to missing promise {target}"),
             },
+        }
+    }
+
+    /// A host send's crank: to a live object of a vat that has started it is delivered
+    /// at once (skipping the run-queue, which is the other lane); anything else is routed
+    /// as any send is (a vat not yet started gets it after its `startVat`, which waits in
+    /// the run-queue).
+    fn process_host(&mut self, ev: KernelEvent, report: &mut CrankReport) {
+        let deliverable = match &ev {
+            KernelEvent::Send { target, .. } if target.is_object() => {
+                self.st.object_owner(*target).is_some_and(|o| {
+                    self.st.vat_is_live(o)
+                        && self
+                            .st
+                            .current_span(o)
+                            .is_some_and(|s| s.end_pos > s.start_pos)
+                })
+            }
+            _ => false,
+        };
+        if deliverable {
+            self.process(ev, report);
+        } else {
+            self.route(ev);
+            report.kind = CrankKind::Routed;
         }
     }
 

@@ -126,6 +126,11 @@ fn terminated_for(method: &str, reason: &str) {
 }
 
 #[test]
+fn storage_writes_are_charged_so_a_flood_is_stopped_by_the_meter() {
+    terminated_for("flood", "computron limit exceeded");
+}
+
+#[test]
 fn an_infinite_loop_is_stopped_by_the_meter() {
     terminated_for("spin", "computron limit exceeded");
 }

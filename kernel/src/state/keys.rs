@@ -32,6 +32,7 @@
 //! | `kpN.data.body`, `kpN.data.slots` | body, comma-joined krefs | settled only |
 //! | `runQueue`, `acceptanceQueue` | JSON `[head, tail]` | |
 //! | `runQueue.<N>`, `acceptanceQueue.<N>` | JSON event | N zero-padded |
+//! | `hostQueue`, `hostQueue.<N>` | as above | the host's sends, not yet routed (absent: empty) |
 //! | `gcActions` | JSON sorted array of `"vN type koN"` | |
 //! | `reapQueue` | JSON array of vatIDs | |
 //! | `pin.<kref>` | decimal | how many times the host pinned the kref; each pin holds one refcount |
@@ -56,6 +57,7 @@ pub const REAP_QUEUE: &str = "reapQueue";
 pub const PIN_PREFIX: &str = "pin.";
 pub const RUN_QUEUE: &str = "runQueue";
 pub const ACCEPTANCE_QUEUE: &str = "acceptanceQueue";
+pub const HOST_QUEUE: &str = "hostQueue";
 
 // Keys are built by hand rather than with `format!`: the kernel builds several for every
 // syscall and delivery, and the formatting machinery was a visible part of that cost.

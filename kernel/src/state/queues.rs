@@ -69,6 +69,13 @@ impl KState {
     pub(crate) fn pop_run(&mut self) -> Option<KernelEvent> {
         self.pop(keys::RUN_QUEUE)
     }
+    /// A send from the host (a client's tx): its own lane (see `Kernel::next_work`).
+    pub(crate) fn push_host(&mut self, ev: &KernelEvent) {
+        self.push(keys::HOST_QUEUE, ev);
+    }
+    pub(crate) fn pop_host(&mut self) -> Option<KernelEvent> {
+        self.pop(keys::HOST_QUEUE)
+    }
     pub(crate) fn push_acceptance(&mut self, ev: &KernelEvent) {
         self.push(keys::ACCEPTANCE_QUEUE, ev);
     }

@@ -125,6 +125,35 @@ pub enum VatSyscall {
 }
 
 impl VatSyscall {
+    /// The bytes the syscall carries into the kernel (keys, values, capdata, vrefs): what
+    /// it is charged for beyond its base cost (see `worker::quickjs`'s meter).
+    pub fn carried_bytes(&self) -> usize {
+        let cap = |c: &VCapData| c.body.len() + c.slots.iter().map(String::len).sum::<usize>();
+        let list = |v: &[String]| v.iter().map(String::len).sum::<usize>();
+        match self {
+            VatSyscall::Send {
+                target,
+                methargs,
+                result,
+            } => target.len() + cap(methargs) + result.as_ref().map_or(0, String::len),
+            VatSyscall::Subscribe { vpid } => vpid.len(),
+            VatSyscall::Resolve { resolutions } => resolutions
+                .iter()
+                .map(|r| r.vpid.len() + cap(&r.data))
+                .sum(),
+            VatSyscall::Exit { info, .. } => cap(info),
+            VatSyscall::VatstoreGet { key }
+            | VatSyscall::VatstoreDelete { key }
+            | VatSyscall::VatstoreGetNextKey { prior: key } => key.len(),
+            VatSyscall::VatstoreSet { key, value } => key.len() + value.len(),
+            VatSyscall::DropImports { vrefs }
+            | VatSyscall::RetireImports { vrefs }
+            | VatSyscall::RetireExports { vrefs }
+            | VatSyscall::AbandonExports { vrefs } => list(vrefs),
+            VatSyscall::KernelHook { name, args } => name.len() + cap(args),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             VatSyscall::Send { .. } => "send",

@@ -62,18 +62,48 @@ impl Default for JsLimits {
     fn default() -> Self {
         JsLimits {
             heap_bytes: 64 << 20,
-            delivery_computrons: 100_000,
+            // About a third of a second of JS on our machine (see "Metering").
+            delivery_computrons: 5_000,
             stack_bytes: 256 << 10,
         }
     }
 }
 
-/// Computron meter shared with the interrupt handler.
+/// Computron meter shared with the interrupt handler and the syscall bridge.
+///
+/// The schedule (docs/ARCHITECTURE.md, "Metering"): one computron is one interrupt tick,
+/// about 10,000 JS branches; each syscall adds [`SYSCALL_MILLIS`] thousandths of one, and
+/// each 4 bytes it carries (keys, values, capdata) one thousandth more. A delivery fails
+/// once the sum passes its limit: by a tick (an uncatchable abort) or by a syscall (which
+/// is refused, and the delivery fails too).
 #[derive(Default)]
 struct Meter {
     ticks: Cell<u64>,
+    /// Syscall charges this delivery, in thousandths of a computron.
+    millis: Cell<u64>,
     limit: Cell<u64>,
     exceeded: Cell<bool>,
+}
+
+/// A syscall's base charge, in thousandths of a computron (a kernel syscall costs a few µs).
+pub const SYSCALL_MILLIS: u64 = 50;
+/// Bytes carried per thousandth of a computron.
+pub const BYTES_PER_MILLI: u64 = 4;
+
+impl Meter {
+    fn used(&self) -> u64 {
+        self.ticks.get() + self.millis.get() / 1000
+    }
+
+    /// Charges one syscall carrying `bytes`; `false` once the limit is passed.
+    fn charge_syscall(&self, bytes: usize) -> bool {
+        let cost = SYSCALL_MILLIS + bytes as u64 / BYTES_PER_MILLI;
+        self.millis.set(self.millis.get().saturating_add(cost));
+        if self.used() > self.limit.get() {
+            self.exceeded.set(true);
+        }
+        !self.exceeded.get()
+    }
 }
 
 /// A vat running in QuickJS.
@@ -128,9 +158,8 @@ impl JsWorker {
         meter.limit.set(u64::MAX);
         let m = meter.clone();
         rt.set_interrupt_handler(Some(Box::new(move || {
-            let t = m.ticks.get() + 1;
-            m.ticks.set(t);
-            if t > m.limit.get() {
+            m.ticks.set(m.ticks.get() + 1);
+            if m.exceeded.get() || m.used() > m.limit.get() {
                 m.exceeded.set(true);
                 true
             } else {
@@ -146,9 +175,10 @@ impl JsWorker {
             .map_err(|e| format!("cannot create a QuickJS context: {e}"))?;
         let bridge = Bridge::default();
         let b = bridge.clone();
+        let sys_meter = meter.clone();
         let setup = ctx.with(
             |ctx| -> Result<[Persistent<Function<'static>>; 5], String> {
-                let sys = syscall_function(&ctx, b).map_err(|e| js_error(&ctx, e))?;
+                let sys = syscall_function(&ctx, b, sys_meter).map_err(|e| js_error(&ctx, e))?;
                 let gc = Function::new(ctx.clone(), |ctx: Ctx<'_>| ctx.run_gc())
                     .map_err(|e| js_error(&ctx, e))?;
                 let g = ctx.globals();
@@ -281,11 +311,15 @@ impl JsWorker {
 }
 
 /// The `__syscall` native function of a runtime.
-fn syscall_function<'js>(ctx: &Ctx<'js>, bridge: Bridge) -> rquickjs::Result<Function<'js>> {
+fn syscall_function<'js>(
+    ctx: &Ctx<'js>,
+    bridge: Bridge,
+    meter: Rc<Meter>,
+) -> rquickjs::Result<Function<'js>> {
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, ty: Value<'js>, args: rquickjs::function::Rest<Value<'js>>| {
-            syscall_from_js(&ctx, &bridge, ty, args.0)
+            syscall_from_js(&ctx, &bridge, &meter, ty, args.0)
         },
     )
 }
@@ -296,11 +330,16 @@ fn syscall_function<'js>(ctx: &Ctx<'js>, bridge: Bridge) -> rquickjs::Result<Fun
 fn syscall_from_js<'js>(
     ctx: &Ctx<'js>,
     bridge: &Bridge,
+    meter: &Meter,
     ty: Value<'js>,
     args: Vec<Value<'js>>,
 ) -> rquickjs::Result<Value<'js>> {
     let reply = match requests::read_request(ty, args) {
         Err(e) => Err(format!("malformed syscall: {e}")),
+        // Over the limit, the syscall never reaches the kernel: the delivery has failed.
+        Ok(sc) if !meter.charge_syscall(sc.carried_bytes()) => {
+            Err("computron limit exceeded".to_string())
+        }
         Ok(sc) => bridge.call(sc).map_err(|e| e.0),
     };
     match reply {
@@ -322,6 +361,7 @@ impl VatWorker for JsWorker {
         syscalls: &mut dyn SyscallHandler,
     ) -> DeliveryOutcome {
         self.meter.ticks.set(0);
+        self.meter.millis.set(0);
         self.meter.exceeded.set(false);
         self.meter.limit.set(self.limits.delivery_computrons);
         self.heap
@@ -330,7 +370,7 @@ impl VatWorker for JsWorker {
         let bridge = self.bridge.clone();
         let result = bridge.with_handler(syscalls, || self.run(delivery));
         self.meter.limit.set(u64::MAX);
-        let computrons = 1 + self.meter.ticks.get();
+        let computrons = 1 + self.meter.used();
         let status = if self.meter.exceeded.get() {
             Err(format!(
                 "computron limit exceeded: the delivery ran past {} computrons",
