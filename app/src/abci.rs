@@ -8,9 +8,10 @@
 
 use tendermint_abci::Application;
 use tendermint_proto::v0_38::abci::{
-    CheckTxType, ExecTxResult, RequestCheckTx, RequestFinalizeBlock, RequestInfo, RequestInitChain,
-    RequestQuery, ResponseCheckTx, ResponseCommit, ResponseFinalizeBlock, ResponseInfo,
-    ResponseInitChain, ResponseQuery,
+    response_process_proposal, CheckTxType, ExecTxResult, RequestCheckTx, RequestFinalizeBlock,
+    RequestInfo, RequestInitChain, RequestPrepareProposal, RequestProcessProposal, RequestQuery,
+    ResponseCheckTx, ResponseCommit, ResponseFinalizeBlock, ResponseInfo, ResponseInitChain,
+    ResponsePrepareProposal, ResponseProcessProposal, ResponseQuery,
 };
 
 use crate::node::{BlockRequest, NodeHandle};
@@ -80,6 +81,48 @@ impl Application for VatdApp {
         }
     }
 
+    /// Builds the proposal from the mempool's txs, in order, within CometBFT's byte limit
+    /// and the chain's message limit (txs that do not fit wait for a later block).
+    fn prepare_proposal(&self, request: RequestPrepareProposal) -> ResponsePrepareProposal {
+        let max_msgs = self.node.params().max_block_msgs;
+        let max_bytes = u64::try_from(request.max_tx_bytes).unwrap_or(0);
+        let (mut msgs, mut bytes) = (0u64, 0u64);
+        let txs = request
+            .txs
+            .into_iter()
+            .filter(|tx| {
+                let (m, b) = (crate::msgs::message_count(tx), tx.len() as u64);
+                let fits = msgs + m <= max_msgs && bytes + b <= max_bytes;
+                if fits {
+                    msgs += m;
+                    bytes += b;
+                }
+                fits
+            })
+            .collect();
+        ResponsePrepareProposal { txs }
+    }
+
+    /// Refuses a proposal over the chain's message limit (an honest proposer never makes
+    /// one).
+    fn process_proposal(&self, request: RequestProcessProposal) -> ResponseProcessProposal {
+        let max_msgs = self.node.params().max_block_msgs;
+        let msgs: u64 = request
+            .txs
+            .iter()
+            .map(|tx| crate::msgs::message_count(tx))
+            .sum();
+        let status = if msgs <= max_msgs {
+            response_process_proposal::ProposalStatus::Accept
+        } else {
+            tracing::warn!(msgs, max_msgs, "refusing a proposal over the message limit");
+            response_process_proposal::ProposalStatus::Reject
+        };
+        ResponseProcessProposal {
+            status: status as i32,
+        }
+    }
+
     fn finalize_block(&self, request: RequestFinalizeBlock) -> ResponseFinalizeBlock {
         let height = u64::try_from(request.height).expect("CometBFT sent a negative height");
         let time = request
@@ -104,7 +147,7 @@ impl Application for VatdApp {
                     codespace: if r.code == 0 {
                         String::new()
                     } else {
-                        "sdk".into()
+                        crate::codes::codespace(r.code).into()
                     },
                     log: r.log,
                     data: r.data.into(),

@@ -210,7 +210,21 @@ impl BlockRunner {
         let chain_id: String = host::get(self.kernel.store(), "app/chainID").unwrap_or_default();
         let mut tx_results = Vec::with_capacity(block.txs.len());
         let mut result_owner = Vec::new();
+        let mut msgs = 0u64;
         for (i, tx) in block.txs.iter().enumerate() {
+            // A block past the message limit (ProcessProposal refuses one, but a faulty
+            // majority could commit it) fails the txs that do not fit, sequences untouched.
+            msgs += crate::msgs::message_count(tx);
+            if msgs > params.max_block_msgs {
+                tx_results.push(TxResult::fail(
+                    codes::TX_TOO_LARGE,
+                    format!(
+                        "the block's message limit ({}) was reached before this tx",
+                        params.max_block_msgs
+                    ),
+                ));
+                continue;
+            }
             let (r, kps) = self.deliver_tx(tx, &params, &chain_id, height, block.time);
             result_owner.extend(kps.into_iter().map(|kp| (kp, i)));
             tx_results.push(r);

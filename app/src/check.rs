@@ -52,6 +52,11 @@ impl CheckState {
         self.pending.clear();
     }
 
+    /// The chain parameters as of the last commit.
+    pub fn params(&self) -> Params {
+        self.params.clone()
+    }
+
     /// Admits `tx` or says why not (ABCI code and log). `recheck` is CometBFT's re-check
     /// after a block: the same rules apply.
     pub fn check(&mut self, tx: &[u8], _recheck: bool) -> Result<(), (u32, String)> {

@@ -57,6 +57,16 @@ pub enum TxMsg {
     },
 }
 
+/// How many messages `tx` carries, read from its body without checking anything else (an
+/// undecodable tx counts as one: it still takes a place in the block, to fail there).
+pub fn message_count(tx: &[u8]) -> u64 {
+    use cosmrs::proto::cosmos::tx::v1beta1::{TxBody, TxRaw};
+    TxRaw::decode(tx)
+        .ok()
+        .and_then(|raw| TxBody::decode(raw.body_bytes.as_slice()).ok())
+        .map_or(1, |body| (body.messages.len() as u64).max(1))
+}
+
 /// Decodes and checks a tx's messages, all or none: a tx over `max_msgs_per_tx` messages,
 /// or with one that does not check out, is refused whole (the reason names the message).
 pub fn decode_tx_msgs(

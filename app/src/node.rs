@@ -161,6 +161,11 @@ impl NodeHandle {
         }
     }
 
+    /// The chain parameters as of the last commit (for block building).
+    pub fn params(&self) -> crate::params::Params {
+        self.check.lock().expect("check state lock").params()
+    }
+
     /// Mempool admission: decode, verify signature, account and sequence against the last
     /// committed state plus the txs already admitted. Never waits for the owner thread.
     pub fn check_tx(&self, tx: &[u8], recheck: bool) -> Result<(), (u32, String)> {

@@ -17,6 +17,9 @@ pub struct Params {
     pub block_computrons: u64,
     /// Most messages one tx may carry (refused at CheckTx, and again in the block).
     pub max_msgs_per_tx: u64,
+    /// Most messages one block may carry: proposals are built within it (PrepareProposal),
+    /// refused past it (ProcessProposal), and a block past it fails the txs that do not fit.
+    pub max_block_msgs: u64,
     pub gov: GovParams,
 }
 
@@ -28,6 +31,7 @@ impl Default for Params {
             // About a second of execution on our machine (see ARCHITECTURE, "Metering").
             block_computrons: 15_000,
             max_msgs_per_tx: 100,
+            max_block_msgs: 2_000,
             gov: GovParams::default(),
         }
     }
@@ -122,6 +126,9 @@ impl Params {
         }
         if self.max_msgs_per_tx == 0 {
             return Err("params.max_msgs_per_tx must be positive".into());
+        }
+        if self.max_block_msgs < self.max_msgs_per_tx {
+            return Err("params.max_block_msgs must be at least params.max_msgs_per_tx".into());
         }
         if self.block_computrons == 0 {
             return Err("params.block_computrons must be positive".into());

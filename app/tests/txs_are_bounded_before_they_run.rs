@@ -58,3 +58,48 @@ fn arguments_nested_too_deep_are_refused_and_the_vat_lives_on() {
         "the counter is alive with its state"
     );
 }
+
+#[test]
+fn blocks_are_built_and_checked_within_the_message_limit() {
+    use tendermint_abci::Application;
+    use tendermint_proto::v0_38::abci::{
+        response_process_proposal::ProposalStatus, RequestPrepareProposal, RequestProcessProposal,
+    };
+    let (_home, mut chain, mut alice, _bob) = fresh();
+    // 21 txs of 100 messages: 2,100, over the block's 2,000.
+    let txs: Vec<Vec<u8>> = (0..21)
+        .map(|_| {
+            let msgs = (0..100).map(|_| deliver(&alice, "[1]")).collect();
+            alice.tx(msgs)
+        })
+        .collect();
+    let app = vatchain_app::abci::VatdApp::new(chain.node.clone());
+    let proposal = app.prepare_proposal(RequestPrepareProposal {
+        txs: txs.iter().map(|t| t.clone().into()).collect(),
+        max_tx_bytes: 100 << 20,
+        ..Default::default()
+    });
+    assert_eq!(
+        proposal.txs.len(),
+        20,
+        "the proposal stops at 2,000 messages"
+    );
+    let verdict = |txs: &[Vec<u8>]| {
+        app.process_proposal(RequestProcessProposal {
+            txs: txs.iter().map(|t| t.clone().into()).collect(),
+            ..Default::default()
+        })
+        .status
+    };
+    assert_eq!(verdict(&txs[..20]), ProposalStatus::Accept as i32);
+    assert_eq!(verdict(&txs), ProposalStatus::Reject as i32);
+    // A block that carries them anyway fails the tx that does not fit, with the reason.
+    let out = chain.block(txs);
+    assert!(out.tx_results[..20].iter().all(|r| r.code == 0));
+    assert_eq!(out.tx_results[20].code, codes::TX_TOO_LARGE);
+    assert!(
+        out.tx_results[20].log.contains("message limit (2000)"),
+        "{}",
+        out.tx_results[20].log
+    );
+}
