@@ -120,6 +120,16 @@ fn attr(events: &[Event], kind: &str, key: &str) -> Option<String> {
 }
 
 impl Net {
+    /// Starts `binary` on every home, at the height the first node reports.
+    fn start(binary: &Path, homes: &[tempfile::TempDir]) -> Net {
+        let mut nodes: Vec<Node> = homes
+            .iter()
+            .map(|h| Node::start(binary, h.path()))
+            .collect();
+        let height = nodes[0].cmt.info().expect("info").0;
+        Net { nodes, height }
+    }
+
     /// Finalizes the next block on every node (same app hash) and commits it.
     fn block(&mut self, txs: Vec<Vec<u8>>) -> ResponseFinalizeBlock {
         let out = self.finalize(txs);
@@ -289,13 +299,7 @@ fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
     let mut me = Signer { key, sequence: 0 };
 
     // The old binary: a chain whose service vat decides promises that never settle.
-    let mut net = Net {
-        nodes: homes
-            .iter()
-            .map(|h| Node::start(&legacy, h.path()))
-            .collect(),
-        height: 0,
-    };
+    let mut net = Net::start(&legacy, &homes);
     for n in &mut net.nodes {
         n.cmt
             .init_chain(CHAIN_ID, app_state.to_string().as_bytes())
@@ -341,14 +345,7 @@ fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
     );
 
     // Governance schedules the remediation; the old binary halts at its height.
-    let mut net = Net {
-        nodes: homes
-            .iter()
-            .map(|h| Node::start(&legacy, h.path()))
-            .collect(),
-        height: 0,
-    };
-    net.height = net.nodes[0].cmt.info().expect("info").0;
+    let mut net = Net::start(&legacy, &homes);
     let plan_height = net.height + 12;
     let p = net.pass(
         &mut me,
@@ -364,13 +361,8 @@ fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
         early + 1
     );
     assert!(refusal.contains(&expected), "{refusal}");
-    let mut net = Net {
-        nodes: homes
-            .iter()
-            .map(|h| Node::start(&legacy, h.path()))
-            .collect(),
-        height: early,
-    };
+    let mut net = Net::start(&legacy, &homes);
+    assert_eq!(net.height, early);
     while net.height < plan_height - 1 {
         net.block(vec![]);
     }
@@ -401,10 +393,8 @@ fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
 
     // The new binary on the same homes: the DB opens pending migration.
     let new = vatd();
-    let mut net = Net {
-        nodes: homes.iter().map(|h| Node::start(&new, h.path())).collect(),
-        height: plan_height - 1,
-    };
+    let mut net = Net::start(&new, &homes);
+    assert_eq!(net.height, plan_height - 1);
     for n in &mut net.nodes {
         assert_eq!(
             n.cmt.info().expect("info"),
@@ -481,11 +471,7 @@ fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
     }
 
     // Restarted after Commit, the handler never runs again; the old binary refuses the DB.
-    let mut net = Net {
-        nodes: homes.iter().map(|h| Node::start(&new, h.path())).collect(),
-        height: 0,
-    };
-    net.height = net.nodes[0].cmt.info().expect("info").0;
+    let mut net = Net::start(&new, &homes);
     let r = net.block(vec![]);
     assert!(attr(&r.events, "upgrade_applied", "info").is_none());
     assert_eq!(
