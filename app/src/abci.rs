@@ -82,24 +82,23 @@ impl Application for VatdApp {
     }
 
     /// Builds the proposal from the mempool's txs, in order, within CometBFT's byte limit
-    /// and the chain's message limit (txs that do not fit wait for a later block).
+    /// and the chain's message limit. It stops at the first tx that does not fit: the
+    /// rest wait for a later block (skipping it would let a sender's next tx overtake it
+    /// and fail on its sequence).
     fn prepare_proposal(&self, request: RequestPrepareProposal) -> ResponsePrepareProposal {
         let max_msgs = self.node.params().max_block_msgs;
         let max_bytes = u64::try_from(request.max_tx_bytes).unwrap_or(0);
         let (mut msgs, mut bytes) = (0u64, 0u64);
-        let txs = request
-            .txs
-            .into_iter()
-            .filter(|tx| {
-                let (m, b) = (crate::msgs::message_count(tx), tx.len() as u64);
-                let fits = msgs + m <= max_msgs && bytes + b <= max_bytes;
-                if fits {
-                    msgs += m;
-                    bytes += b;
-                }
-                fits
-            })
-            .collect();
+        let mut txs = Vec::new();
+        for tx in request.txs {
+            let (m, b) = (crate::msgs::message_count(&tx), tx.len() as u64);
+            if msgs + m > max_msgs || bytes + b > max_bytes {
+                break;
+            }
+            msgs += m;
+            bytes += b;
+            txs.push(tx);
+        }
         ResponsePrepareProposal { txs }
     }
 

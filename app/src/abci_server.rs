@@ -16,10 +16,13 @@
 //!   naming the problem, and the connection goes on.
 //!
 //! Accept errors (out of file descriptors, say) are logged and retried after a pause: the
-//! listener keeps serving once the pressure is gone.
+//! listener keeps serving once the pressure is gone. At most [`MAX_CONNECTIONS`] are served
+//! at once.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prost::Message;
@@ -31,16 +34,39 @@ use tendermint_proto::v0_38::abci::{request, response, Request, Response, Respon
 /// a validator would propose.
 pub const MAX_FRAME_BYTES: u64 = 128 << 20;
 
+/// Connections served at once (CometBFT opens four); more are closed at once. Each may
+/// buffer one frame of at most [`MAX_FRAME_BYTES`].
+pub const MAX_CONNECTIONS: usize = 16;
+
+/// One connection, counted for as long as this lives.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Serves `app` on `listener` until the process ends.
 pub fn serve<A: Application>(listener: TcpListener, app: A) -> ! {
+    let open = Arc::new(AtomicUsize::new(0));
     loop {
         match listener.accept() {
             Ok((stream, peer)) => {
+                if open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                    tracing::warn!(%peer, "refusing an ABCI connection: {MAX_CONNECTIONS} are open");
+                    continue;
+                }
+                open.fetch_add(1, Ordering::SeqCst);
+                let slot = Slot(open.clone());
                 tracing::info!(%peer, "ABCI connection");
                 let app = app.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("abci-{peer}"))
-                    .spawn(move || serve_connection(stream, &app, &peer.to_string()));
+                    .spawn(move || {
+                        let _slot = slot;
+                        serve_connection(stream, &app, &peer.to_string())
+                    });
                 if let Err(e) = spawned {
                     tracing::error!(%peer, error = %e, "cannot start a thread for the connection");
                 }
@@ -150,15 +176,13 @@ fn read_frame(r: &mut impl Read) -> Result<Option<Vec<u8>>, String> {
 fn read_uvarint(r: &mut impl Read) -> Result<Option<u64>, String> {
     let mut value: u64 = 0;
     for i in 0..10 {
-        let mut byte = [0u8; 1];
-        match r.read(&mut byte) {
-            Ok(0) if i == 0 => return Ok(None),
-            Ok(0) => return Err("the stream ended inside a length prefix".into()),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("reading a length prefix: {e}")),
-        }
-        let b = byte[0];
+        let Some(b) = read_byte(r)? else {
+            return if i == 0 {
+                Ok(None)
+            } else {
+                Err("the stream ended inside a length prefix".into())
+            };
+        };
         if i == 9 && b > 1 {
             return Err("the length prefix overflows 64 bits".into());
         }
@@ -168,6 +192,19 @@ fn read_uvarint(r: &mut impl Read) -> Result<Option<u64>, String> {
         }
     }
     Err("the length prefix is longer than 10 bytes".into())
+}
+
+/// One byte (`None` at the end of the stream), retrying interrupted reads.
+fn read_byte(r: &mut impl Read) -> Result<Option<u8>, String> {
+    let mut byte = [0u8; 1];
+    loop {
+        match r.read(&mut byte) {
+            Ok(0) => return Ok(None),
+            Ok(_) => return Ok(Some(byte[0])),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("reading a length prefix: {e}")),
+        }
+    }
 }
 
 fn write_frame(w: &mut impl Write, response: &Response) -> std::io::Result<()> {

@@ -233,6 +233,20 @@ impl Owner {
     fn open(config: NodeConfig, check: Arc<Mutex<CheckState>>) -> anyhow::Result<Owner> {
         let kernel = open_kernel(&config.db_path(), config.kernel.clone())?;
         let committed = kernel.store().committed();
+        // Host keys of an earlier pre-release layout (open proposals as one list, pending
+        // results as one list): refused rather than silently ignored. No network ran it.
+        for old in ["gov/open", "res/pending"] {
+            if kernel
+                .store()
+                .has(vatchain_kernel::store::Cf::Host, old.as_bytes())
+            {
+                anyhow::bail!(
+                    "the DB at {} has host key {old:?}, a layout of an earlier pre-release \
+                     build that no release migrates; re-initialize this home",
+                    config.db_path().display()
+                );
+            }
+        }
         // An old DB is accepted only for the block that migrates it.
         crate::upgrade_plan::check_pending_migration(&kernel, config.upgrade_handlers)
             .map_err(|why| anyhow::anyhow!("{why} (DB {})", config.db_path().display()))?;

@@ -22,7 +22,11 @@ fn exchange(addr: &str, bytes: &[u8]) -> Option<Response> {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    s.write_all(bytes).expect("write");
+    // The node may close the connection before taking all of it in (that is the point of
+    // some frames): a failed write is not the test's business; what comes back is.
+    let _ = s.write_all(bytes);
+    // Nothing more follows: a frame cut short ends with the stream.
+    let _ = s.shutdown(std::net::Shutdown::Write);
     let mut len: u64 = 0;
     for i in 0..10 {
         let mut b = [0u8; 1];

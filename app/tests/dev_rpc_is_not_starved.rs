@@ -62,10 +62,11 @@ fn slow_and_greedy_clients_do_not_starve_the_rpc() {
         vatd().display(),
         home.path().display()
     );
+    let log = home.path().join("dev.log");
     let _dev = Dev(Command::new("sh")
         .args(["-c", &script])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
         .spawn()
         .expect("vatd dev"));
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -121,6 +122,11 @@ fn slow_and_greedy_clients_do_not_starve_the_rpc() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        logged.contains("accepting an RPC connection failed"),
+        "the node ran out of file descriptors (else this part proves nothing)"
+    );
 
     // Clear refusals.
     let batch: Vec<String> = (0..21)

@@ -198,6 +198,18 @@ impl Kernel {
                         hint: "the DB was written by a newer binary; run that binary",
                     });
                 }
+                // Pins were one comma-joined list before a pre-release layout change that
+                // kept schema version 3: such a DB (a dev chain of an earlier build; no
+                // network ran one) is refused rather than read wrong.
+                if st.has("pinnedObjects") {
+                    return Err(KernelError::SchemaVersion {
+                        found,
+                        expected,
+                        hint: "the DB keeps its pins in `pinnedObjects`, a layout of an \
+                               earlier pre-release build that no release migrates; \
+                               re-initialize this home",
+                    });
+                }
                 if found < expected {
                     if !crate::migrate::has_path(found, expected) {
                         return Err(KernelError::SchemaVersion {
@@ -528,22 +540,51 @@ impl Kernel {
             return Some(Work::Reap(v));
         }
         // Two lanes take turns: the host's sends (clients' txs) and the run-queue (work
-        // vats made, carried over from earlier blocks). While both hold work, even cranks
-        // serve the host and odd ones the run-queue, so neither a vat that feeds itself
-        // forever nor a flood of txs can take every crank of a block. The turn is read
-        // from the crank number, which is consensus state: every node, restarted or not,
-        // takes the same turns.
-        let host_turn = self
-            .st
-            .get_u64(keys::CRANK_NUMBER)
-            .unwrap_or(0)
-            .is_multiple_of(2);
-        if host_turn || self.st.queue_len(keys::RUN_QUEUE) == 0 {
-            if let Some(ev) = self.st.pop_host() {
-                return Some(Work::Host(ev));
-            }
+        // vats made, carried over from earlier blocks). While both hold work they
+        // alternate, so neither a vat that feeds itself forever nor a flood of txs can take
+        // every delivery of a block. Whose turn it is lives in `laneTurn` (consensus
+        // state, so every node, restarted or not, takes the same turns), written only when
+        // both lanes compete.
+        if self.st.queue_len(keys::HOST_QUEUE) == 0 {
+            return self.st.pop_run().map(Work::Run);
         }
-        self.st.pop_run().map(Work::Run)
+        if self.st.queue_len(keys::RUN_QUEUE) == 0 {
+            return self.st.pop_host().map(Work::Host);
+        }
+        // A host send to a vat that has not started waits (its lane with it, keeping the
+        // host's order) until the vat's startVat, which is in the run-queue, has run.
+        if !self.host_head_ready() {
+            return self.st.pop_run().map(Work::Run);
+        }
+        let host_turn = self.st.get(keys::LANE_TURN).as_deref() != Some("run");
+        self.st
+            .set(keys::LANE_TURN, if host_turn { "run" } else { "host" });
+        if host_turn {
+            self.st.pop_host().map(Work::Host)
+        } else {
+            self.st.pop_run().map(Work::Run)
+        }
+    }
+
+    /// Whether the host lane's head may go now: anything but a send to a live vat that
+    /// has not started yet.
+    fn host_head_ready(&self) -> bool {
+        match self.st.peek_host() {
+            Some(KernelEvent::Send { target, .. }) if target.is_object() => {
+                match self.st.object_owner(target) {
+                    Some(o) if self.st.vat_is_live(o) => self.vat_started(o),
+                    _ => true,
+                }
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether `v`'s current incarnation has had its `startVat`.
+    fn vat_started(&self, v: VatId) -> bool {
+        self.st
+            .current_span(v)
+            .is_some_and(|s| s.end_pos > s.start_pos)
     }
 
     /// Runs one crank; `None` when there was no work.
@@ -652,15 +693,10 @@ impl Kernel {
     /// the run-queue).
     fn process_host(&mut self, ev: KernelEvent, report: &mut CrankReport) {
         let deliverable = match &ev {
-            KernelEvent::Send { target, .. } if target.is_object() => {
-                self.st.object_owner(*target).is_some_and(|o| {
-                    self.st.vat_is_live(o)
-                        && self
-                            .st
-                            .current_span(o)
-                            .is_some_and(|s| s.end_pos > s.start_pos)
-                })
-            }
+            KernelEvent::Send { target, .. } if target.is_object() => self
+                .st
+                .object_owner(*target)
+                .is_some_and(|o| self.st.vat_is_live(o) && self.vat_started(o)),
             _ => false,
         };
         if deliverable {
@@ -792,6 +828,7 @@ impl Kernel {
         }
         let start = self.st.current_span(v).map_or(0, |s| s.start_pos);
         let t0 = std::time::Instant::now();
+        worker.set_replaying(true);
         for (i, item) in items.iter().enumerate() {
             let pos = start + i as u64;
             let mut r = Replayer {
@@ -827,6 +864,7 @@ impl Kernel {
                 tracing::info!(vat = %v, replayed = i + 1, total = items.len(), "replaying transcript");
             }
         }
+        worker.set_replaying(false);
         tracing::debug!(vat = %v, deliveries = items.len(), ms = t0.elapsed().as_millis() as u64, "replayed transcript");
     }
 

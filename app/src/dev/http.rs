@@ -21,8 +21,9 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Open connections at most.
-pub const MAX_CONNECTIONS: usize = 256;
+/// Open connections at most: well under a process's usual 1,024 file descriptors, so the
+/// RPC can never take the ones RocksDB needs.
+pub const MAX_CONNECTIONS: usize = 128;
 /// Threads that run handlers.
 pub const WORKERS: usize = 4;
 /// Complete requests waiting for a worker at most.
@@ -51,6 +52,17 @@ pub type Handler = dyn Fn(Request) -> Response + Send + Sync;
 struct Job {
     stream: TcpStream,
     request: Request,
+    /// Counts the connection as open until the answer is written.
+    _open: Open,
+}
+
+/// One open connection, counted for as long as this lives.
+struct Open(Arc<AtomicUsize>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Serves `handler` on `listener` (threads of its own); `busy` is the body of a `503`.
@@ -96,21 +108,23 @@ fn accept_loop(
             continue;
         }
         open.fetch_add(1, Ordering::SeqCst);
-        let (tx, open2, busy) = (tx.clone(), open.clone(), busy.to_string());
-        let spawned = std::thread::Builder::new()
+        let slot = Open(open.clone());
+        let (tx, busy) = (tx.clone(), busy.to_string());
+        // On a failed spawn the closure, and the slot with it, is dropped.
+        let _ = std::thread::Builder::new()
             .name("vatd-rpc-conn".into())
-            .spawn(move || {
-                read_and_queue(stream, &tx, max_body, &busy);
-                open2.fetch_sub(1, Ordering::SeqCst);
-            });
-        if spawned.is_err() {
-            open.fetch_sub(1, Ordering::SeqCst);
-        }
+            .spawn(move || read_and_queue(stream, slot, &tx, max_body, &busy));
     }
 }
 
 /// Reads one request within the deadline and hands it to a worker (or answers at once).
-fn read_and_queue(mut stream: TcpStream, tx: &SyncSender<Job>, max_body: usize, busy: &str) {
+fn read_and_queue(
+    mut stream: TcpStream,
+    open: Open,
+    tx: &SyncSender<Job>,
+    max_body: usize,
+    busy: &str,
+) {
     let request = match read_request(&stream, max_body) {
         Ok(r) => r,
         Err((status, why)) => {
@@ -120,7 +134,11 @@ fn read_and_queue(mut stream: TcpStream, tx: &SyncSender<Job>, max_body: usize, 
             return;
         }
     };
-    match tx.try_send(Job { stream, request }) {
+    match tx.try_send(Job {
+        stream,
+        request,
+        _open: open,
+    }) {
         Ok(()) => {}
         Err(TrySendError::Full(mut job) | TrySendError::Disconnected(mut job)) => {
             refuse(&mut job.stream, busy)
@@ -140,9 +158,13 @@ fn work(rx: &Mutex<Receiver<Job>>, handler: &Handler) {
     }
 }
 
+/// Answers `503` without waiting: one non-blocking write (it fits in the socket buffer), so
+/// that refusing never holds the accept loop, then the connection closes.
 fn refuse(stream: &mut TcpStream, busy: &str) {
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    let _ = write_response(stream, 503, busy);
+    let bytes = response_bytes(503, busy);
+    if stream.set_nonblocking(true).is_ok() {
+        let _ = stream.write(&bytes);
+    }
 }
 
 fn error_body(why: &str) -> String {
@@ -229,7 +251,29 @@ impl Read for Deadline<'_> {
     }
 }
 
+/// Writes the whole response within [`REQUEST_DEADLINE`], however slowly the client reads:
+/// a client that does not take it in time is cut off (it would otherwise hold a worker).
 fn write_response(stream: &mut TcpStream, status: u16, body: &str) -> std::io::Result<()> {
+    let bytes = response_bytes(status, body);
+    let deadline = Instant::now() + REQUEST_DEADLINE;
+    let mut sent = 0;
+    while sent < bytes.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        stream.set_write_timeout(Some(left))?;
+        match stream.write(&bytes[sent..]) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    stream.flush()
+}
+
+fn response_bytes(status: u16, body: &str) -> Vec<u8> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -240,13 +284,11 @@ fn write_response(stream: &mut TcpStream, status: u16, body: &str) -> std::io::R
         503 => "Service Unavailable",
         _ => "Error",
     };
-    let _ = stream.set_write_timeout(Some(REQUEST_DEADLINE));
-    write!(
-        stream,
+    format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n\
          Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Headers: Content-Type\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )?;
-    stream.flush()
+    )
+    .into_bytes()
 }

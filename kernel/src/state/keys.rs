@@ -33,6 +33,7 @@
 //! | `runQueue`, `acceptanceQueue` | JSON `[head, tail]` | |
 //! | `runQueue.<N>`, `acceptanceQueue.<N>` | JSON event | N zero-padded |
 //! | `hostQueue`, `hostQueue.<N>` | as above | the host's sends, not yet routed (absent: empty) |
+//! | `laneTurn` | `host` / `run` | which lane goes next while both hold work (absent: host) |
 //! | `gcActions` | JSON sorted array of `"vN type koN"` | |
 //! | `reapQueue` | JSON array of vatIDs | |
 //! | `pin.<kref>` | decimal | how many times the host pinned the kref; each pin holds one refcount |
@@ -58,6 +59,7 @@ pub const PIN_PREFIX: &str = "pin.";
 pub const RUN_QUEUE: &str = "runQueue";
 pub const ACCEPTANCE_QUEUE: &str = "acceptanceQueue";
 pub const HOST_QUEUE: &str = "hostQueue";
+pub const LANE_TURN: &str = "laneTurn";
 
 // Keys are built by hand rather than with `format!`: the kernel builds several for every
 // syscall and delivery, and the formatting machinery was a visible part of that cost.

@@ -76,6 +76,14 @@ impl KState {
     pub(crate) fn pop_host(&mut self) -> Option<KernelEvent> {
         self.pop(keys::HOST_QUEUE)
     }
+    /// The host lane's head, left in place.
+    pub(crate) fn peek_host(&self) -> Option<KernelEvent> {
+        let (head, tail) = self.bounds(keys::HOST_QUEUE);
+        (head < tail).then(|| {
+            self.get_json(&keys::queue_item(keys::HOST_QUEUE, head))
+                .expect("queue item between head and tail exists")
+        })
+    }
     pub(crate) fn push_acceptance(&mut self, ev: &KernelEvent) {
         self.push(keys::ACCEPTANCE_QUEUE, ev);
     }

@@ -213,6 +213,12 @@ pub trait VatWorker {
         delivery: &VatDelivery,
         syscalls: &mut dyn SyscallHandler,
     ) -> DeliveryOutcome;
+
+    /// Replaying a transcript (`true`) or running live deliveries (`false`). A replayed
+    /// delivery succeeded once under the limits of its day, which a later binary may have
+    /// tightened: a worker replays without a computron limit (the delivery ends, as it
+    /// did), so that stricter metering never turns history into a divergence.
+    fn set_replaying(&mut self, _replaying: bool) {}
 }
 
 /// Where a vat's code comes from (`vN.source`).

@@ -48,3 +48,17 @@ test('unpassable values are refused', () => {
   assert.throws(() => m.unserialize({ body: '{}', slots: [] }), /smallcaps/);
   assert.throws(() => m.unserialize({ body: '#"$3"', slots: [] }), /out of range/);
 });
+
+test('data nests at most MAX_DEPTH levels, both ways', async () => {
+  const { MAX_DEPTH } = await import('../../src/worker/js/marshal.js');
+  const nest = (n) => {
+    let v = 1;
+    for (let i = 0; i < n; i += 1) v = [v];
+    return v;
+  };
+  const ok = m.serialize(nest(MAX_DEPTH));
+  assert.deepEqual(m.unserialize(ok), nest(MAX_DEPTH));
+  assert.throws(() => m.serialize(nest(MAX_DEPTH + 1)), /nests deeper than 64/);
+  const deep = { body: `#${'['.repeat(MAX_DEPTH + 1)}1${']'.repeat(MAX_DEPTH + 1)}`, slots: [] };
+  assert.throws(() => m.unserialize(deep), /nests deeper than 64/);
+});

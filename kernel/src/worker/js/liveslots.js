@@ -574,13 +574,24 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   function deliverNotify(resolutions) {
     // Unserialize every resolution before settling any, so data that names a promise
     // resolved by the same notify sees it as a known promise.
+    // Data that does not decode (nested too deep, say) is another vat's doing: the
+    // promise is rejected with the reason, and this vat goes on.
     const values = [];
-    for (let i = 0; i < resolutions.length; i += 1) values.push(m.unserialize(resolutions[i].data));
+    const bad = [];
+    for (let i = 0; i < resolutions.length; i += 1) {
+      try {
+        values.push(m.unserialize(resolutions[i].data));
+        bad.push(false);
+      } catch (e) {
+        values.push(Error(`bad resolution data: ${e && e.message}`));
+        bad.push(true);
+      }
+    }
     for (let i = 0; i < resolutions.length; i += 1) {
       const { vpid, rejected } = resolutions[i];
       const kit = importedPromises.get(vpid);
       if (kit === undefined) continue;
-      if (rejected) kit.reject(values[i]);
+      if (rejected || bad[i]) kit.reject(values[i]);
       else kit.resolve(values[i]);
       retirePromise(vpid, kit.promise);
     }

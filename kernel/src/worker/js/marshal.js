@@ -142,6 +142,9 @@ function encode(v, cx) {
     case COPY_RECORD: {
       if (cx.seen === undefined) cx.seen = new SetCtor();
       if (cx.seen.has(v)) throw TypeErrorCtor('cannot pass a cyclic structure');
+      // `seen` holds the ancestors of `v`: its size is the depth. What could not be
+      // decoded is never sent.
+      if (cx.seen.size >= MAX_DEPTH) throw TypeErrorCtor(`data nests deeper than ${MAX_DEPTH} levels`);
       cx.seen.add(v);
       let out;
       if (style === COPY_ARRAY) {

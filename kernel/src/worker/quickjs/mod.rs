@@ -121,6 +121,8 @@ pub struct JsWorker {
     meter: Rc<Meter>,
     heap: Rc<HeapMeter>,
     limits: JsLimits,
+    /// Replaying a transcript: no computron limit (see `VatWorker::set_replaying`).
+    replaying: bool,
 }
 
 fn js_error(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
@@ -215,6 +217,7 @@ impl JsWorker {
             meter,
             heap,
             limits,
+            replaying: false,
         })
     }
 
@@ -355,6 +358,10 @@ fn syscall_from_js<'js>(
 }
 
 impl VatWorker for JsWorker {
+    fn set_replaying(&mut self, replaying: bool) {
+        self.replaying = replaying;
+    }
+
     fn deliver(
         &mut self,
         delivery: &VatDelivery,
@@ -363,7 +370,11 @@ impl VatWorker for JsWorker {
         self.meter.ticks.set(0);
         self.meter.millis.set(0);
         self.meter.exceeded.set(false);
-        self.meter.limit.set(self.limits.delivery_computrons);
+        self.meter.limit.set(if self.replaying {
+            u64::MAX
+        } else {
+            self.limits.delivery_computrons
+        });
         self.heap
             .limit
             .set(self.limits.heap_bytes.saturating_add(8 << 20));
