@@ -213,6 +213,18 @@ pub(crate) fn audit(st: &KState) -> AuditReport {
         for slot in st.vat_parameters(v).slots {
             exp.hold(slot, true);
         }
+        let prefix = keys::vatstore_prefix(v);
+        let bytes: u64 = st
+            .scan(&prefix)
+            .iter()
+            .map(|(k, val)| (k.len() - prefix.len() + val.len()) as u64)
+            .sum();
+        let kept = st.get_u64(&keys::vat_vatstore_bytes(v)).unwrap_or(0);
+        if bytes != kept {
+            problems.push(format!(
+                "{v}'s vatstore holds {bytes} bytes but its count says {kept}"
+            ));
+        }
     }
 
     // Terminated vats keep nothing.

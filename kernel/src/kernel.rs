@@ -907,6 +907,7 @@ impl Kernel {
         };
         let outcome = worker.deliver(vd, &mut rec);
         let records = std::mem::take(&mut rec.records);
+        ctx.finish();
         let (fault, exit) = (ctx.fault.take(), ctx.exit.take());
         let terminations = std::mem::take(&mut ctx.terminations);
         if let Some(slog) = &mut self.slog {

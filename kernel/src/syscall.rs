@@ -17,6 +17,9 @@ use crate::worker::{
 /// make the kernel store.
 pub const MAX_VATSTORE_KEY: usize = 1024;
 pub const MAX_VATSTORE_VALUE: usize = 1 << 20;
+/// The vatstore bytes (keys plus values) a vat may hold unless its options say otherwise
+/// (`VatOptions::vatstore_quota`, consensus state like all options).
+pub const DEFAULT_VATSTORE_QUOTA: u64 = 256 << 20;
 /// Most slots one capdata may carry.
 pub const MAX_SLOTS: usize = 10_000;
 
@@ -36,6 +39,16 @@ pub(crate) struct SyscallCtx<'a> {
     pub(crate) exit: Option<ExitRequest>,
     /// Vats to terminate after this delivery (vat-admin's `terminateWithFailure`).
     pub(crate) terminations: Vec<(VatId, KCapData)>,
+    /// The vat's vatstore bytes and quota, read at its first write of the delivery; the
+    /// total is written back once, at the end (`finish`).
+    vatstore: Option<VatstoreUse>,
+}
+
+#[derive(Clone, Copy)]
+struct VatstoreUse {
+    used: u64,
+    quota: u64,
+    changed: bool,
 }
 
 impl<'a> SyscallCtx<'a> {
@@ -46,7 +59,53 @@ impl<'a> SyscallCtx<'a> {
             fault: None,
             exit: None,
             terminations: Vec::new(),
+            vatstore: None,
         }
+    }
+
+    /// Writes back what the delivery did to the vat's vatstore total (call once it ended;
+    /// a delivery that fails is rolled back, total and all).
+    pub(crate) fn finish(&mut self) {
+        if let Some(u) = self.vatstore.filter(|u| u.changed) {
+            self.st.set_u64(&keys::vat_vatstore_bytes(self.vat), u.used);
+        }
+    }
+
+    fn vatstore_use(&mut self) -> VatstoreUse {
+        if let Some(u) = self.vatstore {
+            return u;
+        }
+        let u = VatstoreUse {
+            used: self
+                .st
+                .get_u64(&keys::vat_vatstore_bytes(self.vat))
+                .unwrap_or(0),
+            quota: self
+                .st
+                .vat_options(self.vat)
+                .and_then(|o| o.vatstore_quota)
+                .unwrap_or(DEFAULT_VATSTORE_QUOTA),
+            changed: false,
+        };
+        self.vatstore = Some(u);
+        u
+    }
+
+    /// Accounts for `key` changing from `old` bytes to `new` (key included), refusing to
+    /// pass the quota.
+    fn account_vatstore(&mut self, old: usize, new: usize) -> Result<(), String> {
+        let mut u = self.vatstore_use();
+        let used = u.used.saturating_sub(old as u64).saturating_add(new as u64);
+        if used > u.quota && new > old {
+            return Err(format!(
+                "the vat's storage quota of {} bytes would be exceeded ({used} bytes)",
+                u.quota
+            ));
+        }
+        u.used = used;
+        u.changed = true;
+        self.vatstore = Some(u);
+        Ok(())
     }
 }
 
@@ -91,12 +150,17 @@ impl SyscallCtx<'_> {
                         value.len()
                     ));
                 }
+                let old = self.st.read(&k, |v| key.len() + v.len()).unwrap_or(0);
+                self.account_vatstore(old, key.len() + value.len())?;
                 self.st.set(&k, &value);
                 Ok(SyscallReply::Done)
             }
             VatSyscall::VatstoreDelete { key } => {
                 let k = self.vatstore_key(&key)?;
-                self.st.del(&k);
+                if let Some(old) = self.st.read(&k, |v| key.len() + v.len()) {
+                    self.account_vatstore(old, 0)?;
+                    self.st.del(&k);
+                }
                 Ok(SyscallReply::Done)
             }
             VatSyscall::VatstoreGetNextKey { prior } => {

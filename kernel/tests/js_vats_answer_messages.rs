@@ -405,3 +405,55 @@ fn arguments_too_deep_to_decode_reject_the_message_and_the_vat_goes_on() {
     ));
     audit(&k);
 }
+
+#[test]
+fn a_vat_over_its_storage_quota_fails_the_writing_delivery() {
+    let mut k = kernel();
+    let id = k.install_bundle(&fixture("keeper")).expect("install");
+    let options = VatOptions {
+        name: "keeper".into(),
+        vatstore_quota: Some(400),
+        ..VatOptions::default()
+    };
+    let (v, keeper) = create(&mut k, &id, options, "#{}");
+    k.run(RunBudget::UNLIMITED);
+    let used = |k: &Kernel| {
+        k.kv_get(&format!("{v}.vsBytes"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // Writes within the quota are counted, keys and values; the audit recounts them.
+    assert_eq!(
+        call(&mut k, keeper, "#[\"bump\",[\"a\"]]", &[]),
+        fulfilled("#1")
+    );
+    let after_one = used(&k);
+    assert!(after_one > 0);
+    audit(&k);
+    call(&mut k, keeper, "#[\"forget\",[\"a\"]]", &[]);
+    assert!(used(&k) < after_one, "a deletion gives the bytes back");
+    audit(&k);
+    // Past the quota, the write is refused and the delivery fails (the vat's own doing).
+    let mut last = PromiseState::Fulfilled(CapData::data("#0"));
+    for i in 0..200 {
+        last = call(
+            &mut k,
+            keeper,
+            &format!("#[\"bump\",[\"name-{i:04}\"]]"),
+            &[],
+        );
+        if !matches!(last, PromiseState::Fulfilled(_)) {
+            break;
+        }
+    }
+    let PromiseState::Rejected(why) = last else {
+        panic!("the quota never bit: {last:?}");
+    };
+    assert!(
+        why.body.contains("storage quota of 400 bytes"),
+        "{}",
+        why.body
+    );
+    assert!(!k.vats().contains(&v), "terminated for its own writes");
+    audit(&k);
+}

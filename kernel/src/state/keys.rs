@@ -21,6 +21,7 @@
 //! | `vN.c.<kref>` | `R <vref>` or `_ <vref>` | c-list, kernel → vat, with reachable flag |
 //! | `vN.c.<vref>` | kref | c-list, vat → kernel |
 //! | `vN.vs.<key>` | string | the vat's vatstore |
+//! | `vN.vsBytes` | decimal | the vatstore's keys and values, in bytes (absent: 0), against its quota |
 //! | `koN.owner` | vatID | absent = orphaned |
 //! | `koN.refCount` | `reachable,recognizable` | presence = object exists |
 //! | `koN.disconnect` | smallcaps body | orphans only: why sends to it are rejected |
@@ -146,6 +147,10 @@ pub fn clist_v(v: VatId, vref: &str) -> String {
     let mut s = of_vat(v, ".c.");
     s.push_str(vref);
     s
+}
+/// The vat's vatstore bytes (keys plus values), kept against its quota.
+pub fn vat_vatstore_bytes(v: VatId) -> String {
+    of_vat(v, ".vsBytes")
 }
 pub fn vatstore_prefix(v: VatId) -> String {
     of_vat(v, ".vs.")

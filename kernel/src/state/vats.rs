@@ -21,6 +21,10 @@ pub struct VatOptions {
     /// A dynamic vat (created at run time) rather than a static (genesis) one.
     #[serde(default)]
     pub dynamic: bool,
+    /// Vatstore bytes (keys plus values) the vat may hold; `None` = the kernel default
+    /// (`DEFAULT_VATSTORE_QUOTA`). A write past it fails the delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vatstore_quota: Option<u64>,
 }
 
 impl KState {
