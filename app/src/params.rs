@@ -29,7 +29,7 @@ impl Default for Params {
             denom: "uvat".into(),
             max_bundle_bytes: 1 << 20,
             // About a second of execution on our machine (see ARCHITECTURE, "Metering").
-            block_computrons: 15_000,
+            block_computrons: 10_000,
             max_msgs_per_tx: 100,
             max_block_msgs: 2_000,
             gov: GovParams::default(),
