@@ -4,16 +4,17 @@
 //! restart → same height, same app hash, same answers. Then a failing upgrade proposal
 //! leaves version 2 answering and says why.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use cosmrs::proto::cosmos::gov::v1::VoteOption;
 use serde_json::{json, Value};
+use support::KeySigner;
 use tendermint_proto::v0_38::abci::ExecTxResult;
-use vatchain_app::cli::keys::KeyFile;
 use vatchain_app::compose;
-use vatchain_app::sign::{sign_tx, SignerData};
 use vatchain_kernel::worker::bundle::Bundle;
 use vatchain_testnet::{free_local_address, AbciDriver, NodeProcess};
 
@@ -25,31 +26,6 @@ fn bundle(dir: &str) -> Vec<u8> {
     Bundle::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir), "main.js")
         .expect("bundle")
         .canonical_bytes()
-}
-
-/// The validator key `vatd init` made, and its next sequence.
-struct Signer {
-    key: KeyFile,
-    chain_id: String,
-    sequence: u64,
-}
-
-impl Signer {
-    fn tx(&mut self, msgs: impl FnOnce(&str) -> Vec<cosmrs::Any>) -> Vec<u8> {
-        let sk = self.key.signing_key().expect("key");
-        let tx = sign_tx(
-            &SignerData {
-                key: &sk,
-                chain_id: &self.chain_id,
-                account_number: 0,
-                sequence: self.sequence,
-            },
-            msgs(&self.key.address),
-            "",
-        );
-        self.sequence += 1;
-        tx
-    }
 }
 
 /// Plays consensus: heights and 5-second block times.
@@ -84,13 +60,13 @@ impl Consensus {
             .unwrap_or_else(|| panic!("no {kind}.{key} in {:?}", r.events))
     }
 
-    fn deliver(&mut self, s: &mut Signer, method: &str, args: &str) -> Value {
+    fn deliver(&mut self, s: &mut KeySigner, method: &str, args: &str) -> Value {
         let r = self.run_tx(s.tx(|me| vec![compose::deliver(me, "counter", method, args)]));
         assert_eq!(Self::attr(&r, "swingset_result", "status"), "fulfilled");
         serde_json::from_str(&Self::attr(&r, "swingset_result", "value")).expect("JSON")
     }
 
-    fn pass(&mut self, s: &mut Signer, msg: cosmrs::Any) -> Value {
+    fn pass(&mut self, s: &mut KeySigner, msg: cosmrs::Any) -> Value {
         let r = self.run_tx(s.tx(|me| {
             vec![compose::submit_proposal(
                 me,
@@ -134,13 +110,7 @@ fn a_vat_is_upgraded_by_governance_and_survives_kill_9() -> anyhow::Result<()> {
     );
     let genesis: Value =
         serde_json::from_slice(&std::fs::read(home.path().join("config/genesis.json"))?)?;
-    let key: KeyFile =
-        serde_json::from_slice(&std::fs::read(home.path().join("keyring/validator.json"))?)?;
-    let mut me = Signer {
-        key,
-        chain_id: "vatchain-e2e".into(),
-        sequence: 0,
-    };
+    let mut me = KeySigner::from_home(home.path(), "vatchain-e2e");
 
     let addr = free_local_address()?;
     let mut node = NodeProcess::start(vatd(), home.path(), &addr)?;

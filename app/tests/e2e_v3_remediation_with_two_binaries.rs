@@ -16,16 +16,17 @@
 //! Needs `target/debug/vatd-legacy-v2`, which `scripts/test.sh` builds first
 //! (`cargo build --workspace --features vatchain-app/legacy-v2 --bin vatd-legacy-v2`).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use cosmrs::proto::cosmos::gov::v1::VoteOption;
 use serde_json::{json, Value};
+use support::KeySigner;
 use tendermint_proto::v0_38::abci::{Event, ExecTxResult, ResponseFinalizeBlock};
-use vatchain_app::cli::keys::KeyFile;
 use vatchain_app::compose;
-use vatchain_app::sign::{sign_tx, SignerData};
 use vatchain_kernel::worker::bundle::Bundle;
 use vatchain_testnet::{free_local_address, AbciDriver, NodeProcess};
 
@@ -55,29 +56,6 @@ fn fixture_bundle(name: &str) -> Vec<u8> {
     Bundle::from_dir(&dir, "main.js")
         .expect("bundle")
         .canonical_bytes()
-}
-
-struct Signer {
-    key: KeyFile,
-    sequence: u64,
-}
-
-impl Signer {
-    fn tx(&mut self, msgs: impl FnOnce(&str) -> Vec<cosmrs::Any>) -> Vec<u8> {
-        let sk = self.key.signing_key().expect("key");
-        let tx = sign_tx(
-            &SignerData {
-                key: &sk,
-                chain_id: CHAIN_ID,
-                account_number: 0,
-                sequence: self.sequence,
-            },
-            msgs(&self.key.address),
-            "",
-        );
-        self.sequence += 1;
-        tx
-    }
 }
 
 /// One validator's node: its process and the consensus connection to it.
@@ -178,7 +156,7 @@ impl Net {
         answers[0].clone()
     }
 
-    fn deliver(&mut self, me: &mut Signer, target: &str, method: &str, args: &str) -> Value {
+    fn deliver(&mut self, me: &mut KeySigner, target: &str, method: &str, args: &str) -> Value {
         let r = self.run_tx(me.tx(|a| vec![compose::deliver(a, target, method, args)]));
         assert_eq!(
             attr(&r.events, "swingset_result", "status").as_deref(),
@@ -190,7 +168,7 @@ impl Net {
     }
 
     /// Submits a proposal carrying `msg`, votes yes, and runs blocks until it is decided.
-    fn pass(&mut self, me: &mut Signer, msg: cosmrs::Any) -> Value {
+    fn pass(&mut self, me: &mut KeySigner, msg: cosmrs::Any) -> Value {
         let r = self.run_tx(me.tx(|a| {
             vec![compose::submit_proposal(
                 a,
@@ -212,7 +190,7 @@ impl Net {
         self.query(&format!("/proposal/{id}"))
     }
 
-    fn install(&mut self, me: &mut Signer, bundle: &[u8]) -> String {
+    fn install(&mut self, me: &mut KeySigner, bundle: &[u8]) -> String {
         let r = self.run_tx(me.tx(|a| vec![compose::install_bundle(a, bundle, true)]));
         attr(&r.events, "install_bundle", "bundle_id").expect("bundle id")
     }
@@ -292,11 +270,7 @@ fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
         .expect("vats")
         .push(json!({"name": "service", "bundle": service}));
     app_state["params"]["gov"]["min_deposit"] = json!("1000");
-    let key: KeyFile = serde_json::from_slice(
-        &std::fs::read(homes[0].path().join("keyring/validator.json")).expect("key"),
-    )
-    .expect("key JSON");
-    let mut me = Signer { key, sequence: 0 };
+    let mut me = KeySigner::from_home(homes[0].path(), CHAIN_ID);
 
     // The old binary: a chain whose service vat decides promises that never settle.
     let mut net = Net::start(&legacy, &homes);

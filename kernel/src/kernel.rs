@@ -201,7 +201,7 @@ impl Kernel {
                 // Pins were one comma-joined list before a pre-release layout change that
                 // kept schema version 3: such a DB (a dev chain of an earlier build; no
                 // network ran one) is refused rather than read wrong.
-                if st.has("pinnedObjects") {
+                if st.has(keys::LEGACY_PINNED_LIST) {
                     return Err(KernelError::SchemaVersion {
                         found,
                         expected,

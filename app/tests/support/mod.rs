@@ -11,6 +11,7 @@ use k256::ecdsa::SigningKey;
 use serde_json::{json, Value};
 use vatchain_app::auth::address_of;
 use vatchain_app::block::{BlockOutcome, TxResult};
+use vatchain_app::cli::keys::KeyFile;
 use vatchain_app::node::{self, BlockRequest, NodeConfig, NodeHandle};
 use vatchain_app::sign::{sign_tx, SignerData};
 use vatchain_kernel::worker::bundle::Bundle;
@@ -184,4 +185,40 @@ pub fn event_attr(
         .find(|e| e.kind == kind)
         .and_then(|e| e.attr(key))
         .map(str::to_string)
+}
+
+/// The validator key `vatd init` wrote into a home (`keyring/validator.json`), account 0,
+/// signing for the tests that drive `vatd` processes.
+pub struct KeySigner {
+    pub key: KeyFile,
+    pub chain_id: String,
+    pub sequence: u64,
+}
+
+impl KeySigner {
+    pub fn from_home(home: &Path, chain_id: &str) -> KeySigner {
+        let bytes = std::fs::read(home.join("keyring/validator.json")).expect("validator key");
+        KeySigner {
+            key: serde_json::from_slice(&bytes).expect("key JSON"),
+            chain_id: chain_id.to_string(),
+            sequence: 0,
+        }
+    }
+
+    /// Signs the messages `msgs` makes for the key's address, with the next sequence.
+    pub fn tx(&mut self, msgs: impl FnOnce(&str) -> Vec<cosmrs::Any>) -> Vec<u8> {
+        let sk = self.key.signing_key().expect("key");
+        let tx = sign_tx(
+            &SignerData {
+                key: &sk,
+                chain_id: &self.chain_id,
+                account_number: 0,
+                sequence: self.sequence,
+            },
+            msgs(&self.key.address),
+            "",
+        );
+        self.sequence += 1;
+        tx
+    }
 }

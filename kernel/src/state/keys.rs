@@ -57,6 +57,9 @@ pub const VATS_TERMINATED: &str = "vats.terminated";
 pub const GC_ACTIONS: &str = "gcActions";
 pub const REAP_QUEUE: &str = "reapQueue";
 pub const PIN_PREFIX: &str = "pin.";
+/// Where an earlier pre-release layout kept every pin in one list; a DB holding it is
+/// refused at open (see `Kernel::new`), never written.
+pub const LEGACY_PINNED_LIST: &str = "pinnedObjects";
 pub const RUN_QUEUE: &str = "runQueue";
 pub const ACCEPTANCE_QUEUE: &str = "acceptanceQueue";
 pub const HOST_QUEUE: &str = "hostQueue";
