@@ -69,7 +69,7 @@ impl Application for VatdApp {
         match self.node.check_tx(&request.tx, recheck) {
             Ok(()) => ResponseCheckTx {
                 code: 0,
-                gas_wanted: 1,
+                gas_wanted: i64::try_from(crate::gas::declared(&request.tx)).unwrap_or(i64::MAX),
                 ..Default::default()
             },
             Err((code, log)) => ResponseCheckTx {
@@ -82,39 +82,54 @@ impl Application for VatdApp {
     }
 
     /// Builds the proposal from the mempool's txs, in order, within CometBFT's byte limit
-    /// and the chain's message limit. It stops at the first tx that does not fit: the
+    /// and the chain's message and gas limits. It stops at the first tx that does not fit: the
     /// rest wait for a later block (skipping it would let a sender's next tx overtake it
     /// and fail on its sequence).
     fn prepare_proposal(&self, request: RequestPrepareProposal) -> ResponsePrepareProposal {
-        let max_msgs = self.node.params().max_block_msgs;
+        let params = self.node.params();
+        let (max_msgs, max_gas) = (params.max_block_msgs, params.gas.max_block_gas);
         let max_bytes = u64::try_from(request.max_tx_bytes).unwrap_or(0);
-        let (mut msgs, mut bytes) = (0u64, 0u64);
+        let (mut msgs, mut bytes, mut gas) = (0u64, 0u64, 0u64);
         let mut txs = Vec::new();
         for tx in request.txs {
             let (m, b) = (crate::msgs::message_count(&tx), tx.len() as u64);
-            if msgs + m > max_msgs || bytes + b > max_bytes {
+            let g = crate::gas::declared(&tx);
+            if msgs + m > max_msgs || bytes + b > max_bytes || gas.saturating_add(g) > max_gas {
                 break;
             }
             msgs += m;
             bytes += b;
+            gas += g;
             txs.push(tx);
         }
         ResponsePrepareProposal { txs }
     }
 
-    /// Refuses a proposal over the chain's message limit (an honest proposer never makes
-    /// one).
+    /// Refuses a proposal over the chain's message or gas limit (an honest proposer never
+    /// makes one).
     fn process_proposal(&self, request: RequestProcessProposal) -> ResponseProcessProposal {
-        let max_msgs = self.node.params().max_block_msgs;
+        let params = self.node.params();
+        let (max_msgs, max_gas) = (params.max_block_msgs, params.gas.max_block_gas);
         let msgs: u64 = request
             .txs
             .iter()
             .map(|tx| crate::msgs::message_count(tx))
             .sum();
-        let status = if msgs <= max_msgs {
+        let gas = request
+            .txs
+            .iter()
+            .map(|tx| crate::gas::declared(tx))
+            .fold(0u64, u64::saturating_add);
+        let status = if msgs <= max_msgs && gas <= max_gas {
             response_process_proposal::ProposalStatus::Accept
         } else {
-            tracing::warn!(msgs, max_msgs, "refusing a proposal over the message limit");
+            tracing::warn!(
+                msgs,
+                max_msgs,
+                gas,
+                max_gas,
+                "refusing a proposal over the block's message or gas limit"
+            );
             response_process_proposal::ProposalStatus::Reject
         };
         ResponseProcessProposal {
@@ -150,6 +165,8 @@ impl Application for VatdApp {
                     },
                     log: r.log,
                     data: r.data.into(),
+                    gas_wanted: i64::try_from(r.gas_wanted).unwrap_or(i64::MAX),
+                    gas_used: i64::try_from(r.gas_used).unwrap_or(i64::MAX),
                     events: r.events.iter().map(|e| e.to_abci()).collect(),
                     ..Default::default()
                 })

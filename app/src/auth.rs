@@ -36,6 +36,8 @@ pub struct VerifiedTx {
     pub sequence: u64,
     pub messages: Vec<Any>,
     pub memo: String,
+    /// The gas the tx declares (`AuthInfo.fee.gas_limit`; 0 without a fee).
+    pub gas_limit: u64,
 }
 
 /// Why a transaction was refused. Each variant is a clear answer for the sender.
@@ -161,6 +163,7 @@ pub fn verify_tx(
         sequence: signer_info.sequence,
         messages: body.messages,
         memo: body.memo,
+        gas_limit: auth.fee.as_ref().map_or(0, |f| f.gas_limit),
     })
 }
 

@@ -36,6 +36,9 @@ pub struct TxResult {
     /// `TxMsgData` with one response per message (what Cosmos clients decode).
     pub data: Vec<u8>,
     pub events: Vec<AppEvent>,
+    /// Gas declared and charged (see [`crate::gas`]).
+    pub gas_wanted: u64,
+    pub gas_used: u64,
 }
 
 impl TxResult {
@@ -69,6 +72,17 @@ pub struct BlockRunner {
     begun: bool,
     /// Accounts whose sequence the block being built moved (for CheckTx's view).
     signers: BTreeSet<String>,
+}
+
+/// What a tx's messages execute with: its signer, the block's parameters, time and height,
+/// and the computrons each of its deliveries may use.
+#[derive(Clone, Copy)]
+struct MsgEnv<'a> {
+    signer: &'a str,
+    params: &'a Params,
+    now: u64,
+    height: u64,
+    allowance: Option<u64>,
 }
 
 /// What executing one message produced.
@@ -140,6 +154,8 @@ impl BlockRunner {
             host::put(store, &format!("val/{}", v.address), &v.power);
         }
         store.commit_crank();
+        k.set_delivery_limit(state.params.delivery_computrons)
+            .map_err(|e| e.to_string())?;
         k.install_vat_admin().map_err(|e| e.to_string())?;
         exec::install_chain_storage(k)?;
         for v in &state.vats {
@@ -210,8 +226,19 @@ impl BlockRunner {
         let chain_id: String = host::get(self.kernel.store(), "app/chainID").unwrap_or_default();
         let mut tx_results = Vec::with_capacity(block.txs.len());
         let mut result_owner = Vec::new();
-        let mut msgs = 0u64;
+        let (mut msgs, mut gas) = (0u64, 0u64);
         for (i, tx) in block.txs.iter().enumerate() {
+            gas = gas.saturating_add(crate::gas::declared(tx));
+            if gas > params.gas.max_block_gas {
+                tx_results.push(TxResult::fail(
+                    codes::OUT_OF_GAS,
+                    format!(
+                        "out of gas: the block's gas limit ({}) was reached before this tx",
+                        params.gas.max_block_gas
+                    ),
+                ));
+                continue;
+            }
             // A block past the message limit (ProcessProposal refuses one, but a faulty
             // majority could commit it) fails the txs that do not fit, sequences untouched.
             msgs += crate::msgs::message_count(tx);
@@ -309,6 +336,23 @@ impl BlockRunner {
             Ok(m) => m,
             Err(e) => return (TxResult::fail(codes::INVALID_MSG, e), vec![]),
         };
+        // So does gas that cannot pay for the tx (CheckTx refused it; a faulty proposer
+        // could still include it).
+        let gas = match crate::gas::check(
+            &params.gas,
+            params.delivery_computrons,
+            verified.gas_limit,
+            tx.len() as u64,
+            msgs.len() as u64,
+            crate::msgs::deliveries(&msgs),
+        ) {
+            Ok(g) => g,
+            Err((code, why)) => {
+                let mut r = TxResult::fail(code, why);
+                r.gas_wanted = verified.gas_limit;
+                return (r, vec![]);
+            }
+        };
         // The ante handler's effect stays even if a message fails: the sequence moves on,
         // so the same signed bytes can never execute twice.
         let store = self.kernel.store_mut();
@@ -339,7 +383,14 @@ impl BlockRunner {
         let mut responses = Vec::new();
         let mut kps = Vec::new();
         for (i, (m, any)) in msgs.into_iter().zip(&verified.messages).enumerate() {
-            let done = self.execute_msg(m, any, &signer, params, now, height);
+            let env = MsgEnv {
+                signer: &signer,
+                params,
+                now,
+                height,
+                allowance: gas.allowance,
+            };
+            let done = self.execute_msg(m, any, &env);
             // A message must leave no crank open, whatever it did.
             self.kernel.store_mut().commit_crank();
             match done {
@@ -357,6 +408,7 @@ impl BlockRunner {
                     let mut r =
                         TxResult::fail(codes::EXECUTION_FAILED, format!("message {i}: {why}"));
                     r.events = vec![tx_event];
+                    (r.gas_wanted, r.gas_used) = (gas.limit, gas.used);
                     return (r, vec![]);
                 }
             }
@@ -374,20 +426,21 @@ impl BlockRunner {
                 log: String::new(),
                 data,
                 events: tx_events,
+                gas_wanted: gas.limit,
+                gas_used: gas.used,
             },
             kps,
         )
     }
 
-    fn execute_msg(
-        &mut self,
-        m: TxMsg,
-        any: &Any,
-        signer: &str,
-        params: &Params,
-        now: u64,
-        height: u64,
-    ) -> Result<MsgDone, String> {
+    fn execute_msg(&mut self, m: TxMsg, any: &Any, env: &MsgEnv<'_>) -> Result<MsgDone, String> {
+        let MsgEnv {
+            signer,
+            params,
+            now,
+            height,
+            allowance,
+        } = *env;
         let k = &mut self.kernel;
         match m {
             TxMsg::InstallBundle { bundle } => {
@@ -409,7 +462,7 @@ impl BlockRunner {
                 args,
             } => {
                 let kref = exec::resolve_target(k, &target)?;
-                let kp = inbound::send(k, kref, &method, &args)?;
+                let kp = inbound::send(k, kref, &method, &args, allowance)?;
                 let store = k.store_mut();
                 results::track(store, kp, height);
                 store.commit_crank();

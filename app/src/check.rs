@@ -69,8 +69,16 @@ impl CheckState {
             })
         })
         .map_err(|e| (codes::for_auth(&e), e.to_string()))?;
-        decode_tx_msgs(&verified.messages, &verified.signer, &self.params)
+        let msgs = decode_tx_msgs(&verified.messages, &verified.signer, &self.params)
             .map_err(|e| (codes::INVALID_MSG, e))?;
+        crate::gas::check(
+            &self.params.gas,
+            self.params.delivery_computrons,
+            verified.gas_limit,
+            tx.len() as u64,
+            msgs.len() as u64,
+            crate::msgs::deliveries(&msgs),
+        )?;
         self.pending.insert(verified.signer, verified.sequence + 1);
         Ok(())
     }

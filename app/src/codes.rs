@@ -22,6 +22,10 @@ pub const TX_TOO_LARGE: u32 = 21;
 pub const INVALID_MSG: u32 = 18;
 /// ErrNoSignatures / wrong signer count.
 pub const NO_SIGNATURES: u32 = 15;
+/// ErrOutOfGas: the declared gas does not cover what the tx costs.
+pub const OUT_OF_GAS: u32 = 11;
+/// ErrInvalidGasLimit: more gas than a block may hold.
+pub const INVALID_GAS_LIMIT: u32 = 41;
 /// ErrMemoTooLarge.
 pub const MEMO_TOO_LARGE: u32 = 12;
 /// ErrTxTimeoutHeight.

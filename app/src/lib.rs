@@ -24,6 +24,7 @@ pub mod dev;
 pub mod events;
 pub mod exec;
 pub mod files;
+pub mod gas;
 pub mod genesis;
 pub mod gov;
 pub mod host;

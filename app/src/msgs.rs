@@ -67,6 +67,13 @@ pub fn message_count(tx: &[u8]) -> u64 {
         .map_or(1, |body| (body.messages.len() as u64).max(1))
 }
 
+/// How many of `msgs` ask for a delivery (they share the tx's gas allowance).
+pub fn deliveries(msgs: &[TxMsg]) -> u64 {
+    msgs.iter()
+        .filter(|m| matches!(m, TxMsg::DeliverInbound { .. }))
+        .count() as u64
+}
+
 /// Decodes and checks a tx's messages, all or none: a tx over `max_msgs_per_tx` messages,
 /// or with one that does not check out, is refused whole (the reason names the message).
 pub fn decode_tx_msgs(

@@ -20,6 +20,10 @@ pub struct Params {
     /// Most messages one block may carry: proposals are built within it (PrepareProposal),
     /// refused past it (ProcessProposal), and a block past it fails the txs that do not fit.
     pub max_block_msgs: u64,
+    /// Computrons one delivery may use (the kernel's per-delivery limit; a tx's gas may
+    /// lower it for the deliveries it asks for, never raise it).
+    pub delivery_computrons: u64,
+    pub gas: crate::gas::GasParams,
     pub gov: GovParams,
 }
 
@@ -32,6 +36,9 @@ impl Default for Params {
             block_computrons: 10_000,
             max_msgs_per_tx: 100,
             max_block_msgs: 2_000,
+            // A third of a second of JS at most (see ARCHITECTURE, "Metering").
+            delivery_computrons: 5_000,
+            gas: crate::gas::GasParams::default(),
             gov: GovParams::default(),
         }
     }
@@ -133,6 +140,10 @@ impl Params {
         if self.block_computrons == 0 {
             return Err("params.block_computrons must be positive".into());
         }
+        if self.delivery_computrons == 0 {
+            return Err("params.delivery_computrons must be positive".into());
+        }
+        self.gas.validate()?;
         Ok(())
     }
 }

@@ -19,14 +19,38 @@ pub struct SignerData<'a> {
     pub sequence: u64,
 }
 
-/// Encodes `messages` into a `TxRaw` signed by `signer` (the bytes to broadcast).
-/// The fee is empty: this chain charges none (see docs/ARCHITECTURE.md).
+/// Computrons `sign_tx` reserves for each delivery a tx asks for (a twenty-fifth of the
+/// default per-delivery limit; most methods need a few, and a tx of 100 deliveries still
+/// leaves room for 40 such txs in a block's gas). `sign_tx_with_gas` declares more.
+pub const AUTO_DELIVERY_COMPUTRONS: u64 = 200;
+
+/// Encodes `messages` into a `TxRaw` signed by `signer` (the bytes to broadcast), declaring
+/// the gas [`crate::gas::estimate`] gives for them.
 pub fn sign_tx(signer: &SignerData<'_>, messages: Vec<Any>, memo: &str) -> Vec<u8> {
+    sign_tx_with_gas(signer, messages, memo, None)
+}
+
+/// [`sign_tx`] declaring `gas` (`None`: the estimate). The fee has no amount: this chain
+/// charges none; the gas limit bounds what the tx may cost (see [`crate::gas`]).
+pub fn sign_tx_with_gas(
+    signer: &SignerData<'_>,
+    messages: Vec<Any>,
+    memo: &str,
+    gas: Option<u64>,
+) -> Vec<u8> {
+    let deliveries = messages
+        .iter()
+        .filter(|m| m.type_url == vatchain_proto::type_urls::MSG_DELIVER_INBOUND)
+        .count() as u64;
+    let n = messages.len() as u64;
     let body = TxBody {
         messages,
         memo: memo.to_string(),
         ..Default::default()
     };
+    let gas_limit = gas.unwrap_or_else(|| {
+        crate::gas::estimate(body.encoded_len(), n, deliveries, AUTO_DELIVERY_COMPUTRONS)
+    });
     let pk = cosmrs::crypto::PublicKey::from(*signer.key.verifying_key());
     let auth = AuthInfo {
         signer_infos: vec![SignerInfo {
@@ -40,7 +64,7 @@ pub fn sign_tx(signer: &SignerData<'_>, messages: Vec<Any>, memo: &str) -> Vec<u
             sequence: signer.sequence,
         }],
         fee: Some(Fee {
-            gas_limit: 200_000,
+            gas_limit,
             ..Default::default()
         }),
         ..Default::default()

@@ -103,3 +103,123 @@ fn blocks_are_built_and_checked_within_the_message_limit() {
         out.tx_results[20].log
     );
 }
+
+/// A chain whose genesis also has the hostile bench vat (a method looping 10^8 times).
+fn with_hostile() -> (tempfile::TempDir, Chain, Wallet) {
+    let home = tempfile::tempdir().expect("tempdir");
+    let (alice, bob) = (Wallet::new(1, 0), Wallet::new(2, 1));
+    let mut g = genesis(&alice, &bob);
+    let hostile = bundle_json(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fixtures/hostile"),
+    );
+    g["vats"]
+        .as_array_mut()
+        .expect("vats")
+        .push(json!({"name": "hostile", "bundle": hostile}));
+    let mut chain = Chain::start(home.path());
+    chain.init(&g);
+    chain.block(vec![]);
+    (home, chain, alice)
+}
+
+#[test]
+fn a_tx_pays_for_its_size_with_the_gas_it_declares() {
+    let (_home, mut chain, mut alice) = with_hostile();
+    // Too little for its own bytes: refused at CheckTx, and in a block the sequence stays.
+    let tx = alice.tx_with_gas(vec![deliver(&alice, "[1]")], Some(1_000));
+    let (code, log) = chain.node.check_tx(&tx, false).expect_err("refused");
+    assert_eq!(code, codes::OUT_OF_GAS);
+    assert!(
+        log.contains("out of gas") && log.contains("declares 1000"),
+        "{log}"
+    );
+    let r = chain.run_tx(tx);
+    assert_eq!(r.code, codes::OUT_OF_GAS, "{}", r.log);
+    assert_eq!(r.gas_wanted, 1_000);
+    alice.sequence -= 1;
+    // More than a block may hold.
+    let tx = alice.tx_with_gas(vec![deliver(&alice, "[1]")], Some(100_000_001));
+    let (code, _) = chain.node.check_tx(&tx, false).expect_err("refused");
+    assert_eq!(code, codes::INVALID_GAS_LIMIT);
+    alice.sequence -= 1;
+    // Enough: it runs, and the result reports what it declared and what it used.
+    let r = chain.run_tx(alice.tx_with_gas(vec![deliver(&alice, "[1]")], Some(50_000)));
+    assert_eq!(r.code, 0, "{}", r.log);
+    assert_eq!(r.gas_wanted, 50_000);
+    assert!(r.gas_used > 1_000 && r.gas_used <= 50_000, "{}", r.gas_used);
+    assert_eq!(chain.query("/data/counter.count"), json!(1));
+}
+
+#[test]
+fn a_delivery_stays_within_its_txs_gas_and_the_vat_survives_a_runaway_method() {
+    let (_home, mut chain, mut alice) = with_hostile();
+    let spin = |w: &Wallet| compose::deliver(&w.address, "hostile", "loop", "[]");
+    // The estimate reserves about 200 computrons for the delivery (what its bytes leave of
+    // the estimate, too): the loop passes them, so its delivery is rolled back and its
+    // result rejected; the vat is as it was.
+    let r = chain.run_tx(alice.tx(vec![spin(&alice)]));
+    assert_eq!(r.code, 0, "the tx ran: {}", r.log);
+    assert_eq!(
+        event_attr(&r.events, "swingset_result", "status").as_deref(),
+        Some("rejected")
+    );
+    let why = event_attr(&r.events, "swingset_result", "value").expect("value");
+    let limit: u64 = why
+        .split("past ")
+        .nth(1)
+        .and_then(|w| w.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no limit in {why}"));
+    assert!(why.contains("rolled back"), "{why}");
+    assert!((200..300).contains(&limit), "the tx's share: {why}");
+    // With all the gas a delivery may use, it reaches the chain's per-delivery limit.
+    let r = chain.run_tx(alice.tx_with_gas(vec![spin(&alice)], Some(10_000_000)));
+    let why = event_attr(&r.events, "swingset_result", "value").expect("value");
+    assert!(why.contains("past 5000 computrons"), "{why}");
+    assert_eq!(chain.query("/vat/hostile")["name"], json!("hostile"));
+    // Other users go on as before.
+    let r = chain.run_tx(alice.tx(vec![deliver(&alice, "[2]")]));
+    assert_eq!(r.code, 0, "{}", r.log);
+    assert_eq!(chain.query("/data/counter.count"), json!(2));
+}
+
+#[test]
+fn blocks_are_built_and_checked_within_the_gas_limit() {
+    use tendermint_abci::Application;
+    use tendermint_proto::v0_38::abci::{
+        response_process_proposal::ProposalStatus, RequestPrepareProposal, RequestProcessProposal,
+    };
+    let (_home, mut chain, mut alice, _bob) = fresh();
+    // Three txs declaring 40M gas each; a block holds 100M.
+    let txs: Vec<Vec<u8>> = (0..3)
+        .map(|_| alice.tx_with_gas(vec![deliver(&alice, "[1]")], Some(40_000_000)))
+        .collect();
+    let app = vatchain_app::abci::VatdApp::new(chain.node.clone());
+    let proposal = app.prepare_proposal(RequestPrepareProposal {
+        txs: txs.iter().map(|t| t.clone().into()).collect(),
+        max_tx_bytes: 100 << 20,
+        ..Default::default()
+    });
+    assert_eq!(
+        proposal.txs.len(),
+        2,
+        "the proposal stops at the block's gas"
+    );
+    let verdict = |txs: &[Vec<u8>]| {
+        app.process_proposal(RequestProcessProposal {
+            txs: txs.iter().map(|t| t.clone().into()).collect(),
+            ..Default::default()
+        })
+        .status
+    };
+    assert_eq!(verdict(&txs[..2]), ProposalStatus::Accept as i32);
+    assert_eq!(verdict(&txs), ProposalStatus::Reject as i32);
+    let out = chain.block(txs);
+    assert!(out.tx_results[..2].iter().all(|r| r.code == 0));
+    assert_eq!(out.tx_results[2].code, codes::OUT_OF_GAS);
+    assert!(
+        out.tx_results[2].log.contains("block's gas limit"),
+        "{}",
+        out.tx_results[2].log
+    );
+}

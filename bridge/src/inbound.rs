@@ -59,9 +59,16 @@ pub fn methargs(method: &str, args: &Value) -> Result<KCapData, InboundError> {
 
 /// Queues `method(...args)` to `target` from the host; returns the kernel promise for the
 /// answer (pinned: release it with [`Kernel::unpin`] once its settlement is recorded).
-pub fn send(kernel: &mut Kernel, target: KRef, method: &str, args: &Value) -> Result<KRef, String> {
+/// `allowance` caps the computrons its delivery may use (the tx's gas share).
+pub fn send(
+    kernel: &mut Kernel,
+    target: KRef,
+    method: &str,
+    args: &Value,
+    allowance: Option<u64>,
+) -> Result<KRef, String> {
     let m = methargs(method, args).map_err(|e| e.to_string())?;
-    match kernel.queue_to_kref(target, m, true) {
+    match kernel.queue_to_kref_metered(target, m, true, allowance) {
         Ok(Some(kp)) => Ok(kp),
         Ok(None) => Err("the kernel gave no result promise".into()),
         Err(e) => Err(e.to_string()),

@@ -14,6 +14,11 @@ pub type KCapData = CapData<KRef>;
 pub struct KMessage {
     pub methargs: KCapData,
     pub result: Option<KRef>,
+    /// Computrons the message's delivery may use, lower than the per-delivery limit:
+    /// given by the host for a tx's messages (their declared gas), absent for vats' sends.
+    /// Travels with the message through routing and promise queues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowance: Option<u64>,
 }
 
 impl KMessage {

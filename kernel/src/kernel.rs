@@ -119,6 +119,9 @@ pub struct CrankReport {
     pub computrons: u64,
     /// A vat terminated in this crank, and why.
     pub terminated: Option<(VatId, String)>,
+    /// A message delivery reached a resource limit and was rolled back (the vat kept its
+    /// state from before the message; the result was rejected), and why.
+    pub rolled_back: Option<(VatId, String)>,
 }
 
 /// What `run` did.
@@ -130,6 +133,8 @@ pub struct RunReport {
     /// No work was left when `run` returned.
     pub idle: bool,
     pub terminated: Vec<(VatId, String)>,
+    /// Message deliveries rolled back at a resource limit (see [`CrankReport`]).
+    pub rolled_back: Vec<(VatId, String)>,
 }
 
 /// What one delivery did, before the kernel decides what follows from it.
@@ -138,6 +143,9 @@ pub(crate) struct DeliveryRun {
     pub(crate) computrons: u64,
     /// Why the delivery failed (an illegal syscall, or the worker's error), if it did.
     pub(crate) failure: Option<String>,
+    /// The failure was a resource limit (meter, heap, a syscall cap or size, the storage
+    /// quota) rather than the vat's own fault.
+    pub(crate) by_limit: bool,
     pub(crate) exit: Option<crate::syscall::ExitRequest>,
     pub(crate) terminations: Vec<(VatId, KCapData)>,
 }
@@ -154,6 +162,14 @@ pub struct Kernel {
     slog: Option<crate::slog::Slog>,
     /// The DB is older than this binary and awaits [`Kernel::migrate`]: nothing runs.
     pub(crate) pending: bool,
+}
+
+/// What rolling back a message delivery needs: the savepoint taken before it was
+/// translated, and the message as it was queued.
+struct Undo<'a> {
+    sp: crate::store::Savepoint,
+    target: KRef,
+    msg: &'a KMessage,
 }
 
 /// The next unit of work, in upstream's priority order.
@@ -413,6 +429,20 @@ impl Kernel {
         methargs: KCapData,
         want_result: bool,
     ) -> Result<Option<KRef>, KernelError> {
+        self.queue_to_kref_metered(target, methargs, want_result, None)
+    }
+
+    /// [`Kernel::queue_to_kref`] with a computron allowance: the message's delivery may
+    /// use at most `allowance` computrons (and never more than the per-delivery limit).
+    /// Past it the delivery is rolled back and the result rejected; the vat stays as it
+    /// was. This is how a tx's declared gas bounds the work its messages cause.
+    pub fn queue_to_kref_metered(
+        &mut self,
+        target: KRef,
+        methargs: KCapData,
+        want_result: bool,
+        allowance: Option<u64>,
+    ) -> Result<Option<KRef>, KernelError> {
         self.ready()?;
         self.check_kref(target)?;
         for k in &methargs.slots {
@@ -423,7 +453,11 @@ impl Kernel {
             self.pin_inner(kp);
             kp
         });
-        let msg = KMessage { methargs, result };
+        let msg = KMessage {
+            methargs,
+            result,
+            allowance,
+        };
         self.st.incref(target, true);
         for k in msg.krefs().collect::<Vec<_>>() {
             self.st.incref(k, true);
@@ -466,6 +500,21 @@ impl Kernel {
     /// Where a kernel promise stands (`None`: no such promise).
     pub fn promise_state(&self, kp: KRef) -> Option<PromiseState> {
         self.st.promise_state(kp)
+    }
+
+    /// Sets the computron limit of every live delivery (consensus state, kept in the
+    /// kernel's kv: the chain's parameter, not a node's configuration). Without it, a
+    /// worker uses its own default (`JsLimits::delivery_computrons`).
+    pub fn set_delivery_limit(&mut self, computrons: u64) -> Result<(), KernelError> {
+        self.ready()?;
+        self.st.set_u64(keys::DELIVERY_LIMIT, computrons.max(1));
+        self.st.store.commit_crank();
+        Ok(())
+    }
+
+    /// The per-delivery computron limit set by [`Kernel::set_delivery_limit`].
+    pub fn delivery_limit(&self) -> Option<u64> {
+        self.st.get_u64(keys::DELIVERY_LIMIT)
     }
 
     /// Terminates a vat on the host's behalf (e.g. governance), rejecting its promises.
@@ -512,6 +561,7 @@ impl Kernel {
                 report.deliveries += 1;
             }
             report.terminated.extend(crank.terminated);
+            report.rolled_back.extend(crank.rolled_back);
         }
     }
 
@@ -603,6 +653,7 @@ impl Kernel {
             kind: CrankKind::NoDelivery,
             computrons: 0,
             terminated: None,
+            rolled_back: None,
         };
         match work {
             Work::Accept(ev) => {
@@ -749,8 +800,16 @@ impl Kernel {
                         self.splat(target, &msg, &why);
                     }
                     Some(v) => {
+                        // Where a message that reaches a resource limit is rolled back
+                        // to: the event popped, nothing of its delivery done.
+                        let sp = self.st.store.savepoint();
                         let vd = self.st.translate_message(v, target, &msg);
-                        self.deliver(v, vd, report);
+                        let undo = Undo {
+                            sp,
+                            target,
+                            msg: &msg,
+                        };
+                        self.deliver_with(v, vd, Some(undo), report);
                         self.add_reap_dirt(v);
                     }
                 }
@@ -803,6 +862,13 @@ impl Kernel {
         if let Some(w) = self.workers.remove(&v) {
             return Ok(w);
         }
+        self.build_worker(v).map(|(w, _)| w)
+    }
+
+    /// Makes a fresh worker for `v` and replays its span into it; also returns the
+    /// computrons the span's deliveries were recorded with (what rebuilding costs, the
+    /// same on every node whatever its worker cache holds).
+    fn build_worker(&mut self, v: VatId) -> Result<(Box<dyn VatWorker>, u64), String> {
         let source = self
             .st
             .vat_source(v)
@@ -812,8 +878,8 @@ impl Kernel {
             .factory
             .make_worker(v, &source, bundle.as_deref())
             .map_err(|e| format!("cannot start a worker for {v}: {e}"))?;
-        self.replay(v, worker.as_mut());
-        Ok(worker)
+        let cost = self.replay(v, worker.as_mut());
+        Ok((worker, cost))
     }
 
     /// Brings a fresh worker up to date by replaying the vat's current transcript span.
@@ -821,11 +887,12 @@ impl Kernel {
     /// A divergence (different syscalls, or a delivery that now fails) means this node
     /// would compute a different state than the one it committed: the kernel stops (panics,
     /// and `vatd` aborts) with both sides of the difference, rather than carry on forked.
-    fn replay(&mut self, v: VatId, worker: &mut dyn VatWorker) {
+    fn replay(&mut self, v: VatId, worker: &mut dyn VatWorker) -> u64 {
         let items = self.st.span_items(v);
         if items.is_empty() {
-            return;
+            return 0;
         }
+        let recorded = items.iter().map(|i| i.computrons).sum();
         let start = self.st.current_span(v).map_or(0, |s| s.start_pos);
         let t0 = std::time::Instant::now();
         worker.set_replaying(true);
@@ -866,6 +933,7 @@ impl Kernel {
         }
         worker.set_replaying(false);
         tracing::debug!(vat = %v, deliveries = items.len(), ms = t0.elapsed().as_millis() as u64, "replayed transcript");
+        recorded
     }
 
     /// Forgets a vat's live worker (terminated vats).
@@ -899,7 +967,13 @@ impl Kernel {
         v: VatId,
         worker: &mut dyn VatWorker,
         vd: &VatDelivery,
+        allowance: Option<u64>,
     ) -> DeliveryRun {
+        let limit = match (self.delivery_limit(), allowance) {
+            (Some(l), Some(a)) => Some(l.min(a)),
+            (l, a) => l.or(a),
+        };
+        worker.set_delivery_limit(limit);
         let mut ctx = SyscallCtx::new(&mut self.st, v);
         let mut rec = Recorder {
             inner: &mut ctx,
@@ -909,10 +983,14 @@ impl Kernel {
         let records = std::mem::take(&mut rec.records);
         ctx.finish();
         let (fault, exit) = (ctx.fault.take(), ctx.exit.take());
+        let limit_hit = ctx.limit.take();
         let terminations = std::mem::take(&mut ctx.terminations);
         if let Some(slog) = &mut self.slog {
             let crank = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
-            let status = fault.clone().or_else(|| outcome.status.clone().err());
+            let status = fault
+                .clone()
+                .or_else(|| limit_hit.clone())
+                .or_else(|| outcome.status.clone().err());
             slog.delivery(
                 crank,
                 v,
@@ -922,8 +1000,15 @@ impl Kernel {
                 status.as_deref(),
             );
         }
+        // An illegal syscall is the vat's fault even if a limit was reached afterwards (a
+        // limit refuses every later syscall, so at most one of the two is set).
+        let by_limit = fault.is_none() && (limit_hit.is_some() || outcome.resource_limit);
         let failure = fault.map(|f| format!("illegal {f}")).or_else(|| {
-            outcome.status.err().map(|e| {
+            let status = match limit_hit {
+                Some(l) => Err(l),
+                None => outcome.status,
+            };
+            status.err().map(|e| {
                 format!(
                     "{} delivery failed: {}",
                     vd.name(),
@@ -935,14 +1020,28 @@ impl Kernel {
             records,
             computrons: outcome.computrons,
             failure,
+            by_limit,
             exit,
             terminations,
         }
     }
 
+    /// Delivers `vd` (anything but a message) to `v`; see [`Kernel::deliver_with`].
+    fn deliver(&mut self, v: VatId, vd: VatDelivery, report: &mut CrankReport) {
+        self.deliver_with(v, vd, None, report)
+    }
+
     /// Delivers `vd` to `v` and applies the outcome: commit-ready state on success; on an
     /// illegal syscall or a failed delivery, the crank is aborted and the vat terminated.
-    fn deliver(&mut self, v: VatId, vd: VatDelivery, report: &mut CrankReport) {
+    /// A message (`undo` given) that fails by a resource limit is rolled back instead
+    /// (see [`Kernel::roll_back_message`]).
+    fn deliver_with(
+        &mut self,
+        v: VatId,
+        vd: VatDelivery,
+        undo: Option<Undo<'_>>,
+        report: &mut CrankReport,
+    ) {
         report.kind = CrankKind::Delivery {
             vat: v,
             delivery: vd.name(),
@@ -959,10 +1058,16 @@ impl Kernel {
                 return;
             }
         };
-        let run = self.run_delivery(v, worker.as_mut(), &vd);
+        let allowance = undo.as_ref().and_then(|u| u.msg.allowance);
+        let run = self.run_delivery(v, worker.as_mut(), &vd, allowance);
         report.computrons = run.computrons;
         self.keep_worker(v, worker);
         if let Some(why) = run.failure {
+            if let (true, Some(undo)) = (run.by_limit, undo) {
+                drop(vd);
+                self.roll_back_message(v, undo, &why, report);
+                return;
+            }
             let rejection = capdata::error(&format!("vat terminated: {why}"));
             self.abort_and_terminate(v, &why, &rejection, report);
             return;
@@ -1001,6 +1106,38 @@ impl Kernel {
                 report.terminated = Some((v, why.to_string()));
             }
         }
+    }
+
+    /// Undoes a message delivery that reached a resource limit, as if the message had been
+    /// refused at the door: the vat's state goes back to before it (kernel state by the
+    /// crank savepoint; the worker, whose heap the delivery changed, is rebuilt from the
+    /// transcript, where the failed delivery was never recorded), the result is rejected
+    /// with the reason, and the message's holds are released. The rebuild is charged to
+    /// the crank at the span's recorded cost.
+    ///
+    /// Why a limit is not the vat's fault: how much a message costs depends on what it
+    /// carries, so the sender, not the receiver, chose to reach the limit. The line
+    /// (docs/ARCHITECTURE.md, "Where the line is drawn"): messages roll back; every other
+    /// delivery (startVat, notify, GC, bringOutYourDead) runs the vat's own code on the
+    /// vat's own schedule and still terminates it.
+    fn roll_back_message(&mut self, v: VatId, undo: Undo<'_>, why: &str, report: &mut CrankReport) {
+        self.st.store.rollback_to(undo.sp);
+        self.drop_worker(v);
+        match self.build_worker(v) {
+            Ok((worker, cost)) => {
+                report.computrons = report.computrons.saturating_add(cost);
+                self.keep_worker(v, worker);
+            }
+            Err(e) => {
+                let rejection = capdata::error(&format!("vat terminated: {e}"));
+                self.abort_and_terminate(v, &e, &rejection, report);
+                return;
+            }
+        }
+        tracing::info!(vat = %v, reason = why, "message rolled back at a resource limit");
+        let reason = capdata::error(&format!("the message was rolled back: {why}"));
+        self.splat(undo.target, undo.msg, &reason);
+        report.rolled_back = Some((v, why.to_string()));
     }
 
     /// Terminates the vats a delivery asked to end (vat-admin's `terminateWithFailure`).

@@ -1,6 +1,8 @@
 //! Syscalls: each one a vat makes is parsed, checked, translated into kernel refs and
 //! applied to the crank buffer at once. The first illegal one marks the delivery faulted;
-//! the kernel then aborts the crank and terminates the vat (reference §4).
+//! the kernel then aborts the crank and terminates the vat (reference §4). One refused by
+//! a resource limit (sizes, per-delivery caps, the storage quota) marks it `limit`: the
+//! delivery fails as if out of computrons (a message is rolled back, see `kernel`).
 
 use crate::capdata::{self, CapData};
 use crate::events::{KCapData, KMessage, KernelEvent};
@@ -22,6 +24,13 @@ pub const MAX_VATSTORE_VALUE: usize = 1 << 20;
 pub const DEFAULT_VATSTORE_QUOTA: u64 = 256 << 20;
 /// Most slots one capdata may carry.
 pub const MAX_SLOTS: usize = 10_000;
+/// Most messages one delivery may send (`syscall.send`): bounds the run-queue growth a
+/// single delivery can cause, whatever the meter would still allow.
+pub const MAX_SENDS_PER_DELIVERY: u32 = 1_000;
+/// Most vatstore writes (sets and deletes) one delivery may make, and the bytes (keys
+/// plus values) its sets may carry in all.
+pub const MAX_WRITES_PER_DELIVERY: u32 = 10_000;
+pub const MAX_WRITE_BYTES_PER_DELIVERY: u64 = 16 << 20;
 
 /// A vat's request to end itself (`syscall.exit`).
 #[derive(Clone, Debug)]
@@ -34,8 +43,16 @@ pub(crate) struct ExitRequest {
 pub(crate) struct SyscallCtx<'a> {
     st: &'a mut KState,
     vat: VatId,
-    /// The first illegal syscall, if any.
+    /// The first illegal syscall, if any: the vat's own fault.
     pub(crate) fault: Option<String>,
+    /// The first syscall refused by a resource limit (a size, a per-delivery cap, the
+    /// storage quota): the delivery fails, but what reached the limit may be what the vat
+    /// was sent, so the kernel treats it as it treats running out of computrons.
+    pub(crate) limit: Option<String>,
+    /// This delivery's sends, vatstore writes and bytes written (for the caps above).
+    sends: u32,
+    writes: u32,
+    written_bytes: u64,
     pub(crate) exit: Option<ExitRequest>,
     /// Vats to terminate after this delivery (vat-admin's `terminateWithFailure`).
     pub(crate) terminations: Vec<(VatId, KCapData)>,
@@ -57,6 +74,10 @@ impl<'a> SyscallCtx<'a> {
             st,
             vat,
             fault: None,
+            limit: None,
+            sends: 0,
+            writes: 0,
+            written_bytes: 0,
             exit: None,
             terminations: Vec::new(),
             vatstore: None,
@@ -97,14 +118,52 @@ impl<'a> SyscallCtx<'a> {
         let mut u = self.vatstore_use();
         let used = u.used.saturating_sub(old as u64).saturating_add(new as u64);
         if used > u.quota && new > old {
-            return Err(format!(
+            return Err(self.reached(format!(
                 "the vat's storage quota of {} bytes would be exceeded ({used} bytes)",
                 u.quota
-            ));
+            )));
         }
         u.used = used;
         u.changed = true;
         self.vatstore = Some(u);
+        Ok(())
+    }
+
+    /// Records that a resource limit refused the current syscall; returns the reason.
+    fn reached(&mut self, why: String) -> String {
+        self.limit.get_or_insert_with(|| why.clone());
+        why
+    }
+
+    /// Counts the per-delivery caps before a syscall runs.
+    fn count(&mut self, sc: &VatSyscall) -> Result<(), String> {
+        match sc {
+            VatSyscall::Send { .. } => {
+                self.sends += 1;
+                if self.sends > MAX_SENDS_PER_DELIVERY {
+                    return Err(self.reached(format!(
+                        "a delivery may send at most {MAX_SENDS_PER_DELIVERY} messages"
+                    )));
+                }
+            }
+            VatSyscall::VatstoreSet { .. } | VatSyscall::VatstoreDelete { .. } => {
+                self.writes += 1;
+                if let VatSyscall::VatstoreSet { key, value } = sc {
+                    self.written_bytes += (key.len() + value.len()) as u64;
+                }
+                if self.writes > MAX_WRITES_PER_DELIVERY {
+                    return Err(self.reached(format!(
+                        "a delivery may make at most {MAX_WRITES_PER_DELIVERY} vatstore writes"
+                    )));
+                }
+                if self.written_bytes > MAX_WRITE_BYTES_PER_DELIVERY {
+                    return Err(self.reached(format!(
+                        "a delivery may write at most {MAX_WRITE_BYTES_PER_DELIVERY} vatstore bytes"
+                    )));
+                }
+            }
+            _ => {}
+        }
         Ok(())
     }
 }
@@ -116,10 +175,21 @@ impl SyscallHandler for SyscallCtx<'_> {
                 "the vat already made an illegal syscall ({f})"
             )));
         }
+        if let Some(l) = &self.limit {
+            return Err(SyscallError(format!(
+                "the delivery already reached a limit ({l})"
+            )));
+        }
         let name = sc.name();
-        self.execute(sc).map_err(|why| {
+        let done = self.count(&sc).and_then(|()| self.execute(sc));
+        done.map_err(|why| {
             let msg = format!("syscall.{name}: {why}");
-            self.fault = Some(msg.clone());
+            // A refusal by a limit was recorded as such (`reached`); anything else is
+            // illegal.
+            match &mut self.limit {
+                Some(l) => *l = msg.clone(),
+                None => self.fault = Some(msg.clone()),
+            }
             SyscallError(msg)
         })
     }
@@ -145,10 +215,10 @@ impl SyscallCtx<'_> {
             VatSyscall::VatstoreSet { key, value } => {
                 let k = self.vatstore_key(&key)?;
                 if value.len() > MAX_VATSTORE_VALUE {
-                    return Err(format!(
+                    return Err(self.reached(format!(
                         "value of {} bytes is over the {MAX_VATSTORE_VALUE}-byte limit",
                         value.len()
-                    ));
+                    )));
                 }
                 let old = self.st.read(&k, |v| key.len() + v.len()).unwrap_or(0);
                 self.account_vatstore(old, key.len() + value.len())?;
@@ -206,12 +276,12 @@ impl SyscallCtx<'_> {
         }
     }
 
-    fn vatstore_key(&self, key: &str) -> Result<String, String> {
+    fn vatstore_key(&mut self, key: &str) -> Result<String, String> {
         if key.len() > MAX_VATSTORE_KEY {
-            return Err(format!(
+            return Err(self.reached(format!(
                 "key of {} bytes is over the {MAX_VATSTORE_KEY}-byte limit",
                 key.len()
-            ));
+            )));
         }
         Ok(keys::vatstore(self.vat, key))
     }
@@ -262,7 +332,11 @@ impl SyscallCtx<'_> {
                 Some(kr)
             }
         };
-        let msg = KMessage { methargs, result };
+        let msg = KMessage {
+            methargs,
+            result,
+            allowance: None,
+        };
         self.st.incref(kt, true);
         for k in msg.krefs().collect::<Vec<_>>() {
             self.st.incref(k, true);

@@ -279,7 +279,7 @@ impl Kernel {
         // 1. The old incarnation drops what it can, recorded in its span.
         let mut old = self.worker(v).map_err(UpgradeError::Boyd)?;
         let boyd = VatDelivery::BringOutYourDead;
-        let run = self.run_delivery(v, old.as_mut(), &boyd);
+        let run = self.run_delivery(v, old.as_mut(), &boyd, None);
         drop(old);
         report.computrons += run.computrons;
         if let Some(why) = run.failure {
@@ -318,7 +318,7 @@ impl Kernel {
             .make_worker(v, &source, Some(bundle))
             .map_err(UpgradeError::Worker)?;
         let start = self.st.translate_start_vat(v);
-        let run = self.run_delivery(v, worker.as_mut(), &start);
+        let run = self.run_delivery(v, worker.as_mut(), &start, None);
         report.computrons += run.computrons;
         if let Some(why) = run.failure {
             return Err(UpgradeError::StartVat(why));

@@ -247,6 +247,7 @@ impl KState {
         let msg = KMessage {
             methargs,
             result: None,
+            allowance: None,
         };
         self.incref(target, true);
         for k in &msg.methargs.slots {

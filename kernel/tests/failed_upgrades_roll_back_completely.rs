@@ -172,12 +172,27 @@ fn the_meter_runs_out() {
 fn an_illegal_syscall_during_start_vat() {
     let src = "import { Far } from '@endo/far';\n\
                export function buildRootObject(vatPowers) {\n\
+                 vatPowers.kernelHook('createVat', 'b1-x', { name: 'forged' });\n\
+                 return Far('root', {});\n\
+               }";
+    fails_and_rolls_back(
+        Some(bundle(src)),
+        "illegal syscall.kernelHook: only the vat-admin vat may call kernel hooks",
+    );
+}
+
+#[test]
+fn a_limit_reached_during_start_vat() {
+    // Not the vat's fault in a message (it would be rolled back), but startVat is the
+    // new version's own code: the upgrade fails and unwinds.
+    let src = "import { Far } from '@endo/far';\n\
+               export function buildRootObject(vatPowers) {\n\
                  vatPowers.vatstore.set('k'.repeat(5000), 'v');\n\
                  return Far('root', {});\n\
                }";
     fails_and_rolls_back(
         Some(bundle(src)),
-        "illegal syscall.vatstoreSet: key of 5004 bytes",
+        "startVat delivery failed: syscall.vatstoreSet: key of 5004 bytes",
     );
 }
 

@@ -220,21 +220,40 @@ fn subscribing_to_an_object_and_gc_of_the_wrong_kind() {
 }
 
 #[test]
-fn oversized_vatstore_keys_and_values() {
-    assert_terminated_for(
-        illegal(VatSyscall::VatstoreSet {
-            key: "k".repeat(5000),
-            value: "v".into(),
-        }),
-        "over the 1024-byte limit",
-    );
-    assert_terminated_for(
-        illegal(VatSyscall::VatstoreSet {
-            key: "k".into(),
-            value: "v".repeat((1 << 20) + 1),
-        }),
-        "byte limit",
-    );
+fn oversized_vatstore_keys_and_values_roll_the_message_back() {
+    // A size limit is a resource limit, not an illegal syscall: the message is rolled
+    // back (its send never leaves) and bob lives on (messages_at_a_limit_roll_back.rs).
+    for (sc, reason) in [
+        (
+            VatSyscall::VatstoreSet {
+                key: "k".repeat(5000),
+                value: "v".into(),
+            },
+            "over the 1024-byte limit",
+        ),
+        (
+            VatSyscall::VatstoreSet {
+                key: "k".into(),
+                value: "v".repeat((1 << 20) + 1),
+            },
+            "byte limit",
+        ),
+    ] {
+        let (w, a, b) = scenario(move |sys| {
+            let e = sys.syscall(sc.clone()).expect_err("refused");
+            assert!(e.0.contains(reason), "{e}");
+            assert!(sys
+                .syscall(VatSyscall::VatstoreGet { key: "x".into() })
+                .is_err());
+        });
+        assert!(w.live(b), "bob lives ({reason})");
+        assert!(!from_bob_arrived(&w, a), "the send was undone ({reason})");
+        assert!(
+            alice_answer(&w, a).is_none(),
+            "alice's question still waits"
+        );
+        w.audit();
+    }
 }
 
 #[test]

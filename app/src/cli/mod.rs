@@ -169,6 +169,24 @@ pub struct TxFlags {
     /// The node's RPC address.
     #[arg(long, global = true, default_value = "http://127.0.0.1:26657")]
     pub node: String,
+    /// Gas the tx declares: a number, or `auto` for an estimate (its size, and 200
+    /// computrons for each delivery). A delivery may use the tx's gas left after its size,
+    /// shared among its deliveries, at 100 gas a computron.
+    #[arg(long, global = true, default_value = "auto", value_parser = parse_gas)]
+    pub gas: Gas,
+}
+
+/// `--gas`: a declared amount, or an estimate.
+#[derive(Clone, Copy, Debug)]
+pub struct Gas(pub Option<u64>);
+
+fn parse_gas(s: &str) -> Result<Gas, String> {
+    if s == "auto" {
+        return Ok(Gas(None));
+    }
+    s.parse()
+        .map(|n| Gas(Some(n)))
+        .map_err(|_| format!("{s:?} is neither a gas amount nor \"auto\""))
 }
 
 #[derive(Subcommand)]
@@ -360,12 +378,17 @@ pub fn run_tool(command: Command) -> anyhow::Result<()> {
             println!("{}", b.id());
         }
         Command::Tx { flags, command } => {
-            let TxFlags { home, from, node } = flags;
+            let TxFlags {
+                home,
+                from,
+                node,
+                gas: Gas(gas),
+            } = flags;
             let summary = match command {
                 TxCommand::Swingset { command } => match command {
                     SwingsetTx::InstallBundle { path, no_gzip } => {
                         let bytes = load_bundle(&path)?;
-                        tx::send(&home.home, &node, &from, |me| {
+                        tx::send(&home.home, &node, &from, gas, |me| {
                             vec![compose::install_bundle(me, &bytes, !no_gzip)]
                         })?
                     }
@@ -376,7 +399,7 @@ pub fn run_tool(command: Command) -> anyhow::Result<()> {
                     } => {
                         serde_json::from_str::<Value>(&args)
                             .context("ARGS must be a JSON array")?;
-                        tx::send(&home.home, &node, &from, |me| {
+                        tx::send(&home.home, &node, &from, gas, |me| {
                             vec![compose::deliver(me, &target, &method, &args)]
                         })?
                     }
@@ -425,7 +448,7 @@ pub fn run_tool(command: Command) -> anyhow::Result<()> {
                         } else {
                             title
                         };
-                        tx::send(&home.home, &node, &from, |me| {
+                        tx::send(&home.home, &node, &from, gas, |me| {
                             vec![compose::submit_proposal(
                                 me,
                                 vec![inner],
@@ -439,14 +462,14 @@ pub fn run_tool(command: Command) -> anyhow::Result<()> {
                     GovTx::Vote {
                         proposal_id,
                         option,
-                    } => tx::send(&home.home, &node, &from, |me| {
+                    } => tx::send(&home.home, &node, &from, gas, |me| {
                         vec![compose::vote(me, proposal_id, option.into())]
                     })?,
                     GovTx::Deposit {
                         proposal_id,
                         amount,
                         denom,
-                    } => tx::send(&home.home, &node, &from, |me| {
+                    } => tx::send(&home.home, &node, &from, gas, |me| {
                         vec![compose::deposit(me, proposal_id, amount, &denom)]
                     })?,
                 },

@@ -10,13 +10,15 @@ use serde_json::{json, Value};
 
 use crate::cli::keys;
 use crate::cli::rpc_client::Rpc;
-use crate::sign::{sign_tx, SignerData};
+use crate::sign::{sign_tx_with_gas, SignerData};
 
-/// Signs `msgs` as key `from` and broadcasts them; returns a summary of the result.
+/// Signs `msgs` as key `from` and broadcasts them, declaring `gas` (`None`: an estimate);
+/// returns a summary of the result.
 pub fn send(
     home: &Path,
     node: &str,
     from: &str,
+    gas: Option<u64>,
     msgs: impl FnOnce(&str) -> Vec<Any>,
 ) -> anyhow::Result<Value> {
     let key = keys::show(home, from)?;
@@ -32,7 +34,7 @@ pub fn send(
     let sequence = acct["sequence"]
         .as_u64()
         .context("account without a sequence")?;
-    let tx = sign_tx(
+    let tx = sign_tx_with_gas(
         &SignerData {
             key: &sk,
             chain_id: &chain_id,
@@ -41,6 +43,7 @@ pub fn send(
         },
         msgs(&key.address),
         "",
+        gas,
     );
     let result = rpc.broadcast_and_wait(&tx, Duration::from_secs(60))?;
     let summary = summarize(&result);

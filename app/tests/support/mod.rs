@@ -13,7 +13,7 @@ use vatchain_app::auth::address_of;
 use vatchain_app::block::{BlockOutcome, TxResult};
 use vatchain_app::cli::keys::KeyFile;
 use vatchain_app::node::{self, BlockRequest, NodeConfig, NodeHandle};
-use vatchain_app::sign::{sign_tx, SignerData};
+use vatchain_app::sign::{sign_tx, sign_tx_with_gas, SignerData};
 use vatchain_kernel::worker::bundle::Bundle;
 
 pub const CHAIN_ID: &str = "vatchain-test";
@@ -52,9 +52,14 @@ impl Wallet {
         }
     }
 
-    /// Signs `msgs` with the next sequence (and counts it).
+    /// Signs `msgs` with the next sequence (and counts it), declaring the estimated gas.
     pub fn tx(&mut self, msgs: Vec<Any>) -> Vec<u8> {
-        let bytes = sign_tx(
+        self.tx_with_gas(msgs, None)
+    }
+
+    /// [`Wallet::tx`] declaring `gas` (`None`: the estimate).
+    pub fn tx_with_gas(&mut self, msgs: Vec<Any>, gas: Option<u64>) -> Vec<u8> {
+        let bytes = sign_tx_with_gas(
             &SignerData {
                 key: &self.key,
                 chain_id: CHAIN_ID,
@@ -63,6 +68,7 @@ impl Wallet {
             },
             msgs,
             "",
+            gas,
         );
         self.sequence += 1;
         bytes

@@ -64,6 +64,9 @@ pub const RUN_QUEUE: &str = "runQueue";
 pub const ACCEPTANCE_QUEUE: &str = "acceptanceQueue";
 pub const HOST_QUEUE: &str = "hostQueue";
 pub const LANE_TURN: &str = "laneTurn";
+/// The computron limit of one live delivery, set by the host from its chain parameters
+/// (absent: the worker's default).
+pub const DELIVERY_LIMIT: &str = "deliveryLimit";
 
 // Keys are built by hand rather than with `format!`: the kernel builds several for every
 // syscall and delivery, and the formatting machinery was a visible part of that cost.

@@ -196,8 +196,13 @@ pub trait SyscallHandler {
 /// How a delivery ended, as the worker reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeliveryOutcome {
-    /// `Err(reason)`: the vat failed this delivery (it will be terminated).
+    /// `Err(reason)`: the vat failed this delivery.
     pub status: Result<(), String>,
+    /// The failure was a resource limit the delivery reached (its computron limit, the
+    /// heap limit), not an error of the vat's own making: the kernel may roll such a
+    /// message back instead of terminating the vat (docs/ARCHITECTURE.md, "Where the line
+    /// is drawn").
+    pub resource_limit: bool,
     /// Work done, in computrons (counted toward the block budget and the vat's meter).
     pub computrons: u64,
 }
@@ -219,6 +224,11 @@ pub trait VatWorker {
     /// tightened: a worker replays without a computron limit (the delivery ends, as it
     /// did), so that stricter metering never turns history into a divergence.
     fn set_replaying(&mut self, _replaying: bool) {}
+
+    /// The computron limit of the next live deliveries: `Some(n)` as the kernel computed
+    /// it (the chain's per-delivery limit, lowered by the allowance a message carries),
+    /// `None` for the worker's own default.
+    fn set_delivery_limit(&mut self, _computrons: Option<u64>) {}
 }
 
 /// Where a vat's code comes from (`vN.source`).

@@ -56,6 +56,7 @@ impl<V: RawVat> VatWorker for RawWorker<V> {
         let status = self.0.deliver(delivery, &mut counting);
         DeliveryOutcome {
             status,
+            resource_limit: false,
             computrons: 1 + counting.count,
         }
     }

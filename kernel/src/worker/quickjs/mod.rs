@@ -123,6 +123,8 @@ pub struct JsWorker {
     limits: JsLimits,
     /// Replaying a transcript: no computron limit (see `VatWorker::set_replaying`).
     replaying: bool,
+    /// The kernel's limit for live deliveries (`None`: `limits.delivery_computrons`).
+    delivery_limit: Option<u64>,
 }
 
 fn js_error(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
@@ -218,6 +220,7 @@ impl JsWorker {
             heap,
             limits,
             replaying: false,
+            delivery_limit: None,
         })
     }
 
@@ -362,6 +365,10 @@ impl VatWorker for JsWorker {
         self.replaying = replaying;
     }
 
+    fn set_delivery_limit(&mut self, computrons: Option<u64>) {
+        self.delivery_limit = computrons;
+    }
+
     fn deliver(
         &mut self,
         delivery: &VatDelivery,
@@ -370,11 +377,12 @@ impl VatWorker for JsWorker {
         self.meter.ticks.set(0);
         self.meter.millis.set(0);
         self.meter.exceeded.set(false);
-        self.meter.limit.set(if self.replaying {
-            u64::MAX
-        } else {
-            self.limits.delivery_computrons
-        });
+        let limit = self
+            .delivery_limit
+            .unwrap_or(self.limits.delivery_computrons);
+        self.meter
+            .limit
+            .set(if self.replaying { u64::MAX } else { limit });
         self.heap
             .limit
             .set(self.limits.heap_bytes.saturating_add(8 << 20));
@@ -382,10 +390,10 @@ impl VatWorker for JsWorker {
         let result = bridge.with_handler(syscalls, || self.run(delivery));
         self.meter.limit.set(u64::MAX);
         let computrons = 1 + self.meter.used();
+        let resource_limit = self.meter.exceeded.get() || self.heap.exceeded.get();
         let status = if self.meter.exceeded.get() {
             Err(format!(
-                "computron limit exceeded: the delivery ran past {} computrons",
-                self.limits.delivery_computrons
+                "computron limit exceeded: the delivery ran past {limit} computrons"
             ))
         } else if self.heap.exceeded.get() {
             Err(format!(
@@ -395,6 +403,10 @@ impl VatWorker for JsWorker {
         } else {
             result
         };
-        DeliveryOutcome { status, computrons }
+        DeliveryOutcome {
+            status,
+            resource_limit,
+            computrons,
+        }
     }
 }
