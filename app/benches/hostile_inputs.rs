@@ -18,7 +18,7 @@ use vatchain_app::block::BlockOutcome;
 use vatchain_app::cli::init::demo_bundle;
 use vatchain_app::compose;
 use vatchain_app::node::{self, BlockRequest, NodeConfig, NodeHandle};
-use vatchain_app::sign::{sign_tx, SignerData};
+use vatchain_app::sign::{sign_tx_with_gas, SignerData};
 use vatchain_kernel::worker::bundle::Bundle;
 
 const CHAIN: &str = "vatchain-hostile";
@@ -69,7 +69,12 @@ impl Chain {
     }
 
     fn tx(&mut self, msgs: Vec<cosmrs::Any>) -> Vec<u8> {
-        let tx = sign_tx(
+        self.tx_with_gas(msgs, None)
+    }
+
+    /// A tx declaring `gas` (`None`: the wallet's estimate).
+    fn tx_with_gas(&mut self, msgs: Vec<cosmrs::Any>, gas: Option<u64>) -> Vec<u8> {
+        let tx = sign_tx_with_gas(
             &SignerData {
                 key: &self.key,
                 chain_id: CHAIN,
@@ -78,6 +83,7 @@ impl Chain {
             },
             msgs,
             "",
+            gas,
         );
         self.seq += 1;
         tx
@@ -180,9 +186,29 @@ fn main() {
         let deep = format!("[{}1{}]", "[".repeat(120), "]".repeat(120));
         c.deliver("counter", "increment", &deep)
     });
-    one_tx("a method looping 10^8 times", "hostile", |c| {
-        c.deliver("hostile", "loop", "[]")
-    });
+    one_tx(
+        "a method looping 10^8 times (the wallet's gas estimate)",
+        "hostile",
+        |c| c.deliver("hostile", "loop", "[]"),
+    );
+    one_tx(
+        "a method looping 10^8 times (gas for the whole delivery limit)",
+        "hostile",
+        |c| {
+            let m = compose::deliver(&c.me, "hostile", "loop", "[]");
+            c.tx_with_gas(vec![m], Some(10_000_000))
+        },
+    );
+    one_tx(
+        "ten such deliveries in one tx (gas for all of them)",
+        "hostile",
+        |c| {
+            let msgs = (0..10)
+                .map(|_| compose::deliver(&c.me, "hostile", "loop", "[]"))
+                .collect();
+            c.tx_with_gas(msgs, Some(60_000_000))
+        },
+    );
     one_tx(
         "2,000 vatstore values of 1 MiB in one delivery",
         "hostile",

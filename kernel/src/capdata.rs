@@ -40,6 +40,57 @@ pub fn json<S>(value: &serde_json::Value) -> CapData<S> {
     CapData::data(format!("#{value}"))
 }
 
+/// The JSON of a smallcaps body (`None`: not smallcaps, or not JSON).
+pub fn decode_body(body: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(body.strip_prefix('#')?).ok()
+}
+
+/// Nesting the kernel accepts in a body it passes on (liveslots decodes at most 64).
+const MAX_PASSED_DEPTH: usize = 60;
+
+/// Whether `v` (a decoded body with `slots` slots) may be embedded in capdata the kernel
+/// makes: every slot reference (`"$N…"`, `"&N"`) names an existing slot, and it nests
+/// less than liveslots decodes. A vat's text checked this way cannot make the kernel send
+/// malformed capdata.
+pub fn fits_slots(v: &serde_json::Value, slots: usize) -> bool {
+    fn walk(v: &serde_json::Value, slots: usize, depth: usize) -> bool {
+        if depth > MAX_PASSED_DEPTH {
+            return false;
+        }
+        match v {
+            serde_json::Value::String(s) => match s.chars().next() {
+                Some('$' | '&') => s[1..]
+                    .split('.')
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .is_some_and(|n| n < slots),
+                _ => true,
+            },
+            serde_json::Value::Array(a) => a.iter().all(|x| walk(x, slots, depth + 1)),
+            serde_json::Value::Object(o) => o.values().all(|x| walk(x, slots, depth + 1)),
+            _ => true,
+        }
+    }
+    walk(v, slots, 0)
+}
+
+/// Smallcaps methargs `[method, args]` with `slots`; `args` are already smallcaps JSON
+/// (decoded bodies, or values the kernel made). `method` is a plain method name.
+pub fn methargs<S>(method: &str, args: Vec<serde_json::Value>, slots: Vec<S>) -> CapData<S> {
+    debug_assert!(
+        !method.starts_with(|c: char| "!\"#$%&'()*+,-".contains(c)),
+        "a method name the kernel sends needs no smallcaps escape"
+    );
+    let body = serde_json::Value::Array(vec![
+        serde_json::Value::String(method.into()),
+        serde_json::Value::Array(args),
+    ]);
+    CapData {
+        body: format!("#{body}"),
+        slots,
+    }
+}
+
 /// If `data` is exactly one presence (`"$0…"` with one slot), that slot.
 pub fn single_presence<S>(data: &CapData<S>) -> Option<&S> {
     single_slot(data, '$')
@@ -82,9 +133,28 @@ mod tests {
             slots: vec![1],
         };
         assert_eq!(single_presence(&r), None);
+        let m = methargs(
+            "hi",
+            vec![serde_json::json!("$0"), serde_json::json!(1)],
+            vec![3u8],
+        );
+        assert_eq!(m.body, "#[\"hi\",[\"$0\",1]]");
+        assert_eq!(m.slots, vec![3]);
         assert_eq!(
             error::<u8>("a \"b\"").body,
             r##"#{"#error":"a \"b\"","name":"Error"}"##
         );
+    }
+
+    #[test]
+    fn passed_bodies_must_fit_their_slots() {
+        let ok = decode_body("#{\"a\":[\"$0.Alleged: x\",\"&1\",\"plain\"]}").expect("json");
+        assert!(fits_slots(&ok, 2));
+        assert!(!fits_slots(&ok, 1), "&1 names a missing slot");
+        assert!(!fits_slots(&decode_body("#\"$x\"").expect("json"), 5));
+        let deep = format!("#{}1{}", "[".repeat(70), "]".repeat(70));
+        assert!(!fits_slots(&decode_body(&deep).expect("json"), 0));
+        assert_eq!(decode_body("not smallcaps"), None);
+        assert_eq!(decode_body("#{broken"), None);
     }
 }

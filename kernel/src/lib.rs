@@ -11,7 +11,6 @@
 
 mod audit;
 pub mod capdata;
-mod deliver;
 mod events;
 mod gc;
 mod kernel;
@@ -24,8 +23,10 @@ pub mod store;
 mod syscall;
 mod terminate;
 mod transcript;
+mod translate;
 mod upgrade;
 mod vat_admin;
+mod warehouse;
 pub mod worker;
 
 pub use audit::AuditReport;

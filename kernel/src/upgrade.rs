@@ -314,7 +314,7 @@ impl Kernel {
             bundle_id: req.bundle_id.clone(),
         };
         let mut worker = self
-            .factory
+            .factory()
             .make_worker(v, &source, Some(bundle))
             .map_err(UpgradeError::Worker)?;
         let start = self.st.translate_start_vat(v);
@@ -372,12 +372,26 @@ impl KState {
     /// vat-admin vat.
     pub(crate) fn upgrade_callback(&mut self, upgrade_id: u64, outcome: Result<u64, UpgradeError>) {
         let args = match outcome {
-            Ok(n) => serde_json::json!([upgrade_id, true, "#undefined", n]),
+            Ok(n) => vec![
+                serde_json::json!(upgrade_id),
+                serde_json::json!(true),
+                serde_json::json!("#undefined"),
+                serde_json::json!(n),
+            ],
             Err(e) => {
                 let msg = format!("vat-upgrade failure: {e}");
-                serde_json::json!([upgrade_id, false, {"#error": msg, "name": "Error"}, "#undefined"])
+                vec![
+                    serde_json::json!(upgrade_id),
+                    serde_json::json!(false),
+                    serde_json::json!({"#error": msg, "name": "Error"}),
+                    serde_json::json!("#undefined"),
+                ]
             }
         };
-        self.send_to_vat_admin(CapData::data(format!("#[\"vatUpgradeCallback\",{args}]")));
+        self.send_to_vat_admin(crate::capdata::methargs(
+            "vatUpgradeCallback",
+            args,
+            Vec::new(),
+        ));
     }
 }

@@ -225,11 +225,25 @@ impl KState {
         if !self.vat_options(v).is_some_and(|o| o.dynamic) {
             return;
         }
-        let info_json = info.body.strip_prefix('#').unwrap_or("\"#undefined\"");
-        self.send_to_vat_admin(CapData {
-            body: format!("#[\"vatTerminated\",[\"{v}\",{failure},{info_json}]]"),
-            slots: info.slots.clone(),
-        });
+        // The info is the vat's text: passed on only if it is well-formed capdata whose
+        // references fit its slots, so a vat cannot make the kernel send vat-admin
+        // malformed methargs (which would fail vat-admin's delivery, not the vat's).
+        let (info_value, slots) = match crate::capdata::decode_body(&info.body) {
+            Some(x) if crate::capdata::fits_slots(&x, info.slots.len()) => (x, info.slots.clone()),
+            _ => {
+                let e: KCapData = crate::capdata::error(
+                    "the vat ended with completion data that is not valid capdata",
+                );
+                let x = crate::capdata::decode_body(&e.body).expect("the kernel's own error");
+                (x, Vec::new())
+            }
+        };
+        let args = vec![
+            serde_json::Value::String(v.to_string()),
+            serde_json::Value::Bool(failure),
+            info_value,
+        ];
+        self.send_to_vat_admin(crate::capdata::methargs("vatTerminated", args, slots));
     }
 
     /// Queues `methargs` to the vat-admin vat's root (if it is live), holding what the

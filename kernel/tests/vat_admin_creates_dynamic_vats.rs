@@ -125,3 +125,114 @@ fn only_vat_admin_may_call_kernel_hooks_and_its_name_is_reserved() {
     let a = k.install_vat_admin().expect("first");
     assert_eq!(k.install_vat_admin().expect("second"), a);
 }
+
+/// JS workers, except bundle `crafty`: a raw vat that exits with the completion body it
+/// is told to (text no liveslots would make).
+struct WithCrafty(JsWorkers, &'static str);
+
+impl vatchain_kernel::worker::WorkerFactory for WithCrafty {
+    fn make_worker(
+        &mut self,
+        vat: vatchain_kernel::VatId,
+        source: &VatSource,
+        bundle: Option<&[u8]>,
+    ) -> Result<Box<dyn vatchain_kernel::worker::VatWorker>, String> {
+        use vatchain_kernel::worker::{RawWorker, VatDelivery, VatSyscall};
+        if source.bundle_id != "crafty" {
+            return self.0.make_worker(vat, source, bundle);
+        }
+        let body = self.1;
+        Ok(Box::new(RawWorker(
+            move |d: &VatDelivery, sys: &mut dyn vatchain_kernel::worker::SyscallHandler| {
+                if matches!(d, VatDelivery::Message { .. }) {
+                    sys.syscall(VatSyscall::Exit {
+                        failure: false,
+                        info: CapData::data(body),
+                    })
+                    .map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            },
+        )))
+    }
+}
+
+#[test]
+fn a_vat_ending_with_crafted_completion_text_cannot_harm_vat_admin() {
+    // The kernel tells vat-admin of the vat's end with methargs it builds itself: the
+    // crafted text is replaced by a kernel error, so what vat-admin receives is always
+    // well-formed capdata whose references fit its slots (read back from the slog).
+    // A well-formed body is passed on as it is.
+    for (body, passed) in [
+        ("#{broken", None),
+        ("#\"$5.Alleged: x\"", None),
+        ("#[\"vatTerminated\"]]]", None),
+        ("#\"bye\"", Some("bye")),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let slog = dir.path().join("slog");
+        let mut k = Kernel::new(
+            Store::in_memory(),
+            Box::new(WithCrafty(JsWorkers::default(), body)),
+            KernelConfig {
+                slog: Some(slog.clone()),
+                ..KernelConfig::default()
+            },
+        )
+        .expect("kernel");
+        let admin = k.install_vat_admin().expect("vat-admin");
+        let v = k
+            .create_vat(
+                VatSource {
+                    bundle_id: "crafty".into(),
+                },
+                VatOptions {
+                    name: "crafty".into(),
+                    dynamic: true,
+                    ..VatOptions::default()
+                },
+                vatchain_kernel::capdata::undefined(),
+            )
+            .expect("create");
+        k.run(RunBudget::UNLIMITED);
+        let root = k.vat_root(v).expect("root");
+        k.queue_to_kref(root, CapData::data("#[\"quit\",[]]"), false)
+            .expect("send");
+        let r = k.run(RunBudget::UNLIMITED);
+        assert_eq!(
+            r.terminated.len(),
+            1,
+            "{body}: only the crafty vat ends: {r:?}"
+        );
+        assert_eq!(r.terminated[0].0, v);
+        assert!(k.vats().contains(&admin), "{body}: vat-admin lives");
+        audit(&k);
+        drop(k);
+        let log = std::fs::read_to_string(&slog).expect("slog");
+        let notice = log
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+            .find(|l| {
+                l["vatID"] == serde_json::json!(admin.to_string())
+                    && l["delivery"]["methargs"]["body"]
+                        .as_str()
+                        .is_some_and(|b| b.starts_with("#[\"vatTerminated\""))
+            })
+            .unwrap_or_else(|| panic!("{body}: no vatTerminated reached vat-admin"));
+        let sent = notice["delivery"]["methargs"]["body"]
+            .as_str()
+            .expect("body");
+        let parsed: serde_json::Value =
+            serde_json::from_str(&sent[1..]).unwrap_or_else(|e| panic!("{sent}: {e}"));
+        match passed {
+            Some(v) => assert_eq!(parsed[1][2], serde_json::json!(v), "{sent}"),
+            None => assert!(
+                parsed[1][2]["#error"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("not valid capdata")),
+                "{body}: {sent}"
+            ),
+        }
+        assert_eq!(notice["status"], "ok", "{body}: vat-admin handled it");
+    }
+}
