@@ -32,12 +32,13 @@ impl Default for Params {
         Params {
             denom: "uvat".into(),
             max_bundle_bytes: 1 << 20,
-            // About a second of execution on our machine (see ARCHITECTURE, "Metering").
-            block_computrons: 10_000,
+            // With one delivery's overshoot, at most a second of execution on our machine
+            // at the slowest JS measured (see ARCHITECTURE, "Metering").
+            block_computrons: 5_000,
             max_msgs_per_tx: 100,
             max_block_msgs: 2_000,
-            // A third of a second of JS at most (see ARCHITECTURE, "Metering").
-            delivery_computrons: 5_000,
+            // At most a third of a second of JS (see ARCHITECTURE, "Metering").
+            delivery_computrons: 2_500,
             gas: crate::gas::GasParams::default(),
             gov: GovParams::default(),
         }

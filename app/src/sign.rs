@@ -19,8 +19,8 @@ pub struct SignerData<'a> {
     pub sequence: u64,
 }
 
-/// Computrons `sign_tx` reserves for each delivery a tx asks for (a twenty-fifth of the
-/// default per-delivery limit; most methods need a few, and a tx of 100 deliveries still
+/// Computrons `sign_tx` reserves for each delivery a tx asks for (a twelfth of the default
+/// per-delivery limit; most methods need a few, and a tx of 100 deliveries still
 /// leaves room for 40 such txs in a block's gas). `sign_tx_with_gas` declares more.
 pub const AUTO_DELIVERY_COMPUTRONS: u64 = 200;
 

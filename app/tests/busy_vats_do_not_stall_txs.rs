@@ -47,7 +47,7 @@ fn txs_keep_landing_while_a_vat_runs_forever() {
             out.computrons
         );
         assert!(
-            out.computrons < budget + 5_000 + 100,
+            out.computrons < budget + 2_500 + 100,
             "block {i}: one delivery past the budget at most ({} computrons)",
             out.computrons
         );

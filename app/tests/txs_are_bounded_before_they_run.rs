@@ -175,7 +175,7 @@ fn a_delivery_stays_within_its_txs_gas_and_the_vat_survives_a_runaway_method() {
     // With all the gas a delivery may use, it reaches the chain's per-delivery limit.
     let r = chain.run_tx(alice.tx_with_gas(vec![spin(&alice)], Some(10_000_000)));
     let why = event_attr(&r.events, "swingset_result", "value").expect("value");
-    assert!(why.contains("past 5000 computrons"), "{why}");
+    assert!(why.contains("past 2500 computrons"), "{why}");
     assert_eq!(chain.query("/vat/hostile")["name"], json!("hostile"));
     // Other users go on as before.
     let r = chain.run_tx(alice.tx(vec![deliver(&alice, "[2]")]));
