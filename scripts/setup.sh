@@ -2,6 +2,7 @@
 # Installs what a fresh machine lacks to build Vatchain, then returns. Idempotent.
 #   - libclang: RocksDB's build (librocksdb-sys) runs bindgen, which loads libclang.
 #   - node: runs the liveslots JavaScript tests (kernel/tests/js).
+#   - python3: runs scripts/module_cycles.py (no import cycles between modules).
 set -euo pipefail
 
 have_libclang() {
@@ -24,6 +25,12 @@ if ! command -v node >/dev/null; then
   echo "setup: installing Node.js (runs the JS liveslots tests)..."
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null
+fi
+
+if ! command -v python3 >/dev/null; then
+  echo "setup: installing python3 (runs the module-cycle check)..."
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null
 fi
 
 if ! command -v cargo >/dev/null; then

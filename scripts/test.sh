@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 . scripts/build.sh
+# No import cycle between any crate's modules (docs/ARCHITECTURE.md).
+./scripts/module_cycles.py kernel/src app/src bridge/src
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Everything the tests need. The first build compiles RocksDB's C++; every later build

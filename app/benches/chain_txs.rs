@@ -13,8 +13,8 @@ use std::time::Instant;
 use k256::ecdsa::SigningKey;
 use serde_json::json;
 use vatchain_app::auth::address_of;
-use vatchain_app::cli::init::demo_bundle;
 use vatchain_app::compose;
+use vatchain_app::home::demo_bundle;
 use vatchain_app::node::{self, BlockRequest, NodeConfig};
 use vatchain_app::sign::{sign_tx, SignerData};
 

@@ -22,7 +22,6 @@ use crate::auth::verify_tx;
 use crate::events::AppEvent;
 use crate::genesis::AppState;
 use crate::msgs::{decode_tx_msgs, TxMsg, MSG_DEPOSIT, MSG_SUBMIT_PROPOSAL, MSG_VOTE};
-use crate::node::{BlockRequest, NodeConfig};
 use crate::params::{parse_amount, Params};
 use crate::sign;
 use crate::upgrade_plan::{self, AtHeight};
@@ -62,10 +61,27 @@ pub struct BlockOutcome {
     pub computrons: u64,
 }
 
+/// A block as `FinalizeBlock` brings it.
+#[derive(Clone, Debug)]
+pub struct BlockRequest {
+    pub height: u64,
+    /// Block time, seconds since the Unix epoch (consensus data).
+    pub time: u64,
+    pub txs: Vec<Vec<u8>>,
+}
+
+/// What the block executor needs of the node: where the home is (for
+/// `upgrade-info.json`) and the software-upgrade handlers the binary carries.
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    pub home: std::path::PathBuf,
+    pub upgrade_handlers: &'static [crate::upgrade_plan::Handler],
+}
+
 /// The owner thread's block executor.
 pub struct BlockRunner {
     kernel: Kernel,
-    config: NodeConfig,
+    config: ChainConfig,
     /// The height finalized and not yet committed.
     pending: Option<u64>,
     /// Whether this process has begun a block yet (the binary-version check runs once).
@@ -94,7 +110,7 @@ struct MsgDone {
 }
 
 impl BlockRunner {
-    pub fn new(kernel: Kernel, config: NodeConfig) -> BlockRunner {
+    pub fn new(kernel: Kernel, config: ChainConfig) -> BlockRunner {
         BlockRunner {
             kernel,
             config,

@@ -27,6 +27,7 @@ pub mod files;
 pub mod gas;
 pub mod genesis;
 pub mod gov;
+pub mod home;
 pub mod host;
 pub mod msgs;
 pub mod node;

@@ -61,14 +61,7 @@ impl NodeConfig {
     }
 }
 
-/// A block as `FinalizeBlock` brings it.
-#[derive(Clone, Debug)]
-pub struct BlockRequest {
-    pub height: u64,
-    /// Block time, seconds since the Unix epoch (consensus data).
-    pub time: u64,
-    pub txs: Vec<Vec<u8>>,
-}
+pub use crate::block::BlockRequest;
 
 enum Command {
     Info(mpsc::Sender<(u64, Hash32)>),
@@ -259,7 +252,13 @@ impl Owner {
             );
         }
         tracing::info!(height = committed.height, app_hash = %hex::encode(committed.app_hash), "opened DB");
-        let runner = BlockRunner::new(kernel, config);
+        let runner = BlockRunner::new(
+            kernel,
+            crate::block::ChainConfig {
+                home: config.home.clone(),
+                upgrade_handlers: config.upgrade_handlers,
+            },
+        );
         check
             .lock()
             .map_err(|_| anyhow::anyhow!("check state lock poisoned"))?

@@ -62,7 +62,7 @@ pub enum KernelEvent {
         vat_id: VatId,
         #[serde(rename = "upgradeID")]
         upgrade_id: u64,
-        request: crate::upgrade::UpgradeRequest,
+        request: UpgradeRequest,
     },
 }
 
@@ -80,7 +80,7 @@ struct StoredEvent {
     kpid: Option<KRef>,
     #[serde(rename = "upgradeID")]
     upgrade_id: Option<u64>,
-    request: Option<crate::upgrade::UpgradeRequest>,
+    request: Option<UpgradeRequest>,
 }
 
 impl TryFrom<StoredEvent> for KernelEvent {
@@ -117,4 +117,14 @@ impl TryFrom<StoredEvent> for KernelEvent {
             other => return Err(format!("unknown kernel event type {other:?}")),
         })
     }
+}
+
+/// What the new incarnation should be.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeRequest {
+    #[serde(rename = "bundleID")]
+    pub bundle_id: String,
+    pub vat_parameters: KCapData,
+    pub upgrade_message: String,
 }

@@ -10,7 +10,9 @@ mod crank;
 mod outcome;
 
 use crate::capdata::{self, CapData};
-use crate::events::{KCapData, KMessage, KernelEvent};
+pub use crate::error::KernelError;
+use crate::events::{KCapData, KMessage};
+use crate::migrate::{MigrateError, MigrationReport, PendingMigration, Progress};
 use crate::refs::{KRef, VatId};
 use crate::state::promises::PromiseState;
 use crate::state::vats::VatOptions;
@@ -18,7 +20,7 @@ use crate::state::{keys, KState, SCHEMA_VERSION};
 use crate::store::{BlockSavepoint, Cf, Hash32, Store};
 use crate::vat_admin::{VAT_ADMIN_JS, VAT_ADMIN_NAME};
 use crate::warehouse::Warehouse;
-use crate::worker::bundle::{Bundle, BundleError};
+use crate::worker::bundle::Bundle;
 use crate::worker::{VatSource, VatWorker, WorkerFactory};
 
 /// Kernel settings that are not consensus state.
@@ -46,37 +48,6 @@ impl Default for KernelConfig {
             legacy_v2: false,
         }
     }
-}
-
-/// Errors of the kernel's host API (bad requests from the host, or a DB this binary cannot
-/// use). Vat misbehaviour is never an error here: it terminates the vat.
-#[derive(Debug, thiserror::Error)]
-pub enum KernelError {
-    #[error(
-        "kernel DB has schema version {found}, but this binary runs version {expected}: {hint}"
-    )]
-    SchemaVersion {
-        found: u32,
-        expected: u32,
-        hint: &'static str,
-    },
-    #[error(
-        "the kernel DB awaits its migration from schema version {from} to {to}: nothing runs \
-         until the host migrates it"
-    )]
-    MigrationPending { from: u32, to: u32 },
-    #[error("a vat named {0:?} already exists")]
-    DuplicateVatName(String),
-    #[error("bad vat name {0:?}: use 1 to 200 characters of [A-Za-z0-9._-]")]
-    BadVatName(String),
-    #[error("{0} does not exist in the kernel")]
-    UnknownKRef(KRef),
-    #[error("{0} is not a live vat")]
-    UnknownVat(String),
-    #[error("bad bundle: {0}")]
-    Bundle(#[from] BundleError),
-    #[error("cannot open the slog file {path}: {reason}")]
-    Slog { path: String, reason: String },
 }
 
 /// How much work one `run` may do.
@@ -419,11 +390,7 @@ impl Kernel {
             result,
             allowance,
         };
-        self.st.incref(target, true);
-        for k in msg.krefs().collect::<Vec<_>>() {
-            self.st.incref(k, true);
-        }
-        self.st.push_host(&KernelEvent::Send { target, msg });
+        self.st.queue_send(keys::HOST_QUEUE, target, msg);
         self.st.store.commit_crank();
         Ok(result)
     }
@@ -500,6 +467,60 @@ impl Kernel {
     /// Every kv entry whose key starts with `prefix`.
     pub fn kv_scan(&self, prefix: &str) -> Vec<(String, String)> {
         self.st.scan(prefix)
+    }
+
+    /// The migration this kernel's DB awaits, if any. While one is pending the kernel runs
+    /// nothing (see [`crate::migrate`]).
+    pub fn pending_migration(&self) -> Option<PendingMigration> {
+        self.pending.then(|| PendingMigration {
+            from: self.db_version(),
+            to: self.binary_version(),
+        })
+    }
+
+    /// The schema version the DB is at.
+    pub fn db_version(&self) -> u32 {
+        self.st
+            .get(keys::VERSION)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Runs every migration step from the DB's version to this binary's, in one crank of
+    /// its own (committed into the block buffer on success, aborted on error), and leaves
+    /// the kernel ready. `progress` hears of long steps as they go.
+    pub fn migrate(
+        &mut self,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<MigrationReport, MigrateError> {
+        let target = self.binary_version();
+        let from = self.db_version();
+        if !self.pending {
+            return Err(MigrateError::NothingPending(from));
+        }
+        if self.st.store.crank_is_dirty() {
+            return Err(MigrateError::CrankOpen);
+        }
+        let io0 = self.st.store.io_stats();
+        let (steps, timing) = match crate::migrate::run_steps(&mut self.st, from, target, progress)
+        {
+            Ok(done) => done,
+            Err(e) => {
+                self.st.store.abort_crank();
+                self.st.maybe_free.clear();
+                return Err(e);
+            }
+        };
+        // Promises whose last reference went are freed here, as at any crank's end.
+        self.pending = false;
+        self.end_crank();
+        Ok(MigrationReport {
+            from,
+            to: target,
+            steps,
+            io: self.st.store.io_stats().since(&io0),
+            timing,
+        })
     }
 
     /// `v`'s worker, taken out of the warehouse (or built and replayed); give it back with

@@ -11,6 +11,7 @@
 
 mod audit;
 pub mod capdata;
+mod error;
 mod events;
 mod gc;
 mod kernel;
@@ -30,7 +31,7 @@ mod warehouse;
 pub mod worker;
 
 pub use audit::AuditReport;
-pub use events::{KCapData, KMessage, KernelEvent};
+pub use events::{KCapData, KMessage, KernelEvent, UpgradeRequest};
 pub use kernel::{
     kcapdata, CrankKind, CrankReport, Kernel, KernelConfig, KernelError, RunBudget, RunReport,
 };
@@ -43,5 +44,5 @@ pub use state::SCHEMA_VERSION;
 pub use store::IoStats;
 pub use syscall::{MAX_SLOTS, MAX_VATSTORE_KEY, MAX_VATSTORE_VALUE};
 pub use transcript::{Span, SyscallRecord, TranscriptItem};
-pub use upgrade::{DryRun, UpgradeError, UpgradeReport, UpgradeRequest};
+pub use upgrade::{DryRun, UpgradeError, UpgradeReport};
 pub use vat_admin::VAT_ADMIN_NAME;

@@ -337,12 +337,7 @@ impl SyscallCtx<'_> {
             result,
             allowance: None,
         };
-        self.st.incref(kt, true);
-        for k in msg.krefs().collect::<Vec<_>>() {
-            self.st.incref(k, true);
-        }
-        self.st
-            .push_acceptance(&KernelEvent::Send { target: kt, msg });
+        self.st.queue_send(keys::ACCEPTANCE_QUEUE, kt, msg);
         Ok(SyscallReply::Done)
     }
 

@@ -21,8 +21,6 @@
 //! no record or c-list entry of a rejected promise is left (but self-subscribed ones, until
 //! their notify is delivered).
 
-use serde::{Deserialize, Serialize};
-
 use crate::capdata::CapData;
 use crate::events::KCapData;
 use crate::kernel::{CrankKind, CrankReport, Kernel};
@@ -33,15 +31,7 @@ use crate::store::Cf;
 use crate::transcript::TranscriptItem;
 use crate::worker::{VatDelivery, VatSource};
 
-/// What the new incarnation should be.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpgradeRequest {
-    #[serde(rename = "bundleID")]
-    pub bundle_id: String,
-    pub vat_parameters: KCapData,
-    pub upgrade_message: String,
-}
+pub use crate::events::UpgradeRequest;
 
 /// What an upgrade did (or, for a dry run, would do).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

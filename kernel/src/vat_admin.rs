@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use crate::capdata::CapData;
+use crate::error::KernelError;
 use crate::events::{KCapData, KMessage, KernelEvent};
-use crate::kernel::KernelError;
 use crate::refs::{VRef, VatId};
 use crate::state::clist::VatUse;
 use crate::state::vats::VatOptions;
@@ -205,7 +205,7 @@ impl KState {
                 self.push_acceptance(&KernelEvent::UpgradeVat {
                     vat_id: target,
                     upgrade_id,
-                    request: crate::upgrade::UpgradeRequest {
+                    request: crate::events::UpgradeRequest {
                         bundle_id,
                         vat_parameters,
                         upgrade_message,
@@ -263,10 +263,6 @@ impl KState {
             result: None,
             allowance: None,
         };
-        self.incref(target, true);
-        for k in &msg.methargs.slots {
-            self.incref(*k, true);
-        }
-        self.push_acceptance(&KernelEvent::Send { target, msg });
+        self.queue_send(keys::ACCEPTANCE_QUEUE, target, msg);
     }
 }

@@ -2,8 +2,6 @@
 //! `keys`, `genesis`, `bundle`, `tx`, `query`, and `doctor` (an offline audit).
 
 pub mod doctor;
-pub mod init;
-pub mod keys;
 pub mod process;
 pub mod rpc_client;
 pub mod tx;
@@ -17,6 +15,7 @@ use serde_json::Value;
 use vatchain_kernel::worker::bundle::Bundle;
 
 use crate::compose;
+use crate::home::{self as init, keys};
 use crate::params::Params;
 
 #[derive(Parser)]

@@ -8,8 +8,8 @@ use anyhow::{bail, Context};
 use cosmrs::Any;
 use serde_json::{json, Value};
 
-use crate::cli::keys;
 use crate::cli::rpc_client::Rpc;
+use crate::home::keys;
 use crate::sign::{sign_tx_with_gas, SignerData};
 
 /// Signs `msgs` as key `from` and broadcasts them, declaring `gas` (`None`: an estimate);

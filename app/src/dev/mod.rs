@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::abci::VatdApp;
-use crate::cli::init;
+use crate::home as init;
 use crate::node::{self, NodeConfig};
 use crate::params::Params;
 

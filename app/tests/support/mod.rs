@@ -11,7 +11,7 @@ use k256::ecdsa::SigningKey;
 use serde_json::{json, Value};
 use vatchain_app::auth::address_of;
 use vatchain_app::block::{BlockOutcome, TxResult};
-use vatchain_app::cli::keys::KeyFile;
+use vatchain_app::home::keys::KeyFile;
 use vatchain_app::node::{self, BlockRequest, NodeConfig, NodeHandle};
 use vatchain_app::sign::{sign_tx, sign_tx_with_gas, SignerData};
 use vatchain_kernel::worker::bundle::Bundle;

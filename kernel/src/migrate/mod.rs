@@ -1,14 +1,17 @@
 //! Kernel schema migrations (DESIGN §9): the ordered steps that bring a DB written by an
 //! older kernel to [`SCHEMA_VERSION`].
 //!
-//! A DB older than this binary opens *pending migration* ([`Kernel::pending_migration`]):
+//! A DB older than this binary opens *pending migration* (`Kernel::pending_migration`):
 //! the kernel reads but runs nothing (no crank, no delivery, no host send) until
-//! [`Kernel::migrate`] has run every step from the DB's version on. The host decides when
+//! `Kernel::migrate` has run every step from the DB's version on. The host decides when
 //! that happens: on a chain, only the software-upgrade handler that carries the migration
 //! calls it, at the plan height, so every validator migrates in the same block. The steps
 //! write through the crank buffer like any crank, so the block's one `WriteBatch` carries
 //! them (and the app hash covers them); a crash before that block commits loses them
 //! together with the block, and the migration runs again when the block is re-executed.
+//!
+//! This module knows kernel state only (`KState`); the host API around it (the pending
+//! flag, the crank) is `Kernel::migrate` in `kernel.rs`.
 //!
 //! Opening rules (`Kernel::new`): a fresh DB gets [`SCHEMA_VERSION`]; a DB at this version
 //! opens ready; an older one for which a chain of steps exists opens pending; anything
@@ -22,7 +25,6 @@ use serde::Serialize;
 
 pub use v2_to_v3::RemediationCounts;
 
-use crate::kernel::Kernel;
 use crate::state::{keys, KState};
 use crate::store::IoStats;
 
@@ -106,7 +108,7 @@ pub struct Timing {
     pub fix: Duration,
 }
 
-/// What [`Kernel::migrate`] did. Its JSON (the steps' counts) is the same on every node and
+/// What `Kernel::migrate` did. Its JSON (the steps' counts) is the same on every node and
 /// goes on chain; `io` and `timing` describe this run only and are never serialized.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -146,77 +148,33 @@ pub enum MigrateError {
     Corrupt(String),
 }
 
-impl Kernel {
-    /// The migration this kernel's DB awaits, if any. While one is pending the kernel runs
-    /// nothing (see the module docs).
-    pub fn pending_migration(&self) -> Option<PendingMigration> {
-        self.pending.then(|| PendingMigration {
-            from: self.db_version(),
-            to: self.binary_version(),
-        })
+/// Runs every step from schema version `from` to `target` on `st`, in its open crank,
+/// writing the version after each step; on error the caller aborts the crank.
+pub(crate) fn run_steps(
+    st: &mut KState,
+    from: u32,
+    target: u32,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Vec<StepCounts>, Vec<Timing>), MigrateError> {
+    let mut steps = Vec::new();
+    let mut timing = Vec::new();
+    let mut v = from;
+    while v < target {
+        let step = STEPS
+            .iter()
+            .find(|s| s.from == v)
+            .expect("Kernel::new opens pending only with a path of steps");
+        tracing::info!(
+            from = step.from,
+            to = step.to,
+            "kernel schema migration: {}",
+            step.what
+        );
+        let (counts, t) = (step.run)(st, progress)?;
+        steps.push(counts);
+        timing.push(t);
+        v = step.to;
+        st.set(keys::VERSION, &v.to_string());
     }
-
-    /// The schema version the DB is at.
-    pub fn db_version(&self) -> u32 {
-        self.st
-            .get(keys::VERSION)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// Runs every step from the DB's version to this binary's, in one crank of its own
-    /// (committed into the block buffer on success, aborted on error), and leaves the
-    /// kernel ready. `progress` hears of long steps as they go.
-    pub fn migrate(
-        &mut self,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<MigrationReport, MigrateError> {
-        let target = self.binary_version();
-        let from = self.db_version();
-        if !self.pending {
-            return Err(MigrateError::NothingPending(from));
-        }
-        if self.st.store.crank_is_dirty() {
-            return Err(MigrateError::CrankOpen);
-        }
-        let io0 = self.st.store.io_stats();
-        let mut steps = Vec::new();
-        let mut timing = Vec::new();
-        let mut v = from;
-        while v < target {
-            let step = STEPS
-                .iter()
-                .find(|s| s.from == v)
-                .expect("Kernel::new opens pending only with a path of steps");
-            tracing::info!(
-                from = step.from,
-                to = step.to,
-                "kernel schema migration: {}",
-                step.what
-            );
-            match (step.run)(&mut self.st, progress) {
-                Ok((counts, t)) => {
-                    steps.push(counts);
-                    timing.push(t);
-                }
-                Err(e) => {
-                    self.st.store.abort_crank();
-                    self.st.maybe_free.clear();
-                    return Err(e);
-                }
-            }
-            v = step.to;
-            self.st.set(keys::VERSION, &v.to_string());
-        }
-        // Promises whose last reference went are freed here, as at any crank's end.
-        self.pending = false;
-        self.end_crank();
-        Ok(MigrationReport {
-            from,
-            to: target,
-            steps,
-            io: self.st.store.io_stats().since(&io0),
-            timing,
-        })
-    }
+    Ok((steps, timing))
 }

@@ -69,10 +69,6 @@ impl KState {
     pub(crate) fn pop_run(&mut self) -> Option<KernelEvent> {
         self.pop(keys::RUN_QUEUE)
     }
-    /// A send from the host (a client's tx): its own lane (see `Kernel::next_work`).
-    pub(crate) fn push_host(&mut self, ev: &KernelEvent) {
-        self.push(keys::HOST_QUEUE, ev);
-    }
     pub(crate) fn pop_host(&mut self) -> Option<KernelEvent> {
         self.pop(keys::HOST_QUEUE)
     }
@@ -86,6 +82,18 @@ impl KState {
     }
     pub(crate) fn push_acceptance(&mut self, ev: &KernelEvent) {
         self.push(keys::ACCEPTANCE_QUEUE, ev);
+    }
+
+    /// Queues a new send to `target` on `queue` (the acceptance-queue, or the host lane
+    /// for a client's tx: see `Kernel::next_work`),
+    /// taking the holds a queued send keeps (see `KernelEvent`): one on its target and one
+    /// on every kref its message names. The one place that rule is written for new sends.
+    pub(crate) fn queue_send(&mut self, queue: &str, target: KRef, msg: crate::events::KMessage) {
+        self.incref(target, true);
+        for k in msg.krefs().collect::<Vec<_>>() {
+            self.incref(k, true);
+        }
+        self.push(queue, &KernelEvent::Send { target, msg });
     }
     pub(crate) fn pop_acceptance(&mut self) -> Option<KernelEvent> {
         self.pop(keys::ACCEPTANCE_QUEUE)

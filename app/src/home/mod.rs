@@ -1,8 +1,12 @@
-//! `vatd init` and `vatd genesis add-account`: a node home with `config/genesis.json`.
+//! A node's home: what `vatd init` and `vatd genesis add-account` make
+//! (`config/genesis.json`) and the keyring ([`keys`]). Below the CLI and the dev chain,
+//! which both set homes up.
 //!
 //! With a real CometBFT, run `cometbft init --home H` first: `vatd init --home H` then
 //! keeps CometBFT's genesis (chain id, validators, consensus params) and fills in
 //! `app_state`. Without one (the dev chain, the test harness) it writes the whole file.
+
+pub mod keys;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +15,6 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 use vatchain_kernel::worker::bundle::Bundle;
 
-use crate::cli::keys;
 use crate::genesis::{AppState, GenesisAccount, GenesisValidator, GenesisVat};
 use crate::params::Params;
 
