@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use k256::ecdsa::SigningKey;
 use serde_json::json;
-use vatchain_app::auth::address_of;
+use vatchain_app::address_of;
 use vatchain_app::compose;
 use vatchain_app::home::demo_bundle;
 use vatchain_app::node::{self, BlockRequest, NodeConfig};

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use k256::ecdsa::SigningKey;
 use serde_json::{json, Value};
-use vatchain_app::auth::address_of;
-use vatchain_app::block::BlockOutcome;
+use vatchain_app::address_of;
 use vatchain_app::compose;
 use vatchain_app::home::demo_bundle;
 use vatchain_app::node::{self, BlockRequest, NodeConfig, NodeHandle};
 use vatchain_app::sign::{sign_tx_with_gas, SignerData};
+use vatchain_app::BlockOutcome;
 use vatchain_kernel::worker::bundle::Bundle;
 
 const CHAIN: &str = "vatchain-hostile";

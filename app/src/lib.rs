@@ -1,38 +1,37 @@
 //! `vatd`: the Vatchain node. An ABCI application for CometBFT v0.38 whose state machine is
 //! the kernel.
 //!
-//! - [`node`]: the owner thread. It alone holds the kernel (and so the store and every vat
-//!   worker); everything else talks to it over a channel.
-//! - [`abci`]: the `tendermint_abci::Application` — a cheap `Clone` handle that forwards
-//!   each ABCI call to the owner thread.
-//! - [`auth`]: Cosmos SDK transaction authentication (SIGN_MODE_DIRECT, secp256k1,
-//!   account number and sequence).
+//! The crate is built in floors; each may use the ones below it, never one above
+//! (`scripts/module_cycles.py` checks that no cycle exists):
+//!
+//! - [`node`]: the process face — the ABCI application and socket server, the owner
+//!   thread (it alone holds the kernel, so the store and every vat worker), the home
+//!   layout. Knows no messages or modules.
+//! - `chain`: the deterministic state machine (genesis, blocks, the tx pipeline, CheckTx's
+//!   view, queries).
+//! - `modules`: `auth`, `gov`, `swingset` (the only one that calls the kernel), `upgrade`.
+//! - `msgs`: the message vocabulary, no state.
+//! - [`host`]: the typed host store, chain parameters, gas, app events, ABCI codes.
+//! - [`client`] (signing, composing, the CLI) and [`dev`] (the dev chain) sit beside
+//!   them, never on the state machine's path.
 //!
 //! Architecture invariant: only this crate links tendermint-abci; the kernel knows nothing
 //! of ABCI.
 
-pub mod abci;
-pub mod abci_server;
-pub mod accounts;
-pub mod auth;
-pub mod block;
-pub mod check;
-pub mod cli;
-pub mod codes;
-pub mod compose;
+mod chain;
+pub mod client;
 pub mod dev;
-pub mod events;
-pub mod exec;
-pub mod files;
-pub mod gas;
-pub mod genesis;
-pub mod gov;
-pub mod home;
+mod files;
 pub mod host;
-pub mod msgs;
+mod modules;
+mod msgs;
 pub mod node;
-pub mod params;
-pub mod query;
-pub mod results;
-pub mod sign;
-pub mod upgrade_plan;
+
+pub use chain::block::{BlockOutcome, TxResult};
+pub use client::{cli, compose, sign};
+pub use host::codes;
+pub use modules::auth::address_of;
+pub use modules::swingset::results::RESULT_TTL_BLOCKS;
+pub use modules::upgrade::{Handler, HANDLERS};
+pub use node::abci::VatdApp;
+pub use node::home;

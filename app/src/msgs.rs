@@ -18,8 +18,8 @@ use vatchain_proto::swingset::v1::{
 };
 use vatchain_proto::type_urls;
 
-use crate::auth::ADDRESS_PREFIX;
-use crate::params::{parse_amount, Params};
+use crate::host::params::ADDRESS_PREFIX;
+use crate::host::params::{parse_amount, Params};
 
 pub const MSG_SUBMIT_PROPOSAL: &str = "/cosmos.gov.v1.MsgSubmitProposal";
 pub const MSG_VOTE: &str = "/cosmos.gov.v1.MsgVote";
@@ -376,5 +376,13 @@ pub fn decode_gov_msg(any: &Any) -> Result<GovMsg, String> {
         other => Err(format!(
             "message type {other:?} cannot be carried by a proposal"
         )),
+    }
+}
+
+/// Packs a protobuf message as an `Any` with its type URL.
+pub fn any<M: Message>(type_url: &str, msg: &M) -> Any {
+    Any {
+        type_url: type_url.to_string(),
+        value: msg.encode_to_vec(),
     }
 }

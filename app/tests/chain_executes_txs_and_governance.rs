@@ -176,7 +176,7 @@ fn txs_deliver_and_governance_upgrades_the_counter() {
 fn bad_txs_are_refused_with_their_reason() {
     let (_home, mut chain, mut alice, mut bob) = fresh();
 
-    let refused = |r: &vatchain_app::block::TxResult, code: u32, needle: &str| {
+    let refused = |r: &vatchain_app::TxResult, code: u32, needle: &str| {
         assert_eq!(r.code, code, "{}", r.log);
         assert!(
             r.log.contains(needle),

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::json;
 use support::*;
 use vatchain_app::compose;
-use vatchain_app::results::RESULT_TTL_BLOCKS;
+use vatchain_app::RESULT_TTL_BLOCKS;
 
 #[test]
 fn an_answer_that_never_comes_expires() {

@@ -11,7 +11,7 @@ use cosmrs::proto::cosmos::gov::v1::VoteOption;
 use serde_json::json;
 use support::*;
 use vatchain_app::node::NodeConfig;
-use vatchain_app::upgrade_plan::Handler;
+use vatchain_app::Handler;
 use vatchain_app::{compose, host};
 use vatchain_kernel::Kernel;
 

@@ -73,7 +73,7 @@ fn blocks_are_built_and_checked_within_the_message_limit() {
             alice.tx(msgs)
         })
         .collect();
-    let app = vatchain_app::abci::VatdApp::new(chain.node.clone());
+    let app = vatchain_app::VatdApp::new(chain.node.clone());
     let proposal = app.prepare_proposal(RequestPrepareProposal {
         txs: txs.iter().map(|t| t.clone().into()).collect(),
         max_tx_bytes: 100 << 20,
@@ -194,7 +194,7 @@ fn blocks_are_built_and_checked_within_the_gas_limit() {
     let txs: Vec<Vec<u8>> = (0..3)
         .map(|_| alice.tx_with_gas(vec![deliver(&alice, "[1]")], Some(40_000_000)))
         .collect();
-    let app = vatchain_app::abci::VatdApp::new(chain.node.clone());
+    let app = vatchain_app::VatdApp::new(chain.node.clone());
     let proposal = app.prepare_proposal(RequestPrepareProposal {
         txs: txs.iter().map(|t| t.clone().into()).collect(),
         max_tx_bytes: 100 << 20,

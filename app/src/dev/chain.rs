@@ -17,7 +17,7 @@ use tendermint_proto::v0_38::abci::{
     RequestQuery, ResponseCheckTx, ResponseQuery,
 };
 
-use crate::abci::VatdApp;
+use crate::node::abci::VatdApp;
 
 /// A produced block.
 #[derive(Clone, Debug)]

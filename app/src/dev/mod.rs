@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::abci::VatdApp;
-use crate::home as init;
+use crate::host::params::Params;
+use crate::node::abci::VatdApp;
+use crate::node::home as init;
 use crate::node::{self, NodeConfig};
-use crate::params::Params;
 
 pub struct DevOptions {
     pub home: PathBuf,

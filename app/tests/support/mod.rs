@@ -9,11 +9,11 @@ use std::path::Path;
 use cosmrs::Any;
 use k256::ecdsa::SigningKey;
 use serde_json::{json, Value};
-use vatchain_app::auth::address_of;
-use vatchain_app::block::{BlockOutcome, TxResult};
+use vatchain_app::address_of;
 use vatchain_app::home::keys::KeyFile;
 use vatchain_app::node::{self, BlockRequest, NodeConfig, NodeHandle};
 use vatchain_app::sign::{sign_tx, sign_tx_with_gas, SignerData};
+use vatchain_app::{BlockOutcome, TxResult};
 use vatchain_kernel::worker::bundle::Bundle;
 
 pub const CHAIN_ID: &str = "vatchain-test";
@@ -182,7 +182,7 @@ impl Drop for Chain {
 
 /// The value of attribute `key` of the first event of type `kind`.
 pub fn event_attr(
-    events: &[vatchain_app::events::AppEvent],
+    events: &[vatchain_app::host::events::AppEvent],
     kind: &str,
     key: &str,
 ) -> Option<String> {

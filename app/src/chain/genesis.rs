@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::params::Params;
+use crate::host::params::Params;
 
 /// The chain's initial state (the `app_state` object of `genesis.json`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

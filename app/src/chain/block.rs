@@ -18,14 +18,16 @@ use vatchain_kernel::store::Hash32;
 use vatchain_kernel::{KRef, Kernel, RunBudget};
 use vatchain_proto::swingset::v1::{MsgDeliverInboundResponse, MsgInstallBundleResponse};
 
-use crate::auth::verify_tx;
-use crate::events::AppEvent;
-use crate::genesis::AppState;
+use crate::chain::genesis::AppState;
+use crate::host::events::AppEvent;
+use crate::host::params::{parse_amount, Params};
+use crate::modules::auth::verify_tx;
+use crate::modules::upgrade::{self as upgrade_plan, AtHeight};
 use crate::msgs::{decode_tx_msgs, TxMsg, MSG_DEPOSIT, MSG_SUBMIT_PROPOSAL, MSG_VOTE};
-use crate::params::{parse_amount, Params};
-use crate::sign;
-use crate::upgrade_plan::{self, AtHeight};
-use crate::{accounts, codes, exec, gov, host, results};
+use crate::{
+    host, host::codes, modules::auth::accounts, modules::gov, modules::swingset::exec,
+    modules::swingset::results,
+};
 
 /// One transaction's result (`ExecTxResult`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,7 +37,7 @@ pub struct TxResult {
     /// `TxMsgData` with one response per message (what Cosmos clients decode).
     pub data: Vec<u8>,
     pub events: Vec<AppEvent>,
-    /// Gas declared and charged (see [`crate::gas`]).
+    /// Gas declared and charged (see [`crate::host::gas`]).
     pub gas_wanted: u64,
     pub gas_used: u64,
 }
@@ -75,7 +77,7 @@ pub struct BlockRequest {
 #[derive(Clone, Debug)]
 pub struct ChainConfig {
     pub home: std::path::PathBuf,
-    pub upgrade_handlers: &'static [crate::upgrade_plan::Handler],
+    pub upgrade_handlers: &'static [crate::modules::upgrade::Handler],
 }
 
 /// The owner thread's block executor.
@@ -150,7 +152,8 @@ impl BlockRunner {
         host::put(store, "app/initialHeight", &initial_height.max(1));
         host::put(store, "app/params", &state.params);
         for a in &state.accounts {
-            crate::auth::check_address(&a.address).map_err(|e| format!("genesis account: {e}"))?;
+            crate::modules::auth::check_address(&a.address)
+                .map_err(|e| format!("genesis account: {e}"))?;
             if accounts::get(store, &a.address).is_some() {
                 return Err(format!("genesis account {} is listed twice", a.address));
             }
@@ -159,7 +162,7 @@ impl BlockRunner {
             accounts::create(store, &a.address, balance);
         }
         for v in &state.validators {
-            crate::auth::check_address(&v.address)
+            crate::modules::auth::check_address(&v.address)
                 .map_err(|e| format!("genesis validator: {e}"))?;
             if v.power == 0 {
                 return Err(format!("validator {} has no power", v.address));
@@ -244,7 +247,7 @@ impl BlockRunner {
         let mut result_owner = Vec::new();
         let (mut msgs, mut gas) = (0u64, 0u64);
         for (i, tx) in block.txs.iter().enumerate() {
-            gas = gas.saturating_add(crate::gas::declared(tx));
+            gas = gas.saturating_add(crate::host::gas::declared(tx));
             if gas > params.gas.max_block_gas {
                 tx_results.push(TxResult::fail(
                     codes::OUT_OF_GAS,
@@ -343,7 +346,7 @@ impl BlockRunner {
             accounts::get(store, a).map(|a| a.auth_info())
         }) {
             Ok(v) => v,
-            Err(e) => return (TxResult::fail(codes::for_auth(&e), e.to_string()), vec![]),
+            Err(e) => return (TxResult::fail(e.code(), e.to_string()), vec![]),
         };
         let signer = verified.signer.clone();
         // Decoding comes first: as in Cosmos (ValidateBasic before the ante handler), a tx
@@ -354,7 +357,7 @@ impl BlockRunner {
         };
         // So does gas that cannot pay for the tx (CheckTx refused it; a faulty proposer
         // could still include it).
-        let gas = match crate::gas::check(
+        let gas = match crate::host::gas::check(
             &params.gas,
             params.delivery_computrons,
             verified.gas_limit,
@@ -462,7 +465,7 @@ impl BlockRunner {
             TxMsg::InstallBundle { bundle } => {
                 let id = k.install_bundle(&bundle).map_err(|e| e.to_string())?;
                 Ok(MsgDone {
-                    response: sign::any(
+                    response: crate::msgs::any(
                         "/vatchain.swingset.v1.MsgInstallBundleResponse",
                         &MsgInstallBundleResponse {
                             bundle_id: id.clone(),
@@ -483,7 +486,7 @@ impl BlockRunner {
                 results::track(store, kp, height);
                 store.commit_crank();
                 Ok(MsgDone {
-                    response: sign::any(
+                    response: crate::msgs::any(
                         "/vatchain.swingset.v1.MsgDeliverInboundResponse",
                         &MsgDeliverInboundResponse {
                             result_kpid: kp.to_string(),
@@ -525,7 +528,7 @@ impl BlockRunner {
                 )?;
                 store.commit_crank();
                 Ok(MsgDone {
-                    response: sign::any(
+                    response: crate::msgs::any(
                         "/cosmos.gov.v1.MsgSubmitProposalResponse",
                         &MsgSubmitProposalResponse { proposal_id: id },
                     ),
@@ -547,7 +550,10 @@ impl BlockRunner {
                 gov::vote(store, proposal_id, signer, option)?;
                 store.commit_crank();
                 Ok(MsgDone {
-                    response: sign::any("/cosmos.gov.v1.MsgVoteResponse", &MsgVoteResponse {}),
+                    response: crate::msgs::any(
+                        "/cosmos.gov.v1.MsgVoteResponse",
+                        &MsgVoteResponse {},
+                    ),
                     events: vec![AppEvent::new(
                         "proposal_vote",
                         [
@@ -568,7 +574,7 @@ impl BlockRunner {
                 gov::deposit(store, &params.gov, now, proposal_id, signer, amount)?;
                 store.commit_crank();
                 Ok(MsgDone {
-                    response: sign::any(
+                    response: crate::msgs::any(
                         "/cosmos.gov.v1.MsgDepositResponse",
                         &MsgDepositResponse {},
                     ),

@@ -14,9 +14,9 @@ use cosmrs::proto::cosmos::gov::v1::VoteOption;
 use serde_json::Value;
 use vatchain_kernel::worker::bundle::Bundle;
 
-use crate::compose;
-use crate::home::{self as init, keys};
-use crate::params::Params;
+use crate::client::compose;
+use crate::host::params::Params;
+use crate::node::home::{self as init, keys};
 
 #[derive(Parser)]
 #[command(

@@ -69,13 +69,14 @@ impl Application for VatdApp {
         match self.node.check_tx(&request.tx, recheck) {
             Ok(()) => ResponseCheckTx {
                 code: 0,
-                gas_wanted: i64::try_from(crate::gas::declared(&request.tx)).unwrap_or(i64::MAX),
+                gas_wanted: i64::try_from(crate::host::gas::declared(&request.tx))
+                    .unwrap_or(i64::MAX),
                 ..Default::default()
             },
             Err((code, log)) => ResponseCheckTx {
                 code,
                 log,
-                codespace: crate::codes::codespace(code).into(),
+                codespace: crate::host::codes::codespace(code).into(),
                 ..Default::default()
             },
         }
@@ -93,7 +94,7 @@ impl Application for VatdApp {
         let mut txs = Vec::new();
         for tx in request.txs {
             let (m, b) = (crate::msgs::message_count(&tx), tx.len() as u64);
-            let g = crate::gas::declared(&tx);
+            let g = crate::host::gas::declared(&tx);
             if msgs + m > max_msgs || bytes + b > max_bytes || gas.saturating_add(g) > max_gas {
                 break;
             }
@@ -118,7 +119,7 @@ impl Application for VatdApp {
         let gas = request
             .txs
             .iter()
-            .map(|tx| crate::gas::declared(tx))
+            .map(|tx| crate::host::gas::declared(tx))
             .fold(0u64, u64::saturating_add);
         let status = if msgs <= max_msgs && gas <= max_gas {
             response_process_proposal::ProposalStatus::Accept
@@ -161,7 +162,7 @@ impl Application for VatdApp {
                     codespace: if r.code == 0 {
                         String::new()
                     } else {
-                        crate::codes::codespace(r.code).into()
+                        crate::host::codes::codespace(r.code).into()
                     },
                     log: r.log,
                     data: r.data.into(),

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use vatchain_kernel::Kernel;
 
-use crate::accounts::Account;
-use crate::auth::{verify_tx, AccountInfo};
+use crate::host::params::Params;
+use crate::modules::auth::accounts::Account;
+use crate::modules::auth::{verify_tx, AccountInfo};
 use crate::msgs::decode_tx_msgs;
-use crate::params::Params;
-use crate::{accounts, codes, host};
+use crate::{host, host::codes, modules::auth::accounts};
 
 #[derive(Debug, Default)]
 pub struct CheckState {
@@ -68,10 +68,10 @@ impl CheckState {
                 sequence: pending.get(addr).copied().unwrap_or(a.sequence),
             })
         })
-        .map_err(|e| (codes::for_auth(&e), e.to_string()))?;
+        .map_err(|e| (e.code(), e.to_string()))?;
         let msgs = decode_tx_msgs(&verified.messages, &verified.signer, &self.params)
             .map_err(|e| (codes::INVALID_MSG, e))?;
-        crate::gas::check(
+        crate::host::gas::check(
             &self.params.gas,
             self.params.delivery_computrons,
             verified.gas_limit,

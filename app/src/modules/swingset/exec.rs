@@ -10,8 +10,8 @@ use vatchain_kernel::worker::VatSource;
 use vatchain_kernel::{KRef, Kernel, UpgradeRequest, VatOptions};
 
 use crate::host;
+use crate::modules::upgrade::{self as upgrade_plan, Handler, Plan};
 use crate::msgs::{decode_gov_msg, GovMsg};
-use crate::upgrade_plan::{self, Handler, Plan};
 
 /// Where the chainStorage root is held. Not under `pub/`: publishing it would let any
 /// account write any path.

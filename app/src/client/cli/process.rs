@@ -9,8 +9,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use super::{run_tool, Cli, Command};
-use crate::abci::VatdApp;
 use crate::dev::{self, DevOptions};
+use crate::node::abci::VatdApp;
 use crate::node::{self, NodeConfig};
 
 /// Runs the command line and exits; `node_config` makes the node's settings for a home.
@@ -47,7 +47,7 @@ fn run(node_config: fn(PathBuf) -> NodeConfig) -> anyhow::Result<()> {
             let listener = std::net::TcpListener::bind(&address)
                 .with_context(|| format!("binding the ABCI server to {address}"))?;
             tracing::info!(address = %listener.local_addr()?, "ABCI server listening");
-            crate::abci_server::serve(listener, VatdApp::new(handle));
+            crate::node::abci_server::serve(listener, VatdApp::new(handle));
         }
         Command::Dev {
             home,

@@ -7,6 +7,8 @@
 //! with its own view of the accounts (last committed state plus pending sequences, or the
 //! block being built).
 
+pub mod accounts;
+
 use cosmrs::proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmrs::proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw};
 use cosmrs::Any;
@@ -14,11 +16,7 @@ use k256::ecdsa::signature::Verifier;
 use k256::ecdsa::{Signature, VerifyingKey};
 use prost::Message;
 
-/// Bech32 prefix of account addresses.
-pub const ADDRESS_PREFIX: &str = "vat";
-
-/// Largest transaction accepted (bytes): bounds what one tx can make a node decode.
-pub const MAX_TX_BYTES: usize = 4 << 20;
+pub use crate::host::params::{ADDRESS_PREFIX, MAX_TX_BYTES};
 
 /// An account as the auth check needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +67,25 @@ pub enum AuthError {
     TimedOut { timeout: u64, height: u64 },
     #[error("unknown extension options: {0}")]
     ExtensionOptions(String),
+}
+
+impl AuthError {
+    /// The ABCI code (Cosmos's) of this failure.
+    pub fn code(&self) -> u32 {
+        use crate::host::codes::*;
+        match self {
+            AuthError::TooLarge(_) => TX_TOO_LARGE,
+            AuthError::Decode(_) | AuthError::Empty => TX_DECODE,
+            AuthError::SignerCount(_) | AuthError::SignatureCount(_) => NO_SIGNATURES,
+            AuthError::SignMode | AuthError::Signature => UNAUTHORIZED,
+            AuthError::PublicKey(_) => INVALID_PUBKEY,
+            AuthError::UnknownAccount(_) => UNKNOWN_ADDRESS,
+            AuthError::Sequence { .. } => INVALID_SEQUENCE,
+            AuthError::MemoTooLarge(_) => MEMO_TOO_LARGE,
+            AuthError::TimedOut { .. } => TX_TIMEOUT_HEIGHT,
+            AuthError::ExtensionOptions(_) => UNKNOWN_EXTENSION_OPTIONS,
+        }
+    }
 }
 
 /// Longest memo accepted (Cosmos SDK's default `max_memo_characters`).

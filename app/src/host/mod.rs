@@ -3,7 +3,7 @@
 //!
 //! Key schema (all under `Cf::Host`):
 //! - `app/params`, `app/chainID`, `app/initialHeight`, `app/chainStorage` (the chainStorage root, held, not published)
-//! - `acct/<address>` → [`crate::accounts::Account`]; `acct/next` → next account number
+//! - `acct/<address>` → [`crate::modules::auth::accounts::Account`]; `acct/next` → next account number
 //! - `val/<address>` → validator power
 //! - `pub/<name>` → the kref of a published object (target of `MsgDeliverInbound`)
 //! - `pub-seen` → the last chainStorage change reported as an event
@@ -13,10 +13,15 @@
 //!   `gov/dq/<deposit end:020>/<id:020>` and `gov/vq/<voting end:020>/<id:020>` → id: the
 //!   proposals in their deposit and voting periods, by the time the period ends
 //! - `upg/plan` → the scheduled software-upgrade plan; `upg/done/<name>` → its height;
-//!   `upg/result/<name>` → what its handler reported ([`crate::upgrade_plan::Applied`]);
+//!   `upg/result/<name>` → what its handler reported ([`crate::modules::upgrade::Applied`]);
 //!   `upg/last` → the name of the last upgrade applied
 //!
 //! The store's own keys (`height`, `appHash`) live in the same family without a `/`.
+
+pub mod codes;
+pub mod events;
+pub mod gas;
+pub mod params;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

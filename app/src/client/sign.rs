@@ -1,6 +1,6 @@
 //! Building signed transactions: what a wallet does (SIGN_MODE_DIRECT, one secp256k1
 //! signer). The CLI's `vatd tx …` and the tests use it; the node only verifies
-//! ([`crate::auth`]).
+//! ([`crate::modules::auth`]).
 
 use cosmrs::proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmrs::proto::cosmos::tx::v1beta1::{
@@ -25,13 +25,13 @@ pub struct SignerData<'a> {
 pub const AUTO_DELIVERY_COMPUTRONS: u64 = 200;
 
 /// Encodes `messages` into a `TxRaw` signed by `signer` (the bytes to broadcast), declaring
-/// the gas [`crate::gas::estimate`] gives for them.
+/// the gas [`crate::host::gas::estimate`] gives for them.
 pub fn sign_tx(signer: &SignerData<'_>, messages: Vec<Any>, memo: &str) -> Vec<u8> {
     sign_tx_with_gas(signer, messages, memo, None)
 }
 
 /// [`sign_tx`] declaring `gas` (`None`: the estimate). The fee has no amount: this chain
-/// charges none; the gas limit bounds what the tx may cost (see [`crate::gas`]).
+/// charges none; the gas limit bounds what the tx may cost (see [`crate::host::gas`]).
 pub fn sign_tx_with_gas(
     signer: &SignerData<'_>,
     messages: Vec<Any>,
@@ -49,7 +49,7 @@ pub fn sign_tx_with_gas(
         ..Default::default()
     };
     let gas_limit = gas.unwrap_or_else(|| {
-        crate::gas::estimate(body.encoded_len(), n, deliveries, AUTO_DELIVERY_COMPUTRONS)
+        crate::host::gas::estimate(body.encoded_len(), n, deliveries, AUTO_DELIVERY_COMPUTRONS)
     });
     let pk = cosmrs::crypto::PublicKey::from(*signer.key.verifying_key());
     let auth = AuthInfo {
@@ -86,10 +86,4 @@ pub fn sign_tx_with_gas(
     .encode_to_vec()
 }
 
-/// Packs a protobuf message as an `Any` with its type URL.
-pub fn any<M: Message>(type_url: &str, msg: &M) -> Any {
-    Any {
-        type_url: type_url.to_string(),
-        value: msg.encode_to_vec(),
-    }
-}
+pub use crate::msgs::any;

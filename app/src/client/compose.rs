@@ -12,10 +12,10 @@ use vatchain_proto::swingset::v1::{
 };
 use vatchain_proto::type_urls;
 
+use crate::client::sign::any;
 use crate::msgs::{
     gov_module_address, MSG_DEPOSIT, MSG_SOFTWARE_UPGRADE, MSG_SUBMIT_PROPOSAL, MSG_VOTE,
 };
-use crate::sign::any;
 
 /// `MsgInstallBundle`, gzipped when `gzip` (bundles are text and shrink well).
 pub fn install_bundle(sender: &str, bundle: &[u8], gzip: bool) -> Any {

@@ -21,7 +21,7 @@ use vatchain_bridge::chain_storage;
 use vatchain_kernel::store::Cf;
 use vatchain_kernel::{keys, Kernel, VatId};
 
-use crate::{accounts, gov, host, upgrade_plan};
+use crate::{host, modules::auth::accounts, modules::gov, modules::upgrade as upgrade_plan};
 
 /// A query's answer: ABCI code, the value (or an error message), and the height of the
 /// state it was read from.
@@ -146,7 +146,10 @@ fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
                 .map(|(k, v)| (k["pub/".len()..].to_string(), Value::String(v)))
                 .collect(),
         )),
-        ("result", kp) => found(crate::results::get(store, kp), &format!("result {kp}")),
+        ("result", kp) => found(
+            crate::modules::swingset::results::get(store, kp),
+            &format!("result {kp}"),
+        ),
         ("proposals", "") => ok(json!(host::scan::<Value>(store, "gov/p/")
             .into_iter()
             .rev()

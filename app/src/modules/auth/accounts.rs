@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use vatchain_kernel::store::Store;
 
-use crate::auth::AccountInfo;
 use crate::host;
+use crate::modules::auth::AccountInfo;
 
 /// An account (`acct/<address>`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

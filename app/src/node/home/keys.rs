@@ -9,8 +9,8 @@ use anyhow::{bail, Context};
 use k256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::address_of;
 use crate::files::Mode;
+use crate::modules::auth::address_of;
 
 /// A stored key.
 #[derive(Clone, Debug, Serialize, Deserialize)]

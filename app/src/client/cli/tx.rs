@@ -8,9 +8,9 @@ use anyhow::{bail, Context};
 use cosmrs::Any;
 use serde_json::{json, Value};
 
-use crate::cli::rpc_client::Rpc;
-use crate::home::keys;
-use crate::sign::{sign_tx_with_gas, SignerData};
+use crate::client::cli::rpc_client::Rpc;
+use crate::client::sign::{sign_tx_with_gas, SignerData};
+use crate::node::home::keys;
 
 /// Signs `msgs` as key `from` and broadcasts them, declaring `gas` (`None`: an estimate);
 /// returns a summary of the result.

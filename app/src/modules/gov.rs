@@ -1,6 +1,6 @@
 //! Governance, after Cosmos SDK x/gov v1: proposals carrying messages, deposits, votes
 //! weighted by validator power, and the tally at the end of the voting period. A passed
-//! proposal's messages execute in order, all or nothing (`crate::exec`).
+//! proposal's messages execute in order, all or nothing (`crate::modules::swingset::exec`).
 //!
 //! Times are block times in seconds (consensus data, the same on every node).
 //!
@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use vatchain_kernel::store::{Cf, Store};
 use vatchain_kernel::Kernel;
 
-use crate::accounts;
-use crate::events::AppEvent;
-use crate::exec;
 use crate::host;
-use crate::params::{parse_amount, parse_fraction, GovParams};
+use crate::host::events::AppEvent;
+use crate::host::params::{parse_amount, parse_fraction, GovParams};
+use crate::modules::auth::accounts;
+use crate::modules::swingset::exec;
 
 pub const STATUS_DEPOSIT: &str = "PROPOSAL_STATUS_DEPOSIT_PERIOD";
 pub const STATUS_VOTING: &str = "PROPOSAL_STATUS_VOTING_PERIOD";
@@ -353,7 +353,7 @@ pub fn end_block(
     params: &GovParams,
     now: u64,
     height: u64,
-    handlers: &[crate::upgrade_plan::Handler],
+    handlers: &[crate::modules::upgrade::Handler],
 ) -> Vec<AppEvent> {
     let mut events = Vec::new();
     let mut due: Vec<u64> = ended(kernel.store(), DEPOSIT_QUEUE, now);

@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Bech32 prefix of account addresses.
+pub const ADDRESS_PREFIX: &str = "vat";
+
+/// Largest transaction accepted (bytes): bounds what one tx can make a node decode.
+pub const MAX_TX_BYTES: usize = 4 << 20;
+
 /// The largest `max_bundle_bytes` genesis may set (uncompressed bundles of up to 64 MiB).
 pub const MAX_BUNDLE_BYTES_LIMIT: u64 = 64 << 20;
 
@@ -23,7 +29,7 @@ pub struct Params {
     /// Computrons one delivery may use (the kernel's per-delivery limit; a tx's gas may
     /// lower it for the deliveries it asks for, never raise it).
     pub delivery_computrons: u64,
-    pub gas: crate::gas::GasParams,
+    pub gas: crate::host::gas::GasParams,
     pub gov: GovParams,
 }
 
@@ -39,7 +45,7 @@ impl Default for Params {
             max_block_msgs: 2_000,
             // At most a third of a second of JS (see ARCHITECTURE, "Metering").
             delivery_computrons: 2_500,
-            gas: crate::gas::GasParams::default(),
+            gas: crate::host::gas::GasParams::default(),
             gov: GovParams::default(),
         }
     }

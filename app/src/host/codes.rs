@@ -1,8 +1,6 @@
 //! ABCI result codes, numbered as Cosmos SDK's root codespace (`sdk`) numbers them, so
 //! clients that know Cosmos errors read ours the same way.
 
-use crate::auth::AuthError;
-
 pub const OK: u32 = 0;
 /// ErrTxDecode.
 pub const TX_DECODE: u32 = 2;
@@ -46,21 +44,5 @@ pub fn codespace(code: u32) -> &'static str {
         OK => "",
         EXECUTION_FAILED => CODESPACE_VATCHAIN,
         _ => CODESPACE_SDK,
-    }
-}
-
-/// The code for an authentication failure.
-pub fn for_auth(e: &AuthError) -> u32 {
-    match e {
-        AuthError::TooLarge(_) => TX_TOO_LARGE,
-        AuthError::Decode(_) | AuthError::Empty => TX_DECODE,
-        AuthError::SignerCount(_) | AuthError::SignatureCount(_) => NO_SIGNATURES,
-        AuthError::SignMode | AuthError::Signature => UNAUTHORIZED,
-        AuthError::PublicKey(_) => INVALID_PUBKEY,
-        AuthError::UnknownAccount(_) => UNKNOWN_ADDRESS,
-        AuthError::Sequence { .. } => INVALID_SEQUENCE,
-        AuthError::MemoTooLarge(_) => MEMO_TOO_LARGE,
-        AuthError::TimedOut { .. } => TX_TIMEOUT_HEIGHT,
-        AuthError::ExtensionOptions(_) => UNKNOWN_EXTENSION_OPTIONS,
     }
 }

@@ -6,6 +6,10 @@
 //! here: it reads [`CheckState`] (the last committed accounts and pending sequences), so
 //! the mempool never waits behind a kernel run.
 
+pub mod abci;
+pub mod abci_server;
+pub mod home;
+
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -16,10 +20,10 @@ use vatchain_kernel::store::{Hash32, Store};
 use vatchain_kernel::worker::JsWorkers;
 use vatchain_kernel::{Kernel, KernelConfig};
 
-use crate::block::{BlockOutcome, BlockRunner};
-use crate::check::CheckState;
-use crate::query::QueryAnswer;
-use crate::upgrade_plan::{Handler, HANDLERS};
+use crate::chain::block::{BlockOutcome, BlockRunner};
+use crate::chain::check::CheckState;
+use crate::chain::query::QueryAnswer;
+use crate::modules::upgrade::{Handler, HANDLERS};
 
 /// Node settings.
 #[derive(Clone, Debug)]
@@ -61,7 +65,7 @@ impl NodeConfig {
     }
 }
 
-pub use crate::block::BlockRequest;
+pub use crate::chain::block::BlockRequest;
 
 enum Command {
     Info(mpsc::Sender<(u64, Hash32)>),
@@ -155,7 +159,7 @@ impl NodeHandle {
     }
 
     /// The chain parameters as of the last commit (for block building).
-    pub fn params(&self) -> crate::params::Params {
+    pub fn params(&self) -> crate::host::params::Params {
         self.check.lock().expect("check state lock").params()
     }
 
@@ -241,7 +245,7 @@ impl Owner {
             }
         }
         // An old DB is accepted only for the block that migrates it.
-        crate::upgrade_plan::check_pending_migration(&kernel, config.upgrade_handlers)
+        crate::modules::upgrade::check_pending_migration(&kernel, config.upgrade_handlers)
             .map_err(|why| anyhow::anyhow!("{why} (DB {})", config.db_path().display()))?;
         if let Some(p) = kernel.pending_migration() {
             tracing::warn!(
@@ -254,7 +258,7 @@ impl Owner {
         tracing::info!(height = committed.height, app_hash = %hex::encode(committed.app_hash), "opened DB");
         let runner = BlockRunner::new(
             kernel,
-            crate::block::ChainConfig {
+            crate::chain::block::ChainConfig {
                 home: config.home.clone(),
                 upgrade_handlers: config.upgrade_handlers,
             },
@@ -302,7 +306,11 @@ impl Owner {
                 let _ = reply.send(h);
             }
             Command::Query { path, data, reply } => {
-                let _ = reply.send(crate::query::answer(self.runner.kernel(), &path, &data));
+                let _ = reply.send(crate::chain::query::answer(
+                    self.runner.kernel(),
+                    &path,
+                    &data,
+                ));
             }
             Command::Stop => {}
         }

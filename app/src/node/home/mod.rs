@@ -15,15 +15,15 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 use vatchain_kernel::worker::bundle::Bundle;
 
-use crate::genesis::{AppState, GenesisAccount, GenesisValidator, GenesisVat};
-use crate::params::Params;
+use crate::chain::genesis::{AppState, GenesisAccount, GenesisValidator, GenesisVat};
+use crate::host::params::Params;
 
 /// The name of the key `vatd init` creates and funds (it also votes as the validator).
 pub const VALIDATOR_KEY: &str = "validator";
 /// The demo vat's name.
 pub const DEMO_VAT: &str = "counter";
 
-const COUNTER_V1: &str = include_str!("../../demo/counter/main.js");
+const COUNTER_V1: &str = include_str!("../../../demo/counter/main.js");
 
 /// The demo counter vat's bundle (version 1), built into the binary.
 pub fn demo_bundle() -> anyhow::Result<Bundle> {
@@ -144,8 +144,8 @@ pub fn add_account(
     balance: &str,
     power: Option<u64>,
 ) -> anyhow::Result<()> {
-    crate::auth::check_address(address).map_err(anyhow::Error::msg)?;
-    crate::params::parse_amount(balance).map_err(anyhow::Error::msg)?;
+    crate::modules::auth::check_address(address).map_err(anyhow::Error::msg)?;
+    crate::host::params::parse_amount(balance).map_err(anyhow::Error::msg)?;
     let path = genesis_path(home);
     let bytes = std::fs::read(&path)
         .with_context(|| format!("reading {} (run `vatd init` first)", path.display()))?;
