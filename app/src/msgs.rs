@@ -57,14 +57,32 @@ pub enum TxMsg {
     },
 }
 
-/// How many messages `tx` carries, read from its body without checking anything else (an
-/// undecodable tx counts as one: it still takes a place in the block, to fail there).
-pub fn message_count(tx: &[u8]) -> u64 {
-    use cosmrs::proto::cosmos::tx::v1beta1::{TxBody, TxRaw};
-    TxRaw::decode(tx)
-        .ok()
-        .and_then(|raw| TxBody::decode(raw.body_bytes.as_slice()).ok())
-        .map_or(1, |body| (body.messages.len() as u64).max(1))
+/// What a tx takes of a block's limits, read in one decode without checking anything else:
+/// what block building (PrepareProposal, ProcessProposal) and FinalizeBlock count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxShape {
+    /// Messages it carries (an undecodable tx counts as one: it still takes a place in the
+    /// block, to fail there).
+    pub msgs: u64,
+    /// The gas it declares (0 for a tx that does not decode: it takes no gas from the
+    /// block, and fails there).
+    pub gas: u64,
+}
+
+impl TxShape {
+    pub fn of(tx: &[u8]) -> TxShape {
+        use cosmrs::proto::cosmos::tx::v1beta1::{AuthInfo, TxBody, TxRaw};
+        let Ok(raw) = TxRaw::decode(tx) else {
+            return TxShape { msgs: 1, gas: 0 };
+        };
+        let msgs = TxBody::decode(raw.body_bytes.as_slice())
+            .map_or(1, |body| (body.messages.len() as u64).max(1));
+        let gas = AuthInfo::decode(raw.auth_info_bytes.as_slice())
+            .ok()
+            .and_then(|a| a.fee)
+            .map_or(0, |f| f.gas_limit);
+        TxShape { msgs, gas }
+    }
 }
 
 /// How many of `msgs` ask for a delivery (they share the tx's gas allowance).

@@ -24,15 +24,8 @@ const FIXTURE: &str = "tests/fixtures/app_hashes.txt";
 fn scenario() -> Vec<String> {
     let home = tempfile::tempdir().expect("tempdir");
     let (mut alice, mut bob) = (Wallet::new(1, 0), Wallet::new(2, 1));
-    let mut g = genesis(&alice, &bob);
-    let hostile =
-        bundle_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fixtures/hostile"));
-    g["vats"]
-        .as_array_mut()
-        .expect("vats")
-        .push(json!({"name": "hostile", "bundle": hostile}));
     let mut chain = Chain::start(home.path());
-    chain.init(&g);
+    chain.init(&genesis_with_hostile(&alice, &bob));
     let mut hashes = Vec::new();
     let mut block = |chain: &mut Chain, txs: Vec<Vec<u8>>| {
         let out = chain.block(txs);

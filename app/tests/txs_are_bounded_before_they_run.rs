@@ -59,12 +59,32 @@ fn arguments_nested_too_deep_are_refused_and_the_vat_lives_on() {
     );
 }
 
+/// What PrepareProposal builds from `txs` (with room for 100 MiB of them).
+fn propose(
+    app: &vatchain_app::VatdApp,
+    txs: &[Vec<u8>],
+) -> tendermint_proto::v0_38::abci::ResponsePrepareProposal {
+    use tendermint_abci::Application;
+    app.prepare_proposal(tendermint_proto::v0_38::abci::RequestPrepareProposal {
+        txs: txs.iter().map(|t| t.clone().into()).collect(),
+        max_tx_bytes: 100 << 20,
+        ..Default::default()
+    })
+}
+
+/// ProcessProposal's verdict on a proposal of `txs`.
+fn verdict(app: &vatchain_app::VatdApp, txs: &[Vec<u8>]) -> i32 {
+    use tendermint_abci::Application;
+    app.process_proposal(tendermint_proto::v0_38::abci::RequestProcessProposal {
+        txs: txs.iter().map(|t| t.clone().into()).collect(),
+        ..Default::default()
+    })
+    .status
+}
+
 #[test]
 fn blocks_are_built_and_checked_within_the_message_limit() {
-    use tendermint_abci::Application;
-    use tendermint_proto::v0_38::abci::{
-        response_process_proposal::ProposalStatus, RequestPrepareProposal, RequestProcessProposal,
-    };
+    use tendermint_proto::v0_38::abci::response_process_proposal::ProposalStatus;
     let (_home, mut chain, mut alice, _bob) = fresh();
     // 21 txs of 100 messages: 2,100, over the block's 2,000.
     let txs: Vec<Vec<u8>> = (0..21)
@@ -74,25 +94,14 @@ fn blocks_are_built_and_checked_within_the_message_limit() {
         })
         .collect();
     let app = vatchain_app::VatdApp::new(chain.node.clone());
-    let proposal = app.prepare_proposal(RequestPrepareProposal {
-        txs: txs.iter().map(|t| t.clone().into()).collect(),
-        max_tx_bytes: 100 << 20,
-        ..Default::default()
-    });
+    let proposal = propose(&app, &txs);
     assert_eq!(
         proposal.txs.len(),
         20,
         "the proposal stops at 2,000 messages"
     );
-    let verdict = |txs: &[Vec<u8>]| {
-        app.process_proposal(RequestProcessProposal {
-            txs: txs.iter().map(|t| t.clone().into()).collect(),
-            ..Default::default()
-        })
-        .status
-    };
-    assert_eq!(verdict(&txs[..20]), ProposalStatus::Accept as i32);
-    assert_eq!(verdict(&txs), ProposalStatus::Reject as i32);
+    assert_eq!(verdict(&app, &txs[..20]), ProposalStatus::Accept as i32);
+    assert_eq!(verdict(&app, &txs), ProposalStatus::Reject as i32);
     // A block that carries them anyway fails the tx that does not fit, with the reason.
     let out = chain.block(txs);
     assert!(out.tx_results[..20].iter().all(|r| r.code == 0));
@@ -108,16 +117,8 @@ fn blocks_are_built_and_checked_within_the_message_limit() {
 fn with_hostile() -> (tempfile::TempDir, Chain, Wallet) {
     let home = tempfile::tempdir().expect("tempdir");
     let (alice, bob) = (Wallet::new(1, 0), Wallet::new(2, 1));
-    let mut g = genesis(&alice, &bob);
-    let hostile = bundle_json(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fixtures/hostile"),
-    );
-    g["vats"]
-        .as_array_mut()
-        .expect("vats")
-        .push(json!({"name": "hostile", "bundle": hostile}));
     let mut chain = Chain::start(home.path());
-    chain.init(&g);
+    chain.init(&genesis_with_hostile(&alice, &bob));
     chain.block(vec![]);
     (home, chain, alice)
 }
@@ -185,35 +186,21 @@ fn a_delivery_stays_within_its_txs_gas_and_the_vat_survives_a_runaway_method() {
 
 #[test]
 fn blocks_are_built_and_checked_within_the_gas_limit() {
-    use tendermint_abci::Application;
-    use tendermint_proto::v0_38::abci::{
-        response_process_proposal::ProposalStatus, RequestPrepareProposal, RequestProcessProposal,
-    };
+    use tendermint_proto::v0_38::abci::response_process_proposal::ProposalStatus;
     let (_home, mut chain, mut alice, _bob) = fresh();
     // Three txs declaring 40M gas each; a block holds 100M.
     let txs: Vec<Vec<u8>> = (0..3)
         .map(|_| alice.tx_with_gas(vec![deliver(&alice, "[1]")], Some(40_000_000)))
         .collect();
     let app = vatchain_app::VatdApp::new(chain.node.clone());
-    let proposal = app.prepare_proposal(RequestPrepareProposal {
-        txs: txs.iter().map(|t| t.clone().into()).collect(),
-        max_tx_bytes: 100 << 20,
-        ..Default::default()
-    });
+    let proposal = propose(&app, &txs);
     assert_eq!(
         proposal.txs.len(),
         2,
         "the proposal stops at the block's gas"
     );
-    let verdict = |txs: &[Vec<u8>]| {
-        app.process_proposal(RequestProcessProposal {
-            txs: txs.iter().map(|t| t.clone().into()).collect(),
-            ..Default::default()
-        })
-        .status
-    };
-    assert_eq!(verdict(&txs[..2]), ProposalStatus::Accept as i32);
-    assert_eq!(verdict(&txs), ProposalStatus::Reject as i32);
+    assert_eq!(verdict(&app, &txs[..2]), ProposalStatus::Accept as i32);
+    assert_eq!(verdict(&app, &txs), ProposalStatus::Reject as i32);
     let out = chain.block(txs);
     assert!(out.tx_results[..2].iter().all(|r| r.code == 0));
     assert_eq!(out.tx_results[2].code, codes::OUT_OF_GAS);

@@ -131,7 +131,7 @@ impl<'a> SyscallCtx<'a> {
 
     /// Records that a resource limit refused the current syscall; returns the reason.
     fn reached(&mut self, why: String) -> String {
-        self.limit.get_or_insert_with(|| why.clone());
+        self.limit = Some(why.clone());
         why
     }
 

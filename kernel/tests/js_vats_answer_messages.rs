@@ -8,24 +8,11 @@ use support::js::{audit, call, create, fixture, fulfilled, named};
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::Store;
 use vatchain_kernel::worker::bundle::Bundle;
-use vatchain_kernel::worker::{JsLimits, JsWorkers, VatSource};
+use vatchain_kernel::worker::{JsWorkers, VatSource};
 use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatId, VatOptions};
 
 fn kernel() -> Kernel {
-    let limits = JsLimits {
-        heap_bytes: 16 << 20,
-        delivery_computrons: 2_000,
-        ..JsLimits::default()
-    };
-    Kernel::new(
-        Store::in_memory(),
-        Box::new(JsWorkers {
-            limits,
-            ..JsWorkers::default()
-        }),
-        KernelConfig::default(),
-    )
-    .expect("kernel")
+    support::js::limited_js_kernel()
 }
 
 fn vat(k: &mut Kernel, bundle: &str, name: &str, params: &str) -> (VatId, KRef) {

@@ -9,25 +9,10 @@ mod support;
 
 use support::js::{audit, call, create, fixture, fulfilled, named};
 use vatchain_kernel::capdata::CapData;
-use vatchain_kernel::store::Store;
-use vatchain_kernel::worker::{JsLimits, JsWorkers};
-use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatId, VatOptions};
+use vatchain_kernel::{KRef, Kernel, PromiseState, RunBudget, VatId, VatOptions};
 
 fn kernel() -> Kernel {
-    let limits = JsLimits {
-        heap_bytes: 16 << 20,
-        delivery_computrons: 2_000,
-        ..JsLimits::default()
-    };
-    Kernel::new(
-        Store::in_memory(),
-        Box::new(JsWorkers {
-            limits,
-            ..JsWorkers::default()
-        }),
-        KernelConfig::default(),
-    )
-    .expect("kernel")
+    support::js::limited_js_kernel()
 }
 
 fn vat(k: &mut Kernel, bundle: &str, options: VatOptions, params: &str) -> (VatId, KRef) {

@@ -247,7 +247,8 @@ impl BlockRunner {
         let mut result_owner = Vec::new();
         let (mut msgs, mut gas) = (0u64, 0u64);
         for (i, tx) in block.txs.iter().enumerate() {
-            gas = gas.saturating_add(crate::host::gas::declared(tx));
+            let shape = crate::msgs::TxShape::of(tx);
+            gas = gas.saturating_add(shape.gas);
             if gas > params.gas.max_block_gas {
                 tx_results.push(TxResult::fail(
                     codes::OUT_OF_GAS,
@@ -260,7 +261,7 @@ impl BlockRunner {
             }
             // A block past the message limit (ProcessProposal refuses one, but a faulty
             // majority could commit it) fails the txs that do not fit, sequences untouched.
-            msgs += crate::msgs::message_count(tx);
+            msgs += shape.msgs;
             if msgs > params.max_block_msgs {
                 tx_results.push(TxResult::fail(
                     codes::TX_TOO_LARGE,

@@ -17,8 +17,6 @@
 //!
 //! This chain charges no fee: gas is a bound, not a price (see docs/ARCHITECTURE.md).
 
-use cosmrs::proto::cosmos::tx::v1beta1::{AuthInfo, TxRaw};
-use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use crate::host::codes;
@@ -138,16 +136,6 @@ pub fn check(
         used: intrinsic + allowance * deliveries * gas.gas_per_computron,
         allowance: Some(allowance),
     })
-}
-
-/// The gas limit `tx` declares, read without checking anything else (0 for a tx that does
-/// not decode: it takes no gas from the block, and fails there).
-pub fn declared(tx: &[u8]) -> u64 {
-    TxRaw::decode(tx)
-        .ok()
-        .and_then(|raw| AuthInfo::decode(raw.auth_info_bytes.as_slice()).ok())
-        .and_then(|a| a.fee)
-        .map_or(0, |f| f.gas_limit)
 }
 
 /// What a wallet declares by default for `messages` (`vatd tx --gas auto`): the intrinsic

@@ -69,7 +69,7 @@ impl Application for VatdApp {
         match self.node.check_tx(&request.tx, recheck) {
             Ok(()) => ResponseCheckTx {
                 code: 0,
-                gas_wanted: i64::try_from(crate::host::gas::declared(&request.tx))
+                gas_wanted: i64::try_from(crate::msgs::TxShape::of(&request.tx).gas)
                     .unwrap_or(i64::MAX),
                 ..Default::default()
             },
@@ -93,14 +93,17 @@ impl Application for VatdApp {
         let (mut msgs, mut bytes, mut gas) = (0u64, 0u64, 0u64);
         let mut txs = Vec::new();
         for tx in request.txs {
-            let (m, b) = (crate::msgs::message_count(&tx), tx.len() as u64);
-            let g = crate::host::gas::declared(&tx);
-            if msgs + m > max_msgs || bytes + b > max_bytes || gas.saturating_add(g) > max_gas {
+            let shape = crate::msgs::TxShape::of(&tx);
+            let b = tx.len() as u64;
+            if msgs + shape.msgs > max_msgs
+                || bytes + b > max_bytes
+                || gas.saturating_add(shape.gas) > max_gas
+            {
                 break;
             }
-            msgs += m;
+            msgs += shape.msgs;
             bytes += b;
-            gas += g;
+            gas += shape.gas;
             txs.push(tx);
         }
         ResponsePrepareProposal { txs }
@@ -111,16 +114,13 @@ impl Application for VatdApp {
     fn process_proposal(&self, request: RequestProcessProposal) -> ResponseProcessProposal {
         let params = self.node.params();
         let (max_msgs, max_gas) = (params.max_block_msgs, params.gas.max_block_gas);
-        let msgs: u64 = request
+        let (msgs, gas) = request
             .txs
             .iter()
-            .map(|tx| crate::msgs::message_count(tx))
-            .sum();
-        let gas = request
-            .txs
-            .iter()
-            .map(|tx| crate::host::gas::declared(tx))
-            .fold(0u64, u64::saturating_add);
+            .map(|tx| crate::msgs::TxShape::of(tx))
+            .fold((0u64, 0u64), |(m, g), s| {
+                (m + s.msgs, g.saturating_add(s.gas))
+            });
         let status = if msgs <= max_msgs && gas <= max_gas {
             response_process_proposal::ProposalStatus::Accept
         } else {

@@ -96,6 +96,19 @@ pub fn genesis(alice: &Wallet, bob: &Wallet) -> Value {
     })
 }
 
+/// [`genesis`] with the hostile bench vat too (`hostile`: a method looping 10^8 times,
+/// floods, …).
+pub fn genesis_with_hostile(alice: &Wallet, bob: &Wallet) -> Value {
+    let mut g = genesis(alice, bob);
+    let hostile =
+        bundle_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fixtures/hostile"));
+    g["vats"]
+        .as_array_mut()
+        .expect("vats")
+        .push(json!({"name": "hostile", "bundle": hostile}));
+    g
+}
+
 /// A started chain on the default genesis, one block in; bind the home first so that it
 /// outlives the chain: `let (home, mut chain, mut alice, mut bob) = fresh();`.
 pub fn fresh() -> (tempfile::TempDir, Chain, Wallet, Wallet) {

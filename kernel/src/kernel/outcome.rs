@@ -137,7 +137,6 @@ impl Kernel {
         self.keep_worker(v, worker);
         if let Some(why) = run.failure {
             if let (true, Some(undo)) = (run.by_limit, undo) {
-                drop(vd);
                 self.roll_back_message(v, undo, &why, report);
                 return;
             }

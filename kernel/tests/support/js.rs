@@ -111,6 +111,25 @@ pub fn dump_without_crank_number(
     d
 }
 
+/// A kernel on an in-memory store running JavaScript vats with tight limits (16 MiB of
+/// heap, 2,000 computrons a delivery), so that hostile vats reach them quickly.
+pub fn limited_js_kernel() -> Kernel {
+    let limits = vatchain_kernel::worker::JsLimits {
+        heap_bytes: 16 << 20,
+        delivery_computrons: 2_000,
+        ..vatchain_kernel::worker::JsLimits::default()
+    };
+    Kernel::new(
+        vatchain_kernel::store::Store::in_memory(),
+        Box::new(vatchain_kernel::worker::JsWorkers {
+            limits,
+            ..vatchain_kernel::worker::JsWorkers::default()
+        }),
+        vatchain_kernel::KernelConfig::default(),
+    )
+    .expect("kernel")
+}
+
 /// A kernel on an in-memory store running JavaScript vats.
 pub fn js_kernel() -> Kernel {
     Kernel::new(
