@@ -18,8 +18,9 @@ use vatchain_proto::swingset::v1::{
 };
 use vatchain_proto::type_urls;
 
+use crate::host::amount::Amount;
+use crate::host::params::Params;
 use crate::host::params::ADDRESS_PREFIX;
-use crate::host::params::{parse_amount, Params};
 
 pub const MSG_SUBMIT_PROPOSAL: &str = "/cosmos.gov.v1.MsgSubmitProposal";
 pub const MSG_VOTE: &str = "/cosmos.gov.v1.MsgVote";
@@ -43,7 +44,7 @@ pub enum TxMsg {
     },
     SubmitProposal {
         messages: Vec<GovMsg>,
-        deposit: u128,
+        deposit: Amount,
         title: String,
         summary: String,
     },
@@ -53,7 +54,7 @@ pub enum TxMsg {
     },
     Deposit {
         proposal_id: u64,
-        amount: u128,
+        amount: Amount,
     },
 }
 
@@ -192,16 +193,16 @@ fn json_data(what: &str, s: &str, default: serde_json::Value) -> Result<serde_js
 }
 
 /// The total of `coins`, all of which must be in `denom`.
-fn coins_amount(coins: &[Coin], denom: &str) -> Result<u128, String> {
+fn coins_amount(coins: &[Coin], denom: &str) -> Result<Amount, String> {
     let mut total: u128 = 0;
     for c in coins {
         if c.denom != denom {
             return Err(format!("coins must be in {denom}, got {:?}", c.denom));
         }
-        let a = parse_amount(&c.amount)?;
-        total = total.checked_add(a).ok_or("amount overflows")?;
+        let a = Amount::parse(&c.amount)?;
+        total = total.checked_add(a.0).ok_or("amount overflows")?;
     }
-    Ok(total)
+    Ok(Amount(total))
 }
 
 /// Decompresses a gzipped bundle, refusing to produce more than `limit` bytes.

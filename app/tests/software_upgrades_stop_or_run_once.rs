@@ -17,9 +17,8 @@ use vatchain_kernel::Kernel;
 
 /// A handler that counts its runs in the host state.
 fn count_runs(k: &mut Kernel) -> Result<serde_json::Value, String> {
-    let n: u64 = host::get(k.store(), "test/runs").unwrap_or(0);
-    host::put(k.store_mut(), "test/runs", &(n + 1));
-    k.store_mut().commit_crank();
+    let n: u64 = host::get(&k.host(), "test/runs").unwrap_or(0);
+    k.update_host(|h| host::put(h, "test/runs", &(n + 1)));
     Ok(json!(format!("run number {}", n + 1)))
 }
 

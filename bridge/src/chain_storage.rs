@@ -1,8 +1,8 @@
 //! Published data: the chainStorage vat (`js/chain-storage.js`), where vats put data for
 //! clients, and the host's read side of it (queries, and one event per change).
 //!
-//! The host reads the vat's vatstore keys straight from kernel state (`vN.vs.vvs.…`): a
-//! query needs no delivery, and the app never writes them.
+//! The host reads the vat's own vatstore through the kernel
+//! ([`Kernel::user_vatstore_get`]): a query needs no delivery, and the app never writes it.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +10,7 @@ use serde_json::Value;
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::worker::bundle::Bundle;
 use vatchain_kernel::worker::VatSource;
-use vatchain_kernel::{keys, KRef, Kernel, KernelError, VatId, VatOptions};
+use vatchain_kernel::{KRef, Kernel, KernelError, VatId, VatOptions};
 
 /// The chainStorage vat's name (its root is published under it too).
 pub const CHAIN_STORAGE_NAME: &str = "chainStorage";
@@ -50,9 +50,9 @@ fn storage_vat(kernel: &Kernel) -> Option<VatId> {
     kernel.vat_id(CHAIN_STORAGE_NAME)
 }
 
-/// The chainStorage vat's userspace vatstore (liveslots confines user keys to `vvs.`).
+/// The chainStorage vat's own vatstore.
 fn vvs(kernel: &Kernel, v: VatId, key: &str) -> Option<String> {
-    kernel.kv_get(&keys::vatstore(v, &format!("vvs.{key}")))
+    kernel.user_vatstore_get(v, key)
 }
 
 /// The value published under `path`, if any.
@@ -66,12 +66,11 @@ pub fn list(kernel: &Kernel, prefix: &str, limit: usize) -> Vec<String> {
     let Some(v) = storage_vat(kernel) else {
         return Vec::new();
     };
-    let base = keys::vatstore(v, "vvs.data.");
     kernel
-        .kv_scan(&format!("{base}{prefix}"))
+        .user_vatstore_scan(v, &format!("data.{prefix}"))
         .into_iter()
         .take(limit)
-        .map(|(k, _)| k[base.len()..].to_string())
+        .map(|(k, _)| k["data.".len()..].to_string())
         .collect()
 }
 

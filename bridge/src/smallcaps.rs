@@ -19,10 +19,6 @@ pub enum DecodeError {
     Special(String),
 }
 
-fn reserved(s: &str) -> bool {
-    matches!(s.as_bytes().first(), Some(b'!'..=b'-'))
-}
-
 /// The first record key of `value` (at any depth) that smallcaps reserves: a key starting
 /// with `#` marks a tagged value or an error (`{"#tag": …}`, `{"#error": …}`), so client
 /// data with one would reach a vat as something it is not.
@@ -57,23 +53,9 @@ pub fn encode(value: &Value) -> String {
 }
 
 /// Encodes plain JSON data as the JSON value inside a smallcaps body (strings escaped):
-/// for callers that add special values (slots) around plain data.
-pub fn encode_value(v: &Value) -> Value {
-    match v {
-        Value::String(s) if reserved(s) => Value::String(format!("!{s}")),
-        Value::Array(a) => Value::Array(a.iter().map(encode_value).collect()),
-        Value::Object(o) => {
-            // serde_json's map is ordered by key (no preserve_order feature): records come
-            // out with sorted keys, as smallcaps requires.
-            Value::Object(
-                o.iter()
-                    .map(|(k, v)| (k.clone(), encode_value(v)))
-                    .collect(),
-            )
-        }
-        other => other.clone(),
-    }
-}
+/// for callers that add special values (slots) around plain data. The kernel's encoder,
+/// so that there is one.
+pub use vatchain_kernel::capdata::encode_value;
 
 /// Decodes a smallcaps body to JSON for clients. Special values become JSON a client can
 /// read: `undefined` → null, bigints → `{"@bigint": "123"}`, slots →

@@ -31,13 +31,40 @@ pub fn undefined<S>() -> CapData<S> {
 
 /// Smallcaps encoding of `Error(message)`: what the kernel rejects promises with.
 pub fn error<S>(message: &str) -> CapData<S> {
-    let msg = serde_json::to_string(message).expect("a string always serializes");
-    CapData::data(format!("#{{\"#error\":{msg},\"name\":\"Error\"}}"))
+    let body = serde_json::json!({
+        "#error": encode_value(&serde_json::Value::String(message.into())),
+        "name": "Error",
+    });
+    CapData::data(format!("#{body}"))
 }
 
-/// Smallcaps encoding of a JSON value with no slots (records' keys must already be sorted).
+/// Smallcaps encoding of plain JSON data with no slots (strings escaped, records sorted).
 pub fn json<S>(value: &serde_json::Value) -> CapData<S> {
-    CapData::data(format!("#{value}"))
+    CapData::data(format!("#{}", encode_value(value)))
+}
+
+/// Whether smallcaps reserves a string's first character (`!` through `-` mark special
+/// values: `#undefined`, `$0` remotables, `&0` promises, `+7` bigints…).
+fn reserved(s: &str) -> bool {
+    matches!(s.as_bytes().first(), Some(b'!'..=b'-'))
+}
+
+/// Encodes plain JSON data as the JSON value inside a smallcaps body: a string that begins
+/// with a reserved character is escaped with `!`. Records come out with sorted keys, as
+/// smallcaps requires (serde_json's map is ordered by key: no `preserve_order`). The one
+/// smallcaps encoder: the kernel's own capdata and the bridge's client data both use it.
+pub fn encode_value(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if reserved(s) => Value::String(format!("!{s}")),
+        Value::Array(a) => Value::Array(a.iter().map(encode_value).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), encode_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// The JSON of a smallcaps body (`None`: not smallcaps, or not JSON).
@@ -143,6 +170,15 @@ mod tests {
         assert_eq!(
             error::<u8>("a \"b\"").body,
             r##"#{"#error":"a \"b\"","name":"Error"}"##
+        );
+        // A message that looks like a slot or a special value stays a string.
+        assert_eq!(
+            error::<u8>("$0 is gone").body,
+            r##"#{"#error":"!$0 is gone","name":"Error"}"##
+        );
+        assert_eq!(
+            json::<u8>(&serde_json::json!({"b": "&1", "a": ["#x", "ok"]})).body,
+            r##"#{"a":["!#x","ok"],"b":"!&1"}"##
         );
     }
 

@@ -17,7 +17,7 @@ use crate::refs::{KRef, VatId};
 use crate::state::promises::PromiseState;
 use crate::state::vats::VatOptions;
 use crate::state::{keys, KState, SCHEMA_VERSION};
-use crate::store::{BlockSavepoint, Cf, Hash32, Store};
+use crate::store::{Cf, Hash32, Store};
 use crate::vat_admin::{VAT_ADMIN_JS, VAT_ADMIN_NAME};
 use crate::warehouse::Warehouse;
 use crate::worker::bundle::Bundle;
@@ -112,7 +112,7 @@ pub struct RunReport {
 pub struct Kernel {
     pub(crate) st: KState,
     /// The live workers (not consensus state; see [`crate::warehouse`]).
-    warehouse: Warehouse,
+    pub(crate) warehouse: Warehouse,
     config: KernelConfig,
     slog: Option<crate::slog::Slog>,
     /// The DB is older than this binary and awaits [`Kernel::migrate`]: nothing runs.
@@ -216,19 +216,25 @@ impl Kernel {
         }
     }
 
-    /// The store, for reads (queries, dumps).
+    /// The store, for reads (dumps, I/O figures). The host reads its own keys through
+    /// [`Kernel::host`] and writes them through [`Kernel::update_host`].
     pub fn store(&self) -> &Store {
         &self.st.store
-    }
-
-    /// The store, for the host to commit blocks and write host state between cranks.
-    pub fn store_mut(&mut self) -> &mut Store {
-        &mut self.st.store
     }
 
     /// Takes the store back (e.g. to reopen the kernel on it).
     pub fn into_store(self) -> Store {
         self.st.store
+    }
+
+    /// The last committed height and app hash.
+    pub fn committed(&self) -> crate::store::Committed {
+        self.st.store.committed()
+    }
+
+    /// The app hash the block being built would commit with.
+    pub fn pending_app_hash(&self) -> Hash32 {
+        self.st.store.pending_app_hash()
     }
 
     /// Commits the block being built (host API; see [`Store::commit_block`]).
@@ -237,27 +243,6 @@ impl Kernel {
             slog.flush();
         }
         self.st.store.commit_block(height)
-    }
-
-    /// A point between cranks to undo several host operations from, all or nothing (see
-    /// [`Store::block_savepoint`]; end it with [`Kernel::rollback_block`] or
-    /// [`Kernel::release_block`]). `None` while a crank is open.
-    pub fn block_savepoint(&mut self) -> Option<BlockSavepoint> {
-        self.st.store.block_savepoint()
-    }
-
-    /// Undoes every crank since `sp`. Every live worker is dropped too: a worker's heap may
-    /// hold effects of the undone deliveries, and replay rebuilds it from the (restored)
-    /// transcript when it is next needed. (With no delivery since `sp`, undoing the store
-    /// alone, [`Store::rollback_block`], keeps the workers.)
-    pub fn rollback_block(&mut self, sp: BlockSavepoint) {
-        self.st.store.rollback_block(sp);
-        self.warehouse.clear();
-    }
-
-    /// Keeps everything since `sp` and ends the savepoint.
-    pub fn release_block(&mut self, sp: BlockSavepoint) {
-        self.st.store.release_block(sp);
     }
 
     /// Creates a vat and queues its `startVat`. Its root object (`o+0`) exists at once, so
@@ -327,6 +312,11 @@ impl Kernel {
     /// Whether the `bundles` family holds `bundle_id`.
     pub fn has_bundle(&self, bundle_id: &str) -> bool {
         self.st.store.has(Cf::Bundles, bundle_id.as_bytes())
+    }
+
+    /// An installed bundle's bytes (queries).
+    pub fn bundle(&self, bundle_id: &str) -> Option<Vec<u8>> {
+        self.st.store.get(Cf::Bundles, bundle_id.as_bytes())
     }
 
     /// The vat named `name`, if live.
@@ -467,6 +457,27 @@ impl Kernel {
     /// Every kv entry whose key starts with `prefix`.
     pub fn kv_scan(&self, prefix: &str) -> Vec<(String, String)> {
         self.st.scan(prefix)
+    }
+
+    /// Vat `v`'s own vatstore value under `key` (what its code wrote with
+    /// `vatPowers.vatstore.set`), for hosts that publish what a vat stores (chainStorage)
+    /// without a delivery. Liveslots' own records are not reachable this way.
+    pub fn user_vatstore_get(&self, v: VatId, key: &str) -> Option<String> {
+        self.st.get(&keys::vatstore(
+            v,
+            &format!("{}{key}", crate::worker::USER_VATSTORE_PREFIX),
+        ))
+    }
+
+    /// Vat `v`'s own vatstore keys under `prefix` (without the prefix the kernel keeps
+    /// them under) and values, in key order.
+    pub fn user_vatstore_scan(&self, v: VatId, prefix: &str) -> Vec<(String, String)> {
+        let base = keys::vatstore(v, crate::worker::USER_VATSTORE_PREFIX);
+        self.st
+            .scan(&format!("{base}{prefix}"))
+            .into_iter()
+            .map(|(k, val)| (k[base.len()..].to_string(), val))
+            .collect()
     }
 
     /// The migration this kernel's DB awaits, if any. While one is pending the kernel runs

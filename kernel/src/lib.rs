@@ -14,6 +14,7 @@ pub mod capdata;
 mod error;
 mod events;
 mod gc;
+mod host_store;
 mod kernel;
 pub mod legacy;
 pub mod migrate;
@@ -32,6 +33,7 @@ pub mod worker;
 
 pub use audit::AuditReport;
 pub use events::{KCapData, KMessage, KernelEvent, UpgradeRequest};
+pub use host_store::{BlockTx, HostRead, HostStore, HostView};
 pub use kernel::{
     kcapdata, CrankKind, CrankReport, Kernel, KernelConfig, KernelError, RunBudget, RunReport,
 };

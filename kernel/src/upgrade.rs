@@ -21,14 +21,12 @@
 //! no record or c-list entry of a rejected promise is left (but self-subscribed ones, until
 //! their notify is delivered).
 
-use crate::capdata::CapData;
 use crate::events::KCapData;
 use crate::kernel::{CrankKind, CrankReport, Kernel};
 use crate::refs::{KRef, VRef, VatId};
 use crate::state::promises::PromiseState;
 use crate::state::{keys, KState};
 use crate::store::Cf;
-use crate::transcript::TranscriptItem;
 use crate::worker::{VatDelivery, VatSource};
 
 pub use crate::events::UpgradeRequest;
@@ -75,15 +73,11 @@ pub struct DryRun {
 
 /// The value promises and abandoned objects of an upgraded vat are rejected with.
 pub(crate) fn disconnection(upgrade_message: &str, old_incarnation: u64) -> KCapData {
-    // Smallcaps: a string starting with one of "!"…"-" is escaped with "!".
-    let escaped = match upgrade_message.chars().next() {
-        Some(c) if ('!'..='-').contains(&c) => format!("!{upgrade_message}"),
-        _ => upgrade_message.to_string(),
-    };
-    let msg = serde_json::to_string(&escaped).expect("a string serializes");
-    CapData::data(format!(
-        "#{{\"incarnationNumber\":{old_incarnation},\"name\":\"vatUpgraded\",\"upgradeMessage\":{msg}}}"
-    ))
+    crate::capdata::json(&serde_json::json!({
+        "incarnationNumber": old_incarnation,
+        "name": "vatUpgraded",
+        "upgradeMessage": upgrade_message,
+    }))
 }
 
 impl KState {
@@ -272,22 +266,13 @@ impl Kernel {
         let run = self.run_delivery(v, old.as_mut(), &boyd, None);
         drop(old);
         report.computrons += run.computrons;
-        if let Some(why) = run.failure {
-            return Err(UpgradeError::Boyd(why));
-        }
-        if run.exit.is_some() || !run.terminations.is_empty() {
-            return Err(UpgradeError::Boyd(
-                "the vat asked to exit (or to terminate others) during bringOutYourDead".into(),
-            ));
-        }
-        self.st.append_transcript(
+        self.keep_or_refuse(
             v,
-            &TranscriptItem {
-                d: boyd,
-                sc: run.records,
-                computrons: run.computrons,
-            },
-        );
+            boyd,
+            run,
+            "the vat asked to exit (or to terminate others) during bringOutYourDead",
+        )
+        .map_err(UpgradeError::Boyd)?;
         self.st.set_u64(&keys::vat_reap_dirt(v), 0);
 
         // 2. Kernel-side cleanup of the old incarnation.
@@ -310,22 +295,13 @@ impl Kernel {
         let start = self.st.translate_start_vat(v);
         let run = self.run_delivery(v, worker.as_mut(), &start, None);
         report.computrons += run.computrons;
-        if let Some(why) = run.failure {
-            return Err(UpgradeError::StartVat(why));
-        }
-        if run.exit.is_some() || !run.terminations.is_empty() {
-            return Err(UpgradeError::StartVat(
-                "the new version asked to exit (or to terminate others) while starting".into(),
-            ));
-        }
-        self.st.append_transcript(
+        self.keep_or_refuse(
             v,
-            &TranscriptItem {
-                d: start,
-                sc: run.records,
-                computrons: run.computrons,
-            },
-        );
+            start,
+            run,
+            "the new version asked to exit (or to terminate others) while starting",
+        )
+        .map_err(UpgradeError::StartVat)?;
         self.keep_worker(v, worker);
         Ok(())
     }

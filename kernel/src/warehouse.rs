@@ -22,6 +22,9 @@ pub(crate) struct Warehouse {
     last_used: BTreeMap<VatId, u64>,
     use_clock: u64,
     max_live: usize,
+    /// How many times a worker was taken out, built or made: a block transaction that sees
+    /// it unchanged knows no vat heap saw its undone work.
+    uses: u64,
 }
 
 impl Warehouse {
@@ -32,16 +35,23 @@ impl Warehouse {
             last_used: BTreeMap::new(),
             use_clock: 0,
             max_live: max_live.max(1),
+            uses: 0,
         }
+    }
+
+    pub(crate) fn uses(&self) -> u64 {
+        self.uses
     }
 
     /// The factory, for a worker of a new incarnation (an upgrade makes it itself).
     pub(crate) fn factory(&mut self) -> &mut dyn WorkerFactory {
+        self.uses += 1;
         self.factory.as_mut()
     }
 
     /// Takes `v`'s live worker out (give it back with [`Warehouse::keep`]), or builds one.
     pub(crate) fn take(&mut self, st: &KState, v: VatId) -> Result<Box<dyn VatWorker>, String> {
+        self.uses += 1;
         if let Some(w) = self.workers.remove(&v) {
             return Ok(w);
         }
@@ -56,6 +66,7 @@ impl Warehouse {
         st: &KState,
         v: VatId,
     ) -> Result<(Box<dyn VatWorker>, u64), String> {
+        self.uses += 1;
         let source = st
             .vat_source(v)
             .ok_or_else(|| format!("{v} has no recorded source"))?;

@@ -36,6 +36,16 @@ fn open(path: &Path, legacy: bool) -> Kernel {
     .expect("kernel")
 }
 
+/// The kernel again on `store` (with what its buffers hold), as `open` makes it.
+fn reopen(store: Store) -> Kernel {
+    Kernel::new(
+        store,
+        Box::new(JsWorkers::default()),
+        KernelConfig::default(),
+    )
+    .expect("kernel")
+}
+
 fn run(k: &mut Kernel) {
     assert!(k.run(RunBudget::UNLIMITED).idle);
 }
@@ -381,12 +391,14 @@ fn a_corrupt_db_stops_the_migration_with_the_reason_and_changes_nothing() {
         } else {
             format!("{kp}.{field}")
         };
-        let store = k.store_mut();
+        // The kernel hands no one its families: corrupt the store itself and reopen.
+        let mut store = k.into_store();
         match value {
             Some(val) => store.set(Cf::Kv, key.as_bytes(), val.as_bytes()),
             None => store.delete(Cf::Kv, key.as_bytes()),
         }
         store.commit_crank();
+        k = reopen(store);
         let before = (k.store().dump(), k.store().pending_app_hash());
         match k.migrate(&mut |_| {}) {
             Err(MigrateError::Corrupt(why)) => assert!(why.contains(said), "{field}: {why}"),
@@ -397,7 +409,9 @@ fn a_corrupt_db_stops_the_migration_with_the_reason_and_changes_nothing() {
             (k.store().dump(), k.store().pending_app_hash()) == before,
             "{field}: the failed migration left nothing"
         );
-        k.store_mut().abort_block();
+        let mut store = k.into_store();
+        store.abort_block();
+        k = reopen(store);
     }
     let report = k.migrate(&mut |_| {}).expect("the intact DB migrates");
     assert_eq!(

@@ -13,21 +13,21 @@ use cosmrs::proto::cosmos::gov::v1::{
 };
 use cosmrs::Any;
 use prost::Message;
-use vatchain_bridge::{chain_storage, inbound};
 use vatchain_kernel::store::Hash32;
 use vatchain_kernel::{KRef, Kernel, RunBudget};
 use vatchain_proto::swingset::v1::{MsgDeliverInboundResponse, MsgInstallBundleResponse};
 
 use crate::chain::genesis::AppState;
+use crate::chain::{keys, proposals};
+use crate::host::amount::Amount;
+use crate::host::codes;
 use crate::host::events::AppEvent;
-use crate::host::params::{parse_amount, Params};
-use crate::modules::auth::verify_tx;
+use crate::host::params::Params;
+use crate::modules::auth::{accounts, verify_tx};
+use crate::modules::gov;
+use crate::modules::swingset::{exec, results};
 use crate::modules::upgrade::{self as upgrade_plan, AtHeight};
 use crate::msgs::{decode_tx_msgs, TxMsg, MSG_DEPOSIT, MSG_SUBMIT_PROPOSAL, MSG_VOTE};
-use crate::{
-    host, host::codes, modules::auth::accounts, modules::gov, modules::swingset::exec,
-    modules::swingset::results,
-};
 
 /// One transaction's result (`ExecTxResult`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -127,7 +127,7 @@ impl BlockRunner {
     }
 
     fn params(&self) -> Params {
-        host::get(self.kernel.store(), "app/params").unwrap_or_default()
+        Params::load(&self.kernel.host())
     }
 
     /// Applies genesis: parameters, accounts, validators' power, the vat-admin and
@@ -138,45 +138,32 @@ impl BlockRunner {
         initial_height: u64,
         app_state: &[u8],
     ) -> Result<(), String> {
-        if host::get::<String>(self.kernel.store(), "app/chainID").is_some() {
+        if keys::chain_id(&self.kernel.host()).is_some() {
             return Err("InitChain on a chain that is already initialized".into());
         }
         if chain_id.is_empty() {
             return Err("the chain id is empty".into());
         }
         let state = AppState::parse(app_state)?;
-        state.params.validate()?;
+        state.check()?;
         let k = &mut self.kernel;
-        let store = k.store_mut();
-        host::put(store, "app/chainID", &chain_id);
-        host::put(store, "app/initialHeight", &initial_height.max(1));
-        host::put(store, "app/params", &state.params);
-        for a in &state.accounts {
-            crate::modules::auth::check_address(&a.address)
-                .map_err(|e| format!("genesis account: {e}"))?;
-            if accounts::get(store, &a.address).is_some() {
-                return Err(format!("genesis account {} is listed twice", a.address));
+        k.update_host(|h| {
+            keys::set_genesis(h, chain_id, initial_height.max(1));
+            state.params.save(h);
+            for a in &state.accounts {
+                accounts::create(h, &a.address, a.balance);
             }
-            let balance =
-                parse_amount(&a.balance).map_err(|e| format!("account {}: {e}", a.address))?;
-            accounts::create(store, &a.address, balance);
-        }
-        for v in &state.validators {
-            crate::modules::auth::check_address(&v.address)
-                .map_err(|e| format!("genesis validator: {e}"))?;
-            if v.power == 0 {
-                return Err(format!("validator {} has no power", v.address));
+            for v in &state.validators {
+                if accounts::get(h, &v.address).is_none() {
+                    accounts::create(h, &v.address, Amount::ZERO);
+                }
+                accounts::set_validator_power(h, &v.address, v.power);
             }
-            if accounts::get(store, &v.address).is_none() {
-                accounts::create(store, &v.address, 0);
-            }
-            host::put(store, &format!("val/{}", v.address), &v.power);
-        }
-        store.commit_crank();
+        });
         k.set_delivery_limit(state.params.delivery_computrons)
             .map_err(|e| e.to_string())?;
         k.install_vat_admin().map_err(|e| e.to_string())?;
-        exec::install_chain_storage(k)?;
+        exec::install_chain_storage(k).map_err(|e| e.to_string())?;
         for v in &state.vats {
             let bytes = serde_json::to_vec(&v.bundle).map_err(|e| e.to_string())?;
             let id = k
@@ -196,9 +183,9 @@ impl BlockRunner {
 
     pub fn finalize(&mut self, block: BlockRequest) -> BlockOutcome {
         let height = block.height;
-        let last = self.kernel.store().committed().height;
+        let last = self.kernel.committed().height;
         let expected = if last == 0 {
-            host::get(self.kernel.store(), "app/initialHeight").unwrap_or(1)
+            keys::initial_height(&self.kernel.host())
         } else {
             last + 1
         };
@@ -242,7 +229,7 @@ impl BlockRunner {
             }
         }
         let params = self.params();
-        let chain_id: String = host::get(self.kernel.store(), "app/chainID").unwrap_or_default();
+        let chain_id = keys::chain_id(&self.kernel.host()).expect("FinalizeBlock before InitChain");
         let mut tx_results = Vec::with_capacity(block.txs.len());
         let mut result_owner = Vec::new();
         let (mut msgs, mut gas) = (0u64, 0u64);
@@ -276,7 +263,7 @@ impl BlockRunner {
             result_owner.extend(kps.into_iter().map(|kp| (kp, i)));
             tx_results.push(r);
         }
-        events.extend(gov::end_block(
+        events.extend(proposals::end_block(
             &mut self.kernel,
             &params.gov,
             block.time,
@@ -308,7 +295,7 @@ impl BlockRunner {
         BlockOutcome {
             tx_results,
             events,
-            app_hash: self.kernel.store().pending_app_hash(),
+            app_hash: self.kernel.pending_app_hash(),
             cranks: run.cranks,
             computrons: run.computrons,
         }
@@ -342,9 +329,9 @@ impl BlockRunner {
         height: u64,
         now: u64,
     ) -> (TxResult, Vec<KRef>) {
-        let store = self.kernel.store();
+        let h = self.kernel.host();
         let verified = match verify_tx(tx, chain_id, height, |a| {
-            accounts::get(store, a).map(|a| a.auth_info())
+            accounts::get(&h, a).map(|a| a.auth_info())
         }) {
             Ok(v) => v,
             Err(e) => return (TxResult::fail(e.code(), e.to_string()), vec![]),
@@ -375,30 +362,23 @@ impl BlockRunner {
         };
         // The ante handler's effect stays even if a message fails: the sequence moves on,
         // so the same signed bytes can never execute twice.
-        let store = self.kernel.store_mut();
-        if let Some(mut a) = accounts::get(store, &signer) {
+        let bumped = self.kernel.update_host(|h| {
+            let mut a = accounts::get(h, &signer)?;
             a.sequence += 1;
-            accounts::put(store, &a);
+            accounts::put(h, &a);
+            Some(())
+        });
+        if bumped.is_some() {
             self.signers.insert(signer.clone());
         }
-        store.commit_crank();
         let tx_event = AppEvent::new(
             "tx",
             [("acc_seq", format!("{signer}/{}", verified.sequence))],
         );
-        // The messages are all or nothing. No vat code runs while they execute (sends are
-        // only queued), so undoing the store is enough: the workers stay.
-        let Some(savepoint) = self.kernel.block_savepoint() else {
-            // Only a bug leaves a crank open here; refuse the tx rather than half-apply it.
-            self.kernel.store_mut().abort_crank();
-            return (
-                TxResult::fail(
-                    codes::EXECUTION_FAILED,
-                    "internal: a crank was left open".into(),
-                ),
-                vec![],
-            );
-        };
+        // The messages are all or nothing: a failing one drops `block_tx`, which undoes the
+        // earlier ones. (No vat code runs while they execute, sends are only queued, so
+        // the workers stay.)
+        let mut block_tx = self.kernel.begin_block_tx();
         let mut tx_events = vec![tx_event.clone()];
         let mut responses = Vec::new();
         let mut kps = Vec::new();
@@ -410,10 +390,7 @@ impl BlockRunner {
                 height,
                 allowance: gas.allowance,
             };
-            let done = self.execute_msg(m, any, &env);
-            // A message must leave no crank open, whatever it did.
-            self.kernel.store_mut().commit_crank();
-            match done {
+            match execute_msg(&mut block_tx, m, any, &env) {
                 Ok(done) => {
                     tx_events.push(AppEvent::new(
                         "message",
@@ -424,7 +401,7 @@ impl BlockRunner {
                     kps.extend(done.result);
                 }
                 Err(why) => {
-                    self.kernel.store_mut().rollback_block(savepoint);
+                    drop(block_tx);
                     let mut r =
                         TxResult::fail(codes::EXECUTION_FAILED, format!("message {i}: {why}"));
                     r.events = vec![tx_event];
@@ -433,7 +410,7 @@ impl BlockRunner {
                 }
             }
         }
-        self.kernel.release_block(savepoint);
+        block_tx.keep();
         #[allow(deprecated)]
         let data = TxMsgData {
             msg_responses: responses,
@@ -453,155 +430,9 @@ impl BlockRunner {
         )
     }
 
-    fn execute_msg(&mut self, m: TxMsg, any: &Any, env: &MsgEnv<'_>) -> Result<MsgDone, String> {
-        let MsgEnv {
-            signer,
-            params,
-            now,
-            height,
-            allowance,
-        } = *env;
-        let k = &mut self.kernel;
-        match m {
-            TxMsg::InstallBundle { bundle } => {
-                let id = k.install_bundle(&bundle).map_err(|e| e.to_string())?;
-                Ok(MsgDone {
-                    response: crate::msgs::any(
-                        "/vatchain.swingset.v1.MsgInstallBundleResponse",
-                        &MsgInstallBundleResponse {
-                            bundle_id: id.clone(),
-                        },
-                    ),
-                    events: vec![AppEvent::new("install_bundle", [("bundle_id", id)])],
-                    result: None,
-                })
-            }
-            TxMsg::DeliverInbound {
-                target,
-                method,
-                args,
-            } => {
-                let kref = exec::resolve_target(k, &target)?;
-                let kp = inbound::send(k, kref, &method, &args, allowance)?;
-                let store = k.store_mut();
-                results::track(store, kp, height);
-                store.commit_crank();
-                Ok(MsgDone {
-                    response: crate::msgs::any(
-                        "/vatchain.swingset.v1.MsgDeliverInboundResponse",
-                        &MsgDeliverInboundResponse {
-                            result_kpid: kp.to_string(),
-                        },
-                    ),
-                    events: vec![AppEvent::new(
-                        "deliver_inbound",
-                        [
-                            ("target", target),
-                            ("method", method),
-                            ("result_kpid", kp.to_string()),
-                        ],
-                    )],
-                    result: Some(kp),
-                })
-            }
-            TxMsg::SubmitProposal {
-                deposit,
-                title,
-                summary,
-                ..
-            } => {
-                // Stored as sent; re-decoded (and re-checked) when it executes.
-                let raw =
-                    cosmrs::proto::cosmos::gov::v1::MsgSubmitProposal::decode(any.value.as_slice())
-                        .map_err(|e| e.to_string())?;
-                let store = k.store_mut();
-                let id = gov::submit(
-                    store,
-                    &params.gov,
-                    now,
-                    gov::NewProposal {
-                        proposer: signer,
-                        messages: &raw.messages,
-                        deposit,
-                        title: &title,
-                        summary: &summary,
-                    },
-                )?;
-                store.commit_crank();
-                Ok(MsgDone {
-                    response: crate::msgs::any(
-                        "/cosmos.gov.v1.MsgSubmitProposalResponse",
-                        &MsgSubmitProposalResponse { proposal_id: id },
-                    ),
-                    events: vec![AppEvent::new(
-                        "submit_proposal",
-                        [
-                            ("proposal_id", id.to_string()),
-                            ("action", MSG_SUBMIT_PROPOSAL.into()),
-                        ],
-                    )],
-                    result: None,
-                })
-            }
-            TxMsg::Vote {
-                proposal_id,
-                option,
-            } => {
-                let store = k.store_mut();
-                gov::vote(store, proposal_id, signer, option)?;
-                store.commit_crank();
-                Ok(MsgDone {
-                    response: crate::msgs::any(
-                        "/cosmos.gov.v1.MsgVoteResponse",
-                        &MsgVoteResponse {},
-                    ),
-                    events: vec![AppEvent::new(
-                        "proposal_vote",
-                        [
-                            ("proposal_id", proposal_id.to_string()),
-                            ("voter", signer.to_string()),
-                            ("option", option.as_str_name().to_string()),
-                            ("action", MSG_VOTE.into()),
-                        ],
-                    )],
-                    result: None,
-                })
-            }
-            TxMsg::Deposit {
-                proposal_id,
-                amount,
-            } => {
-                let store = k.store_mut();
-                gov::deposit(store, &params.gov, now, proposal_id, signer, amount)?;
-                store.commit_crank();
-                Ok(MsgDone {
-                    response: crate::msgs::any(
-                        "/cosmos.gov.v1.MsgDepositResponse",
-                        &MsgDepositResponse {},
-                    ),
-                    events: vec![AppEvent::new(
-                        "proposal_deposit",
-                        [
-                            ("proposal_id", proposal_id.to_string()),
-                            ("amount", amount.to_string()),
-                            ("action", MSG_DEPOSIT.into()),
-                        ],
-                    )],
-                    result: None,
-                })
-            }
-        }
-    }
-
     /// One `published` event per change vats made to chainStorage since the last block.
     fn published_changes(&mut self) -> Vec<AppEvent> {
-        let k = &mut self.kernel;
-        let seen: u64 = host::get(k.store(), "pub-seen").unwrap_or(0);
-        let last = chain_storage::change_count(k);
-        if last == seen {
-            return Vec::new();
-        }
-        let events = chain_storage::changes_since(k, seen, last)
+        exec::published_changes(&mut self.kernel)
             .into_iter()
             .map(|(seq, path, value)| {
                 AppEvent::new(
@@ -613,9 +444,136 @@ impl BlockRunner {
                     ],
                 )
             })
-            .collect();
-        host::put(k.store_mut(), "pub-seen", &last);
-        k.store_mut().commit_crank();
-        events
+            .collect()
+    }
+}
+
+/// Executes one message of a tx inside the tx's block transaction.
+fn execute_msg(k: &mut Kernel, m: TxMsg, any: &Any, env: &MsgEnv<'_>) -> Result<MsgDone, String> {
+    let MsgEnv {
+        signer,
+        params,
+        now,
+        height,
+        allowance,
+    } = *env;
+    match m {
+        TxMsg::InstallBundle { bundle } => {
+            let id = exec::install_bundle(k, &bundle).map_err(|e| e.to_string())?;
+            Ok(MsgDone {
+                response: crate::msgs::any(
+                    "/vatchain.swingset.v1.MsgInstallBundleResponse",
+                    &MsgInstallBundleResponse {
+                        bundle_id: id.clone(),
+                    },
+                ),
+                events: vec![AppEvent::new("install_bundle", [("bundle_id", id)])],
+                result: None,
+            })
+        }
+        TxMsg::DeliverInbound {
+            target,
+            method,
+            args,
+        } => {
+            let kp = exec::deliver_inbound(k, &target, &method, &args, allowance, height)
+                .map_err(|e| e.to_string())?;
+            Ok(MsgDone {
+                response: crate::msgs::any(
+                    "/vatchain.swingset.v1.MsgDeliverInboundResponse",
+                    &MsgDeliverInboundResponse {
+                        result_kpid: kp.to_string(),
+                    },
+                ),
+                events: vec![AppEvent::new(
+                    "deliver_inbound",
+                    [
+                        ("target", target),
+                        ("method", method),
+                        ("result_kpid", kp.to_string()),
+                    ],
+                )],
+                result: Some(kp),
+            })
+        }
+        TxMsg::SubmitProposal {
+            deposit,
+            title,
+            summary,
+            ..
+        } => {
+            // Stored as sent; re-decoded (and re-checked) when it executes.
+            let raw =
+                cosmrs::proto::cosmos::gov::v1::MsgSubmitProposal::decode(any.value.as_slice())
+                    .map_err(|e| e.to_string())?;
+            let id = k
+                .update_host(|h| {
+                    let new = gov::NewProposal {
+                        proposer: signer,
+                        messages: &raw.messages,
+                        deposit,
+                        title: &title,
+                        summary: &summary,
+                    };
+                    gov::submit(h, &params.gov, now, new)
+                })
+                .map_err(|e| e.to_string())?;
+            Ok(MsgDone {
+                response: crate::msgs::any(
+                    "/cosmos.gov.v1.MsgSubmitProposalResponse",
+                    &MsgSubmitProposalResponse { proposal_id: id },
+                ),
+                events: vec![AppEvent::new(
+                    "submit_proposal",
+                    [
+                        ("proposal_id", id.to_string()),
+                        ("action", MSG_SUBMIT_PROPOSAL.into()),
+                    ],
+                )],
+                result: None,
+            })
+        }
+        TxMsg::Vote {
+            proposal_id,
+            option,
+        } => {
+            k.update_host(|h| gov::vote(h, proposal_id, signer, option))
+                .map_err(|e| e.to_string())?;
+            Ok(MsgDone {
+                response: crate::msgs::any("/cosmos.gov.v1.MsgVoteResponse", &MsgVoteResponse {}),
+                events: vec![AppEvent::new(
+                    "proposal_vote",
+                    [
+                        ("proposal_id", proposal_id.to_string()),
+                        ("voter", signer.to_string()),
+                        ("option", option.as_str_name().to_string()),
+                        ("action", MSG_VOTE.into()),
+                    ],
+                )],
+                result: None,
+            })
+        }
+        TxMsg::Deposit {
+            proposal_id,
+            amount,
+        } => {
+            k.update_host(|h| gov::deposit(h, &params.gov, now, proposal_id, signer, amount))
+                .map_err(|e| e.to_string())?;
+            Ok(MsgDone {
+                response: crate::msgs::any(
+                    "/cosmos.gov.v1.MsgDepositResponse",
+                    &MsgDepositResponse {},
+                ),
+                events: vec![AppEvent::new(
+                    "proposal_deposit",
+                    [
+                        ("proposal_id", proposal_id.to_string()),
+                        ("amount", amount.to_string()),
+                        ("action", MSG_DEPOSIT.into()),
+                    ],
+                )],
+                result: None,
+            })
+        }
     }
 }

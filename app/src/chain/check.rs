@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 
 use vatchain_kernel::Kernel;
 
+use crate::chain::keys;
+use crate::host::codes;
 use crate::host::params::Params;
-use crate::modules::auth::accounts::Account;
+use crate::modules::auth::accounts;
 use crate::modules::auth::{verify_tx, AccountInfo};
 use crate::msgs::decode_tx_msgs;
-use crate::{host, host::codes, modules::auth::accounts};
 
 #[derive(Debug, Default)]
 pub struct CheckState {
@@ -27,13 +28,14 @@ pub struct CheckState {
 impl CheckState {
     /// Loads everything from the kernel's state (at start and after genesis).
     pub fn refresh(&mut self, kernel: &Kernel) {
-        let store = kernel.store();
-        self.chain_id = host::get(store, "app/chainID").unwrap_or_default();
-        self.height = store.committed().height;
-        self.params = host::get(store, "app/params").unwrap_or_default();
-        self.accounts = host::scan::<Account>(store, "acct/")
+        let h = kernel.host();
+        // Before InitChain there is no chain yet: nothing checks out (no account exists).
+        self.chain_id = keys::chain_id(&h).unwrap_or_default();
+        self.height = kernel.committed().height;
+        self.params = Params::stored(&h).unwrap_or_default();
+        self.accounts = accounts::all(&h)
             .into_iter()
-            .map(|(_, a)| (a.address.clone(), a.auth_info()))
+            .map(|a| (a.address.clone(), a.auth_info()))
             .collect();
         self.pending.clear();
     }
@@ -42,10 +44,9 @@ impl CheckState {
     /// signer's sequence moves; accounts are created only at genesis), and no pending
     /// sequences (RECHECK re-admits the mempool's txs on top of the new state).
     pub fn after_commit(&mut self, kernel: &Kernel, signers: &[String]) {
-        let store = kernel.store();
-        self.height = store.committed().height;
+        self.height = kernel.committed().height;
         for addr in signers {
-            if let Some(a) = accounts::get(store, addr) {
+            if let Some(a) = accounts::get(&kernel.host(), addr) {
                 self.accounts.insert(a.address.clone(), a.auth_info());
             }
         }

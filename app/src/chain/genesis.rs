@@ -3,7 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeSet;
+
+use crate::host::amount::Amount;
 use crate::host::params::Params;
+use crate::modules::auth::check_address;
 
 /// The chain's initial state (the `app_state` object of `genesis.json`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -28,12 +32,8 @@ pub struct GenesisAccount {
     /// Bech32 address (`vat1…`).
     pub address: String,
     /// Balance in the chain's denomination (a decimal string, as Cosmos writes amounts).
-    #[serde(default = "zero")]
-    pub balance: String,
-}
-
-fn zero() -> String {
-    "0".into()
+    #[serde(default)]
+    pub balance: Amount,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,5 +66,24 @@ impl AppState {
             return Ok(AppState::default());
         }
         serde_json::from_slice(bytes).map_err(|e| format!("genesis app_state: {e}"))
+    }
+
+    /// Checks what the types do not: addresses, duplicates, powers, parameters.
+    pub fn check(&self) -> Result<(), String> {
+        self.params.validate()?;
+        let mut seen = BTreeSet::new();
+        for a in &self.accounts {
+            check_address(&a.address).map_err(|e| format!("genesis account: {e}"))?;
+            if !seen.insert(a.address.as_str()) {
+                return Err(format!("genesis account {} is listed twice", a.address));
+            }
+        }
+        for v in &self.validators {
+            check_address(&v.address).map_err(|e| format!("genesis validator: {e}"))?;
+            if v.power == 0 {
+                return Err(format!("validator {} has no power", v.address));
+            }
+        }
+        Ok(())
     }
 }

@@ -8,4 +8,6 @@
 pub mod block;
 pub mod check;
 pub mod genesis;
+pub mod keys;
+pub mod proposals;
 pub mod query;

@@ -18,10 +18,14 @@ use cosmrs::Any;
 use prost::Message;
 use serde_json::{json, Value};
 use vatchain_bridge::chain_storage;
-use vatchain_kernel::store::Cf;
 use vatchain_kernel::{keys, Kernel, VatId};
 
-use crate::{host, modules::auth::accounts, modules::gov, modules::upgrade as upgrade_plan};
+use crate::host;
+use crate::host::codes::{INVALID_REQUEST, KEY_NOT_FOUND, NOT_FOUND};
+use crate::host::params::Params;
+use crate::modules::auth::accounts;
+use crate::modules::swingset::{keys as swingset_keys, results};
+use crate::modules::{gov, upgrade as upgrade_plan};
 
 /// A query's answer: ABCI code, the value (or an error message), and the height of the
 /// state it was read from.
@@ -37,9 +41,9 @@ pub struct QueryAnswer {
 /// owner thread, so none may take long.
 pub const MAX_LISTED: usize = 100;
 
-/// Code for "not found" and "bad request" (Cosmos SDK's `ErrKeyNotFound` / `ErrInvalidRequest`).
-pub const CODE_NOT_FOUND: u32 = 38;
-pub const CODE_BAD_REQUEST: u32 = 18;
+/// Codes of a query that found nothing or could not be read (see `host::codes`).
+pub const CODE_NOT_FOUND: u32 = NOT_FOUND;
+pub const CODE_BAD_REQUEST: u32 = INVALID_REQUEST;
 
 fn ok(v: Value) -> QueryAnswer {
     QueryAnswer {
@@ -72,12 +76,12 @@ pub const PATHS: &str = "/kernel/stats, /vats, /vat/<name|vatID>, /bundle/<id>, 
 /// Answers `path` (with request `data`, for gRPC paths) from the kernel's state.
 pub fn answer(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
     let mut a = answer_path(kernel, path, data);
-    a.height = kernel.store().committed().height;
+    a.height = kernel.committed().height;
     a
 }
 
 fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
-    let store = kernel.store();
+    let h = kernel.host();
     let (head, rest) = match path.strip_prefix('/').and_then(|p| p.split_once('/')) {
         Some((h, r)) => (h, r),
         None => (path.trim_start_matches('/'), ""),
@@ -106,7 +110,7 @@ fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
     }
     match (head, rest) {
         ("kernel", "stats") => {
-            let c = store.committed();
+            let c = kernel.committed();
             let pending = kernel.pending_migration();
             ok(json!({
                 "height": c.height,
@@ -133,33 +137,30 @@ fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
             found(v.map(|v| vat_info(kernel, v)), &format!("vat {id:?}"))
         }
         ("bundle", id) => found(
-            store
-                .get(Cf::Bundles, id.as_bytes())
+            kernel
+                .bundle(id)
                 .and_then(|b| serde_json::from_slice(&b).ok()),
             &format!("bundle {id}"),
         ),
         ("data", p) => found(chain_storage::read(kernel, p), &format!("data at {p:?}")),
         ("children", p) => ok(json!(chain_storage::list(kernel, p, MAX_LISTED))),
         ("published", "") => ok(Value::Object(
-            host::scan::<String>(store, "pub/")
+            host::scan::<String>(&h, swingset_keys::PUBLISHED)
                 .into_iter()
-                .map(|(k, v)| (k["pub/".len()..].to_string(), Value::String(v)))
+                .map(|(k, v)| {
+                    (
+                        k[swingset_keys::PUBLISHED.len()..].to_string(),
+                        Value::String(v),
+                    )
+                })
                 .collect(),
         )),
-        ("result", kp) => found(
-            crate::modules::swingset::results::get(store, kp),
-            &format!("result {kp}"),
-        ),
-        ("proposals", "") => ok(json!(host::scan::<Value>(store, "gov/p/")
-            .into_iter()
-            .rev()
-            .take(MAX_LISTED)
-            .map(|(_, v)| v)
-            .collect::<Vec<_>>())),
+        ("result", kp) => found(results::get(&h, kp), &format!("result {kp}")),
+        ("proposals", "") => ok(json!(gov::latest(&h, MAX_LISTED))),
         ("proposal", id) => match id.parse::<u64>() {
             Ok(n) => found(
-                gov::get(store, n).map(|p| {
-                    let (t, total) = gov::tally(store, n);
+                gov::get(&h, n).map(|p| {
+                    let (t, total) = gov::tally(&h, n);
                     let mut v = json!(p);
                     v["content"] = p
                         .messages
@@ -181,15 +182,15 @@ fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
             ),
         },
         ("account", addr) => found(
-            accounts::get(store, addr).map(|a| json!(a)),
+            accounts::get(&h, addr).map(|a| json!(a)),
             &format!("account {addr}"),
         ),
-        ("upgrade", "plan") => ok(json!(upgrade_plan::scheduled(store))),
-        ("upgrade", "applied") => ok(json!(upgrade_plan::applied(store))),
+        ("upgrade", "plan") => ok(json!(upgrade_plan::scheduled(&h))),
+        ("upgrade", "applied") => ok(json!(upgrade_plan::applied(&h))),
         ("upgrade", r) if r.starts_with("done/") => {
-            ok(json!(upgrade_plan::done_height(store, &r["done/".len()..])))
+            ok(json!(upgrade_plan::done_height(&h, &r["done/".len()..])))
         }
-        ("params", "") => ok(host::get::<Value>(store, "app/params").unwrap_or(Value::Null)),
+        ("params", "") => ok(json!(Params::stored(&h))),
         ("cosmos.auth.v1beta1.Query", "Account") => account_grpc(kernel, data),
         _ => fail(
             CODE_BAD_REQUEST,
@@ -221,10 +222,10 @@ fn account_grpc(kernel: &Kernel, data: &[u8]) -> QueryAnswer {
         Ok(r) => r,
         Err(e) => return fail(CODE_BAD_REQUEST, format!("bad QueryAccountRequest: {e}")),
     };
-    let Some(a) = accounts::get(kernel.store(), &req.address) else {
-        // The text clients (cosmjs) recognize as "no such account".
+    let Some(a) = accounts::get(&kernel.host(), &req.address) else {
+        // The code and text clients (cosmjs) recognize as "no such account".
         return fail(
-            22,
+            KEY_NOT_FOUND,
             format!(
                 "rpc error: code = NotFound desc = account {} not found: key not found",
                 req.address

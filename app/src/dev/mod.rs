@@ -37,7 +37,7 @@ pub fn run(o: DevOptions) -> anyhow::Result<()> {
     if !init::genesis_path(&o.home).exists() {
         let mut params = Params::default();
         params.gov.voting_period_secs = o.voting_period_secs.max(1);
-        params.gov.min_deposit = "1000".into();
+        params.gov.min_deposit = crate::host::amount::Amount(1000);
         let done = init::init(init::InitOptions {
             home: &o.home,
             chain_id: "vatchain-dev",

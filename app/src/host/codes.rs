@@ -16,8 +16,15 @@ pub const UNKNOWN_ADDRESS: u32 = 9;
 pub const INVALID_PUBKEY: u32 = 8;
 /// ErrTxTooLarge.
 pub const TX_TOO_LARGE: u32 = 21;
-/// ErrInvalidRequest: a message that does not decode or does not check out.
+/// ErrInvalidRequest: a message that does not decode or does not check out, or a query
+/// that cannot be read.
 pub const INVALID_MSG: u32 = 18;
+pub const INVALID_REQUEST: u32 = 18;
+/// ErrKeyNotFound: what Cosmos's auth query answers for an unknown account (cosmjs reads
+/// it as "no such account").
+pub const KEY_NOT_FOUND: u32 = 22;
+/// ErrNotFound: a query for something that does not exist.
+pub const NOT_FOUND: u32 = 38;
 /// ErrNoSignatures / wrong signer count.
 pub const NO_SIGNATURES: u32 = 15;
 /// ErrOutOfGas: the declared gas does not cover what the tx costs.

@@ -18,6 +18,7 @@
 //!
 //! The store's own keys (`height`, `appHash`) live in the same family without a `/`.
 
+pub mod amount;
 pub mod codes;
 pub mod events;
 pub mod gas;
@@ -25,41 +26,80 @@ pub mod params;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use vatchain_kernel::store::{Cf, Store};
+pub use vatchain_kernel::{HostRead, HostStore};
 
-/// Reads a JSON value (`None`: absent). A value that does not parse is a bug in this
-/// crate (only it writes these keys), so it reads as absent and is logged.
-pub fn get<T: DeserializeOwned>(store: &Store, key: &str) -> Option<T> {
-    let bytes = store.get(Cf::Host, key.as_bytes())?;
-    match serde_json::from_slice(&bytes) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            tracing::error!(key, error = %e, "unreadable host value");
-            None
-        }
+/// Reads a JSON value (`None`: absent).
+///
+/// Panics on a value that does not parse: only this crate writes these keys, so an
+/// unreadable one is a host bug or a damaged DB, and a node that carried on with a
+/// default would compute a different state than its peers. Stopping is what keeps it
+/// from forking (vatd aborts on a panic, and nothing of the block reaches disk).
+pub fn get<T: DeserializeOwned>(h: &impl HostRead, key: &str) -> Option<T> {
+    let bytes = h.get(key)?;
+    Some(parse(key, &bytes))
+}
+
+fn parse<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> T {
+    match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => panic!(
+            "host state is damaged: {key:?} holds {:?}, which does not parse: {e}",
+            String::from_utf8_lossy(bytes)
+        ),
     }
 }
 
-/// Writes a JSON value into the open crank (the caller commits it).
-pub fn put<T: Serialize>(store: &mut Store, key: &str, value: &T) {
-    // Serializing our own plain structs cannot fail.
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
-    store.set(Cf::Host, key.as_bytes(), &bytes);
+/// Writes a JSON value (inside [`vatchain_kernel::Kernel::update_host`], which commits it).
+pub fn put<T: Serialize>(h: &mut HostStore<'_>, key: &str, value: &T) {
+    let bytes = serde_json::to_vec(value).expect("host values are plain data");
+    h.set(key, &bytes);
 }
 
-pub fn delete(store: &mut Store, key: &str) {
-    store.delete(Cf::Host, key.as_bytes());
+pub fn delete(h: &mut HostStore<'_>, key: &str) {
+    h.delete(key);
 }
 
-/// Every `(key, value)` under `prefix`, in key order.
-pub fn scan<T: DeserializeOwned>(store: &Store, prefix: &str) -> Vec<(String, T)> {
-    store
-        .scan_prefix(Cf::Host, prefix.as_bytes())
+/// Every `(key, value)` under `prefix`, in key order (panics on an unparsable value, as
+/// [`get`] does).
+pub fn scan<T: DeserializeOwned>(h: &impl HostRead, prefix: &str) -> Vec<(String, T)> {
+    h.scan(prefix)
         .into_iter()
-        .filter_map(|(k, v)| {
-            let key = String::from_utf8(k).ok()?;
-            let value = serde_json::from_slice(&v).ok()?;
-            Some((key, value))
+        .map(|(k, v)| {
+            let value = parse(&k, &v);
+            (k, value)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vatchain_kernel::store::Store;
+    use vatchain_kernel::worker::RawWorkers;
+    use vatchain_kernel::{Kernel, KernelConfig};
+
+    fn kernel() -> Kernel {
+        Kernel::new(
+            Store::in_memory(),
+            Box::new(RawWorkers::new()),
+            KernelConfig::default(),
+        )
+        .expect("kernel")
+    }
+
+    #[test]
+    fn values_round_trip_and_absent_keys_read_as_none() {
+        let mut k = kernel();
+        k.update_host(|h| put(h, "gov/next", &7u64));
+        assert_eq!(get::<u64>(&k.host(), "gov/next"), Some(7));
+        assert_eq!(get::<u64>(&k.host(), "gov/none"), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "host state is damaged")]
+    fn an_unparsable_value_stops_the_node_rather_than_read_as_a_default() {
+        let mut k = kernel();
+        k.update_host(|h| h.set("gov/next", b"seven"));
+        let _ = get::<u64>(&k.host(), "gov/next");
+    }
 }

@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::host::amount::{Amount, Fraction};
+use crate::host::{HostRead, HostStore};
+
+/// Where the parameters are kept (host state).
+const KEY: &str = "app/params";
+
 /// Bech32 prefix of account addresses.
 pub const ADDRESS_PREFIX: &str = "vat";
 
@@ -57,78 +63,57 @@ impl Default for Params {
 #[serde(deny_unknown_fields, default)]
 pub struct GovParams {
     /// Deposit a proposal needs before voting starts (in `denom`).
-    pub min_deposit: String,
+    pub min_deposit: Amount,
     /// The share of `min_deposit` a proposal must bring when it is submitted (Cosmos's
     /// `min_initial_deposit_ratio`): proposals are never free to make.
-    pub min_initial_deposit_ratio: String,
+    pub min_initial_deposit_ratio: Fraction,
     pub max_deposit_period_secs: u64,
     pub voting_period_secs: u64,
-    /// Fractions as decimal strings ("0.334").
-    pub quorum: String,
-    pub threshold: String,
-    pub veto_threshold: String,
+    /// Fractions, written as decimal strings ("0.334").
+    pub quorum: Fraction,
+    pub threshold: Fraction,
+    pub veto_threshold: Fraction,
 }
 
 impl Default for GovParams {
     fn default() -> GovParams {
         GovParams {
-            min_deposit: "10000000".into(),
-            min_initial_deposit_ratio: "0.25".into(),
+            min_deposit: Amount(10_000_000),
+            min_initial_deposit_ratio: fraction("0.25"),
             max_deposit_period_secs: 172_800,
             voting_period_secs: 172_800,
-            quorum: "0.334".into(),
-            threshold: "0.5".into(),
-            veto_threshold: "0.334".into(),
+            quorum: fraction("0.334"),
+            threshold: fraction("0.5"),
+            veto_threshold: fraction("0.334"),
         }
     }
 }
 
-/// A fraction in parts per billion, parsed from a decimal string in [0, 1].
-pub fn parse_fraction(s: &str) -> Result<u64, String> {
-    let bad = || format!("{s:?} is not a decimal fraction between 0 and 1");
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let whole = match int {
-        "0" | "" => 0,
-        "1" => 1_000_000_000,
-        _ => return Err(bad()),
-    };
-    let digits = format!("{frac:0<9}");
-    let part: u64 = digits.parse().map_err(|_| bad())?;
-    let v = whole + part;
-    if v > 1_000_000_000 {
-        return Err(bad());
-    }
-    Ok(v)
-}
-
-/// An amount of coins: a non-negative decimal integer.
-pub fn parse_amount(s: &str) -> Result<u128, String> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{s:?} is not an amount (a non-negative integer)"));
-    }
-    s.parse().map_err(|_| format!("amount {s:?} is too large"))
+/// A default's fraction (a literal of this file).
+fn fraction(s: &str) -> Fraction {
+    Fraction::parse(s).expect("a valid default")
 }
 
 impl Params {
-    /// Checks every field; genesis with bad parameters is refused.
+    /// The chain's parameters. Genesis wrote them; a chain without them is a host bug.
+    pub fn load(h: &impl HostRead) -> Params {
+        Params::stored(h).expect("the chain has no parameters: InitChain never ran")
+    }
+
+    /// The parameters, if genesis ran.
+    pub fn stored(h: &impl HostRead) -> Option<Params> {
+        crate::host::get(h, KEY)
+    }
+
+    pub fn save(&self, h: &mut HostStore<'_>) {
+        crate::host::put(h, KEY, self);
+    }
+
+    /// Checks every field the types do not (amounts and fractions parse when read);
+    /// genesis with bad parameters is refused.
     pub fn validate(&self) -> Result<(), String> {
         if self.denom.is_empty() || self.denom.len() > 64 {
             return Err("params.denom must be 1 to 64 characters".into());
-        }
-        parse_amount(&self.gov.min_deposit).map_err(|e| format!("params.gov.min_deposit: {e}"))?;
-        for (name, v) in [
-            ("quorum", &self.gov.quorum),
-            ("threshold", &self.gov.threshold),
-            ("veto_threshold", &self.gov.veto_threshold),
-            (
-                "min_initial_deposit_ratio",
-                &self.gov.min_initial_deposit_ratio,
-            ),
-        ] {
-            parse_fraction(v).map_err(|e| format!("params.gov.{name}: {e}"))?;
         }
         if self.gov.voting_period_secs == 0 {
             return Err("params.gov.voting_period_secs must be positive".into());
@@ -160,17 +145,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fractions_parse_exactly() {
-        assert_eq!(parse_fraction("0.334"), Ok(334_000_000));
-        assert_eq!(parse_fraction("0.5"), Ok(500_000_000));
-        assert_eq!(parse_fraction("1"), Ok(1_000_000_000));
-        assert_eq!(parse_fraction("1.000"), Ok(1_000_000_000));
-        assert!(parse_fraction("1.5").is_err());
-        assert!(parse_fraction("-0.1").is_err());
-        assert!(parse_fraction("0.1234567891").is_err());
-        assert_eq!(parse_amount("10"), Ok(10));
-        assert!(parse_amount("-1").is_err());
-        assert!(parse_amount("").is_err());
+    fn defaults_are_valid_and_written_as_cosmos_writes_them() {
         Params::default().validate().expect("defaults are valid");
+        let json = serde_json::to_value(Params::default()).expect("json");
+        assert_eq!(json["gov"]["min_deposit"], "10000000");
+        assert_eq!(json["gov"]["quorum"], "0.334");
+        let bad = serde_json::json!({"gov": {"quorum": "1.5"}});
+        let err = serde_json::from_value::<Params>(bad).expect_err("refused");
+        assert!(err.to_string().contains("between 0 and 1"), "{err}");
     }
 }

@@ -229,14 +229,11 @@ pub fn open_kernel(db: &Path, config: KernelConfig) -> anyhow::Result<Kernel> {
 impl Owner {
     fn open(config: NodeConfig, check: Arc<Mutex<CheckState>>) -> anyhow::Result<Owner> {
         let kernel = open_kernel(&config.db_path(), config.kernel.clone())?;
-        let committed = kernel.store().committed();
+        let committed = kernel.committed();
         // Host keys of an earlier pre-release layout (open proposals as one list, pending
         // results as one list): refused rather than silently ignored. No network ran it.
         for old in ["gov/open", "res/pending"] {
-            if kernel
-                .store()
-                .has(vatchain_kernel::store::Cf::Host, old.as_bytes())
-            {
+            if vatchain_kernel::HostRead::get(&kernel.host(), old).is_some() {
                 anyhow::bail!(
                     "the DB at {} has host key {old:?}, a layout of an earlier pre-release \
                      build that no release migrates; re-initialize this home",
@@ -280,7 +277,7 @@ impl Owner {
         // A dropped reply receiver means the connection thread died; nothing to do.
         match cmd {
             Command::Info(reply) => {
-                let c = self.runner.kernel().store().committed();
+                let c = self.runner.kernel().committed();
                 let _ = reply.send((c.height, c.app_hash));
             }
             Command::InitChain {

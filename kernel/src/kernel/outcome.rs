@@ -146,12 +146,7 @@ impl Kernel {
         }
         self.apply_terminations(run.terminations);
         if run.exit.is_none() {
-            let item = TranscriptItem {
-                d: vd,
-                sc: run.records,
-                computrons: run.computrons,
-            };
-            self.st.append_transcript(v, &item);
+            self.record_delivery(v, vd, run.records, run.computrons);
         }
         if let Some(exit) = run.exit {
             let why = if exit.failure {
@@ -178,6 +173,43 @@ impl Kernel {
                 report.terminated = Some((v, why.to_string()));
             }
         }
+    }
+
+    /// Applies the outcome of a delivery that must succeed outright (an upgrade's
+    /// bringOutYourDead and the new incarnation's startVat): recorded in the transcript if
+    /// it did; otherwise why not, and the caller unwinds the whole upgrade. Asking to exit
+    /// or to terminate other vats is a failure here (`exiting` says what was asked when).
+    pub(crate) fn keep_or_refuse(
+        &mut self,
+        v: VatId,
+        vd: VatDelivery,
+        run: DeliveryRun,
+        exiting: &str,
+    ) -> Result<(), String> {
+        if let Some(why) = run.failure {
+            return Err(why);
+        }
+        if run.exit.is_some() || !run.terminations.is_empty() {
+            return Err(exiting.to_string());
+        }
+        self.record_delivery(v, vd, run.records, run.computrons);
+        Ok(())
+    }
+
+    /// Appends a delivery that succeeded to the vat's current span.
+    fn record_delivery(
+        &mut self,
+        v: VatId,
+        vd: VatDelivery,
+        records: Vec<crate::transcript::SyscallRecord>,
+        computrons: u64,
+    ) {
+        let item = TranscriptItem {
+            d: vd,
+            sc: records,
+            computrons,
+        };
+        self.st.append_transcript(v, &item);
     }
 
     /// Undoes a message delivery that reached a resource limit, as if the message had been

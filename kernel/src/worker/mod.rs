@@ -18,6 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::capdata::CapData;
 use crate::refs::VatId;
 
+/// Where liveslots confines a vat's own vatstore keys (`worker/js/liveslots.js`, `USER`);
+/// everything else in a vat's vatstore is liveslots' bookkeeping.
+pub const USER_VATSTORE_PREFIX: &str = "vvs.";
+
 /// Vat-side capdata: slots are vrefs as strings (checked by the kernel when they come back).
 pub type VCapData = CapData<String>;
 

@@ -66,7 +66,7 @@ pub fn diagnose(home: &Path) -> anyhow::Result<Diagnosis> {
     .context("opening the kernel state")?;
     eprintln!("vatd doctor: auditing {} …", db.display());
     let audit = kernel.audit();
-    let committed = kernel.store().committed();
+    let committed = kernel.committed();
     let by_vat = audit
         .stale_by_vat()
         .into_iter()

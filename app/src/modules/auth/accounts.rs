@@ -2,10 +2,10 @@
 //! x/bank keep them, reduced to what this chain needs.
 
 use serde::{Deserialize, Serialize};
-use vatchain_kernel::store::Store;
 
-use crate::host;
-use crate::modules::auth::AccountInfo;
+use crate::host::amount::Amount;
+use crate::host::{self, HostRead, HostStore};
+use crate::modules::auth::{keys, AccountInfo};
 
 /// An account (`acct/<address>`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,15 +15,11 @@ pub struct Account {
     pub account_number: u64,
     /// The sequence the account's next transaction must carry.
     pub sequence: u64,
-    /// Balance in the chain's denomination (decimal string: JSON numbers lose precision).
-    pub balance: String,
+    /// Balance in the chain's denomination.
+    pub balance: Amount,
 }
 
 impl Account {
-    pub fn balance(&self) -> u128 {
-        self.balance.parse().unwrap_or(0)
-    }
-
     pub fn auth_info(&self) -> AccountInfo {
         AccountInfo {
             account_number: self.account_number,
@@ -32,54 +28,97 @@ impl Account {
     }
 }
 
-fn key(address: &str) -> String {
-    format!("acct/{address}")
+pub fn get(h: &impl HostRead, address: &str) -> Option<Account> {
+    host::get(h, &keys::account(address))
 }
 
-pub fn get(store: &Store, address: &str) -> Option<Account> {
-    host::get(store, &key(address))
+/// Every account, by address.
+pub fn all(h: &impl HostRead) -> Vec<Account> {
+    // `acct/next` shares the prefix and is not an account.
+    host::scan::<serde_json::Value>(h, keys::ACCOUNTS)
+        .into_iter()
+        .filter(|(k, _)| k != keys::NEXT_ACCOUNT)
+        .map(|(k, v)| {
+            serde_json::from_value(v)
+                .unwrap_or_else(|e| panic!("host state is damaged: {k:?} is not an account: {e}"))
+        })
+        .collect()
 }
 
-pub fn put(store: &mut Store, a: &Account) {
-    host::put(store, &key(&a.address), a);
+pub fn put(h: &mut HostStore<'_>, a: &Account) {
+    host::put(h, &keys::account(&a.address), a);
 }
 
 /// Creates an account with the next account number (genesis).
-pub fn create(store: &mut Store, address: &str, balance: u128) -> Account {
-    let n: u64 = host::get(store, "acct/next").unwrap_or(0);
-    host::put(store, "acct/next", &(n + 1));
+pub fn create(h: &mut HostStore<'_>, address: &str, balance: Amount) -> Account {
+    let n: u64 = host::get(h, keys::NEXT_ACCOUNT).unwrap_or(0);
+    host::put(h, keys::NEXT_ACCOUNT, &(n + 1));
     let a = Account {
         address: address.to_string(),
         account_number: n,
         sequence: 0,
-        balance: balance.to_string(),
+        balance,
     };
-    put(store, &a);
+    put(h, &a);
     a
 }
 
 /// Moves `amount` out of `address`'s balance (into escrow or the void); refuses an
 /// overdraft.
-pub fn debit(store: &mut Store, address: &str, amount: u128) -> Result<(), String> {
-    let mut a = get(store, address).ok_or_else(|| format!("account {address} does not exist"))?;
-    let have = a.balance();
-    let left = have
+pub fn debit(h: &mut HostStore<'_>, address: &str, amount: Amount) -> Result<(), FundsError> {
+    let mut a = get(h, address).ok_or_else(|| FundsError::NoAccount(address.to_string()))?;
+    a.balance = a
+        .balance
         .checked_sub(amount)
-        .ok_or_else(|| format!("insufficient funds: {address} has {have}, needs {amount}"))?;
-    a.balance = left.to_string();
-    put(store, &a);
+        .ok_or_else(|| FundsError::InsufficientFunds {
+            address: address.to_string(),
+            have: a.balance,
+            need: amount,
+        })?;
+    put(h, &a);
     Ok(())
 }
 
 /// Adds `amount` to `address`'s balance (refunds). A missing account is created.
-pub fn credit(store: &mut Store, address: &str, amount: u128) {
-    match get(store, address) {
+pub fn credit(h: &mut HostStore<'_>, address: &str, amount: Amount) {
+    match get(h, address) {
         Some(mut a) => {
-            a.balance = a.balance().saturating_add(amount).to_string();
-            put(store, &a);
+            a.balance = a.balance.saturating_add(amount);
+            put(h, &a);
         }
         None => {
-            create(store, address, amount);
+            create(h, address, amount);
         }
     }
+}
+
+/// The power of the validator bound to `address`, if any.
+pub fn validator_power(h: &impl HostRead, address: &str) -> Option<u64> {
+    host::get(h, &keys::validator(address))
+}
+
+/// Binds `address` to a validator with `power` (genesis).
+pub fn set_validator_power(h: &mut HostStore<'_>, address: &str, power: u64) {
+    host::put(h, &keys::validator(address), &power);
+}
+
+/// Every validator's power, by address.
+pub fn validators(h: &impl HostRead) -> Vec<(String, u64)> {
+    host::scan::<u64>(h, keys::VALIDATORS)
+        .into_iter()
+        .map(|(k, p)| (k[keys::VALIDATORS.len()..].to_string(), p))
+        .collect()
+}
+
+/// Why moving funds failed (a tx fault: the message fails with it).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FundsError {
+    #[error("account {0} does not exist")]
+    NoAccount(String),
+    #[error("insufficient funds: {address} has {have}, needs {need}")]
+    InsufficientFunds {
+        address: String,
+        have: Amount,
+        need: Amount,
+    },
 }

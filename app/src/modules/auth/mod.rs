@@ -8,6 +8,7 @@
 //! block being built).
 
 pub mod accounts;
+pub mod keys;
 
 use cosmrs::proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmrs::proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw};

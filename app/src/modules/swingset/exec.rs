@@ -1,66 +1,87 @@
 //! Executing messages against the kernel: installing bundles, publishing and sending to
-//! published objects, and what governance may do (create and upgrade vats, schedule a
-//! software upgrade). The bridge does the kernel-side translation; this module decides
-//! what is allowed.
+//! published objects, and the vat work governance may do (create and upgrade vats). The
+//! bridge does the kernel-side translation; this module decides what is allowed.
 
-use cosmrs::Any;
 use serde_json::Value;
-use vatchain_bridge::chain_storage;
+use vatchain_bridge::{chain_storage, inbound};
 use vatchain_kernel::worker::VatSource;
 use vatchain_kernel::{KRef, Kernel, UpgradeRequest, VatOptions};
 
-use crate::host;
-use crate::modules::upgrade::{self as upgrade_plan, Handler, Plan};
-use crate::msgs::{decode_gov_msg, GovMsg};
+use crate::host::{self, HostRead};
+use crate::modules::swingset::{keys, results, SwingsetError};
 
-/// Where the chainStorage root is held. Not under `pub/`: publishing it would let any
-/// account write any path.
-const CHAIN_STORAGE_KEY: &str = "app/chainStorage";
+/// A kref as the host keeps it. Only this module writes them, from krefs.
+fn kref(key: &str, s: String) -> KRef {
+    s.parse()
+        .unwrap_or_else(|_| panic!("host state is damaged: {key:?} holds {s:?}, not a kref"))
+}
 
 /// The chainStorage vat's root, which genesis and governance hand to the vats they create.
-pub fn chain_storage_root(kernel: &Kernel) -> Option<KRef> {
-    host::get::<String>(kernel.store(), CHAIN_STORAGE_KEY).and_then(|s| s.parse().ok())
+pub fn chain_storage_root(h: &impl HostRead) -> Option<KRef> {
+    host::get::<String>(h, keys::CHAIN_STORAGE).map(|s| kref(keys::CHAIN_STORAGE, s))
 }
 
 /// Installs the chainStorage vat and holds its root for the host.
-pub fn install_chain_storage(kernel: &mut Kernel) -> Result<(), String> {
-    let root = chain_storage::install(kernel).map_err(|e| e.to_string())?;
-    kernel.pin(root).map_err(|e| e.to_string())?;
-    host::put(kernel.store_mut(), CHAIN_STORAGE_KEY, &root.to_string());
-    kernel.store_mut().commit_crank();
+pub fn install_chain_storage(kernel: &mut Kernel) -> Result<(), SwingsetError> {
+    let root = chain_storage::install(kernel)?;
+    kernel.pin(root)?;
+    kernel.update_host(|h| host::put(h, keys::CHAIN_STORAGE, &root.to_string()));
     Ok(())
 }
 
 /// The object published under `name` (a genesis or governance-created vat's root).
-pub fn published(kernel: &Kernel, name: &str) -> Option<KRef> {
-    host::get::<String>(kernel.store(), &format!("pub/{name}")).and_then(|s| s.parse().ok())
+pub fn published(h: &impl HostRead, name: &str) -> Option<KRef> {
+    let key = keys::published(name);
+    host::get::<String>(h, &key).map(|s| kref(&key, s))
 }
 
 /// Resolves a `MsgDeliverInbound` target: a published name, or the kref of a published
 /// object. Any other kref is refused: a client naming an arbitrary kernel object would
 /// forge a capability it was never given.
-pub fn resolve_target(kernel: &Kernel, target: &str) -> Result<KRef, String> {
-    if let Some(k) = published(kernel, target) {
+pub fn resolve_target(h: &impl HostRead, target: &str) -> Result<KRef, SwingsetError> {
+    if let Some(k) = published(h, target) {
         return Ok(k);
     }
     if let Ok(k) = target.parse::<KRef>() {
-        let is_published = host::scan::<String>(kernel.store(), "pub/")
+        let is_published = host::scan::<String>(h, keys::PUBLISHED)
             .iter()
             .any(|(_, v)| *v == k.to_string());
         if is_published {
             return Ok(k);
         }
-        return Err(format!("{target} is not a published object"));
+        return Err(SwingsetError::NotPublished(target.to_string()));
     }
-    Err(format!("nothing is published under {target:?}"))
+    Err(SwingsetError::NothingPublished(target.to_string()))
 }
 
 /// Publishes `k` under `name`, holding it for as long as it is published.
-pub fn publish(kernel: &mut Kernel, name: &str, k: KRef) -> Result<(), String> {
-    kernel.pin(k).map_err(|e| e.to_string())?;
-    host::put(kernel.store_mut(), &format!("pub/{name}"), &k.to_string());
-    kernel.store_mut().commit_crank();
+pub fn publish(kernel: &mut Kernel, name: &str, k: KRef) -> Result<(), SwingsetError> {
+    kernel.pin(k)?;
+    kernel.update_host(|h| host::put(h, &keys::published(name), &k.to_string()));
     Ok(())
+}
+
+/// Installs a bundle (`MsgInstallBundle`); returns its id.
+pub fn install_bundle(kernel: &mut Kernel, bundle: &[u8]) -> Result<String, SwingsetError> {
+    Ok(kernel.install_bundle(bundle)?)
+}
+
+/// Sends `method(args)` to a published object (`MsgDeliverInbound`) and waits for its
+/// answer: the result promise is recorded when it settles (see `results`). Each delivery
+/// may use at most `allowance` computrons (the tx's gas).
+pub fn deliver_inbound(
+    kernel: &mut Kernel,
+    target: &str,
+    method: &str,
+    args: &Value,
+    allowance: Option<u64>,
+    height: u64,
+) -> Result<KRef, SwingsetError> {
+    let target = resolve_target(&kernel.host(), target)?;
+    let kp =
+        inbound::send(kernel, target, method, args, allowance).map_err(SwingsetError::Inbound)?;
+    kernel.update_host(|h| results::track(h, kp, height));
+    Ok(kp)
 }
 
 /// Creates a vat from installed bundle `bundle_id`, gives it `chainStorage` in its
@@ -71,135 +92,77 @@ pub fn create_vat(
     name: &str,
     bundle_id: &str,
     params: &Value,
-) -> Result<String, String> {
+) -> Result<String, SwingsetError> {
     if !kernel.has_bundle(bundle_id) {
-        return Err(format!("bundle {bundle_id} is not installed"));
+        return Err(SwingsetError::NoBundle(bundle_id.to_string()));
     }
-    if published(kernel, name).is_some() {
-        return Err(format!("the name {name:?} is already published"));
+    if published(&kernel.host(), name).is_some() {
+        return Err(SwingsetError::NameTaken(name.to_string()));
     }
-    let storage = chain_storage_root(kernel)
-        .ok_or("the chainStorage vat is missing (genesis did not run)")?;
-    let vat_parameters = chain_storage::vat_parameters(params, storage)?;
-    let v = kernel
-        .create_vat(
-            VatSource {
-                bundle_id: bundle_id.into(),
-            },
-            VatOptions {
-                name: name.into(),
-                ..VatOptions::default()
-            },
-            vat_parameters,
-        )
-        .map_err(|e| e.to_string())?;
-    let root = kernel.vat_root(v).ok_or("a new vat has no root")?;
+    let storage = chain_storage(kernel);
+    let vat_parameters =
+        chain_storage::vat_parameters(params, storage).map_err(SwingsetError::Parameters)?;
+    let v = kernel.create_vat(
+        VatSource {
+            bundle_id: bundle_id.into(),
+        },
+        VatOptions {
+            name: name.into(),
+            ..VatOptions::default()
+        },
+        vat_parameters,
+    )?;
+    let root = kernel
+        .vat_root(v)
+        .expect("the kernel makes a new vat's root with the vat");
     publish(kernel, name, root)?;
     Ok(format!("created vat {name} as {v}"))
 }
 
-/// Runs one governance message; `Ok` says what it did. `handlers` are this binary's
-/// software-upgrade handlers.
-fn execute_one(
-    kernel: &mut Kernel,
-    msg: GovMsg,
-    height: u64,
-    handlers: &[Handler],
-) -> Result<String, String> {
-    match msg {
-        GovMsg::UpgradeVat {
-            vat_name,
-            bundle_id,
-            vat_parameters,
-            upgrade_message,
-        } => {
-            let storage = chain_storage_root(kernel).ok_or("the chainStorage vat is missing")?;
-            let req = UpgradeRequest {
-                bundle_id,
-                vat_parameters: chain_storage::vat_parameters(&vat_parameters, storage)?,
-                upgrade_message,
-            };
-            let report = kernel
-                .upgrade_vat_by_name(&vat_name, req)
-                .map_err(|e| format!("upgrade of vat {vat_name} failed: {e}"))?;
-            Ok(format!(
-                "upgraded vat {vat_name} to incarnation {} ({} promises rejected, {} exports abandoned)",
-                report.new_incarnation,
-                report.rejected_promises.len(),
-                report.abandoned_exports.len()
-            ))
-        }
-        GovMsg::CreateVat {
-            name,
-            bundle_id,
-            vat_parameters,
-        } => create_vat(kernel, &name, &bundle_id, &vat_parameters),
-        GovMsg::SoftwareUpgrade {
-            name,
-            height: at,
-            info,
-        } => {
-            if at <= height {
-                return Err(format!(
-                    "upgrade plan {name:?} is for height {at}, which is not after this block ({height})"
-                ));
-            }
-            if upgrade_plan::is_done(kernel.store(), &name) {
-                return Err(format!("upgrade {name:?} has already been applied"));
-            }
-            if handlers.iter().any(|h| h.name == name) {
-                // The running binary is that release already: it would refuse every block
-                // before the plan's height (BINARY UPDATED BEFORE TRIGGER), and no older
-                // binary can run this chain's state, so the chain would stop for good.
-                return Err(format!(
-                    "this binary already carries upgrade {name:?}: the chain runs that release, \
-                     so a plan for it would only stop the chain; name the next release's upgrade"
-                ));
-            }
-            upgrade_plan::schedule(
-                kernel.store_mut(),
-                &Plan {
-                    name: name.clone(),
-                    height: at,
-                    info,
-                },
-            );
-            kernel.store_mut().commit_crank();
-            Ok(format!(
-                "scheduled software upgrade {name:?} at height {at}"
-            ))
-        }
-    }
+/// The chainStorage root, which genesis installs before anything can ask for it.
+fn chain_storage(kernel: &Kernel) -> KRef {
+    chain_storage_root(&kernel.host()).expect("genesis installs the chainStorage vat first")
 }
 
-/// Executes a passed proposal's messages in order, all or nothing: if one fails, every
-/// effect of the earlier ones is undone and the error names the failing message.
-pub fn execute_proposal(
+/// Upgrades vat `vat_name` to `bundle_id` (a passed proposal's `MsgUpgradeVat`), giving the
+/// new incarnation `chainStorage` in its parameters.
+pub fn upgrade_vat(
     kernel: &mut Kernel,
-    msgs: &[Any],
-    height: u64,
-    handlers: &[Handler],
-) -> Result<Vec<String>, String> {
-    kernel.store_mut().commit_crank();
-    let Some(sp) = kernel.block_savepoint() else {
-        return Err("internal: a crank is open at end of block".into());
+    vat_name: &str,
+    bundle_id: String,
+    vat_parameters: &Value,
+    upgrade_message: String,
+) -> Result<String, SwingsetError> {
+    let storage = chain_storage(kernel);
+    let req = UpgradeRequest {
+        bundle_id,
+        vat_parameters: chain_storage::vat_parameters(vat_parameters, storage)
+            .map_err(SwingsetError::Parameters)?,
+        upgrade_message,
     };
-    let mut lines = Vec::new();
-    for (i, any) in msgs.iter().enumerate() {
-        let result = decode_gov_msg(any).and_then(|m| execute_one(kernel, m, height, handlers));
-        kernel.store_mut().commit_crank();
-        match result {
-            Ok(line) => lines.push(line),
-            Err(why) => {
-                // Upgrades and vat creation ran vat code: drop the workers too.
-                kernel.rollback_block(sp);
-                return Err(format!(
-                    "message {i} ({}): {why}; no message of the proposal was applied",
-                    any.type_url
-                ));
-            }
-        }
+    let report = kernel
+        .upgrade_vat_by_name(vat_name, req)
+        .map_err(|e| SwingsetError::Upgrade {
+            vat: vat_name.to_string(),
+            why: e.to_string(),
+        })?;
+    Ok(format!(
+        "upgraded vat {vat_name} to incarnation {} ({} promises rejected, {} exports abandoned)",
+        report.new_incarnation,
+        report.rejected_promises.len(),
+        report.abandoned_exports.len()
+    ))
+}
+
+/// One `(seq, path, value)` per change vats made to chainStorage since the last call (what
+/// the block reports as `published` events).
+pub fn published_changes(kernel: &mut Kernel) -> Vec<(u64, String, Value)> {
+    let seen: u64 = host::get(&kernel.host(), keys::PUBLISHED_SEEN).unwrap_or(0);
+    let last = chain_storage::change_count(kernel);
+    if last == seen {
+        return Vec::new();
     }
-    kernel.release_block(sp);
-    Ok(lines)
+    let changes = chain_storage::changes_since(kernel, seen, last);
+    kernel.update_host(|h| host::put(h, keys::PUBLISHED_SEEN, &last));
+    changes
 }

@@ -6,43 +6,40 @@
 
 use serde_json::{json, Value};
 use vatchain_bridge::outbound;
-use vatchain_kernel::store::Store;
 use vatchain_kernel::{KRef, Kernel};
 
-use crate::host;
+use crate::host::{self, HostRead, HostStore};
+use crate::modules::swingset::keys;
 
 /// Blocks an answer may take before the host stops waiting for it.
 pub const RESULT_TTL_BLOCKS: u64 = 100;
 
-/// `res/pending/<kpid>` → the height of the delivery: one key per answer awaited, so that
+/// (kpid, height of the delivery), in kpid order: one key per answer awaited, so that
 /// tracking one costs the same however many are pending.
-const PENDING: &str = "res/pending/";
-
-/// (kpid, height of the delivery), in kpid order.
-fn pending(store: &Store) -> Vec<(String, u64)> {
-    host::scan::<u64>(store, PENDING)
+fn pending(h: &impl HostRead) -> Vec<(String, u64)> {
+    host::scan::<u64>(h, keys::PENDING_RESULTS)
         .into_iter()
-        .map(|(k, h)| (k[PENDING.len()..].to_string(), h))
+        .map(|(k, height)| (k[keys::PENDING_RESULTS.len()..].to_string(), height))
         .collect()
 }
 
 /// Starts waiting for `kp`, the answer to a delivery in block `height`.
-pub fn track(store: &mut Store, kp: KRef, height: u64) {
-    host::put(store, &format!("{PENDING}{kp}"), &height);
+pub fn track(h: &mut HostStore<'_>, kp: KRef, height: u64) {
+    host::put(h, &keys::pending_result(&kp.to_string()), &height);
 }
 
 /// A result as queries show it: settled, pending, or expired.
-pub fn get(store: &Store, kp: &str) -> Option<Value> {
-    if let Some(r) = host::get::<Value>(store, &format!("res/{kp}")) {
+pub fn get(h: &impl HostRead, kp: &str) -> Option<Value> {
+    if let Some(r) = host::get::<Value>(h, &keys::result(kp)) {
         return Some(r);
     }
-    host::get::<u64>(store, &format!("{PENDING}{kp}")).map(|_| json!({"status": "pending"}))
+    host::get::<u64>(h, &keys::pending_result(kp)).map(|_| json!({"status": "pending"}))
 }
 
 /// Records the answers that settled (or expired) by the end of block `height`, releases
 /// their promises, and returns them.
 pub fn settle(kernel: &mut Kernel, height: u64) -> Vec<(KRef, Value)> {
-    let waiting = pending(kernel.store());
+    let waiting = pending(&kernel.host());
     if waiting.is_empty() {
         return Vec::new();
     }
@@ -68,15 +65,16 @@ pub fn settle(kernel: &mut Kernel, height: u64) -> Vec<(KRef, Value)> {
             None => {}
         }
     }
-    let store = kernel.store_mut();
-    for s in &gone {
-        host::delete(store, &format!("{PENDING}{s}"));
-    }
-    for (kp, v) in &done {
-        host::put(store, &format!("res/{kp}"), v);
-        host::delete(store, &format!("{PENDING}{kp}"));
-    }
-    store.commit_crank();
+    kernel.update_host(|h| {
+        for s in &gone {
+            host::delete(h, &keys::pending_result(s));
+        }
+        for (kp, v) in &done {
+            let kp = kp.to_string();
+            host::put(h, &keys::result(&kp), v);
+            host::delete(h, &keys::pending_result(&kp));
+        }
+    });
     for (kp, _) in &done {
         kernel.unpin(*kp);
     }

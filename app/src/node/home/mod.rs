@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use vatchain_kernel::worker::bundle::Bundle;
 
 use crate::chain::genesis::{AppState, GenesisAccount, GenesisValidator, GenesisVat};
+use crate::host::amount::Amount;
 use crate::host::params::Params;
 
 /// The name of the key `vatd init` creates and funds (it also votes as the validator).
@@ -84,7 +85,7 @@ pub fn init(o: InitOptions<'_>) -> anyhow::Result<Initialized> {
         params: o.params,
         accounts: vec![GenesisAccount {
             address: key.address.clone(),
-            balance: "1000000000000".into(),
+            balance: Amount(1_000_000_000_000),
         }],
         validators: vec![GenesisValidator {
             address: key.address.clone(),
@@ -145,7 +146,7 @@ pub fn add_account(
     power: Option<u64>,
 ) -> anyhow::Result<()> {
     crate::modules::auth::check_address(address).map_err(anyhow::Error::msg)?;
-    crate::host::params::parse_amount(balance).map_err(anyhow::Error::msg)?;
+    let balance = Amount::parse(balance).map_err(anyhow::Error::msg)?;
     let path = genesis_path(home);
     let bytes = std::fs::read(&path)
         .with_context(|| format!("reading {} (run `vatd init` first)", path.display()))?;
@@ -157,7 +158,7 @@ pub fn add_account(
     }
     state.accounts.push(GenesisAccount {
         address: address.into(),
-        balance: balance.into(),
+        balance,
     });
     if let Some(power) = power {
         if power == 0 {

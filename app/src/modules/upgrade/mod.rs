@@ -18,10 +18,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use vatchain_kernel::store::Store;
 use vatchain_kernel::Kernel;
 
-use crate::host;
+use crate::host::{self, HostRead, HostStore};
+
+pub mod keys;
 
 /// A scheduled upgrade (`upg/plan`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,22 +112,50 @@ impl Applied {
     }
 }
 
-pub fn scheduled(store: &Store) -> Option<Plan> {
-    host::get(store, "upg/plan")
+pub fn scheduled(h: &impl HostRead) -> Option<Plan> {
+    host::get(h, keys::PLAN)
 }
 
-/// Schedules `plan`, replacing any plan not yet applied (as x/upgrade does).
-pub fn schedule(store: &mut Store, plan: &Plan) {
-    host::put(store, "upg/plan", plan);
+/// Schedules `plan` as governance asked in block `height`, replacing any plan not yet
+/// applied (as x/upgrade does). Refuses a plan that could only stop the chain for good.
+pub fn schedule(
+    h: &mut HostStore<'_>,
+    plan: Plan,
+    height: u64,
+    handlers: &[Handler],
+) -> Result<String, String> {
+    let Plan {
+        name, height: at, ..
+    } = &plan;
+    if *at <= height {
+        return Err(format!(
+            "upgrade plan {name:?} is for height {at}, which is not after this block ({height})"
+        ));
+    }
+    if is_done(h, name) {
+        return Err(format!("upgrade {name:?} has already been applied"));
+    }
+    if has_handler(handlers, name) {
+        // The running binary is that release already: it would refuse every block
+        // before the plan's height (BINARY UPDATED BEFORE TRIGGER), and no older
+        // binary can run this chain's state, so the chain would stop for good.
+        return Err(format!(
+            "this binary already carries upgrade {name:?}: the chain runs that release, \
+             so a plan for it would only stop the chain; name the next release's upgrade"
+        ));
+    }
+    let line = format!("scheduled software upgrade {name:?} at height {at}");
+    host::put(h, keys::PLAN, &plan);
+    Ok(line)
 }
 
-pub fn is_done(store: &Store, name: &str) -> bool {
-    done_height(store, name).is_some()
+pub fn is_done(h: &impl HostRead, name: &str) -> bool {
+    done_height(h, name).is_some()
 }
 
 /// The height at which upgrade `name` ran.
-pub fn done_height(store: &Store, name: &str) -> Option<u64> {
-    host::get(store, &format!("upg/done/{name}"))
+pub fn done_height(h: &impl HostRead, name: &str) -> Option<u64> {
+    host::get(h, &keys::done(name))
 }
 
 /// What the start of block `height` must do about a plan.
@@ -141,13 +170,13 @@ pub enum AtHeight {
 }
 
 /// The last upgrade this chain applied.
-pub fn last_applied(store: &Store) -> Option<String> {
-    host::get(store, "upg/last")
+pub fn last_applied(h: &impl HostRead) -> Option<String> {
+    host::get(h, keys::LAST)
 }
 
 /// Every upgrade this chain applied, oldest first, with what its handler reported.
-pub fn applied(store: &Store) -> Vec<Applied> {
-    let mut all: Vec<Applied> = host::scan::<Applied>(store, "upg/result/")
+pub fn applied(h: &impl HostRead) -> Vec<Applied> {
+    let mut all: Vec<Applied> = host::scan::<Applied>(h, keys::RESULTS)
         .into_iter()
         .map(|(_, a)| a)
         .collect();
@@ -167,7 +196,7 @@ pub fn check_pending_migration(kernel: &Kernel, handlers: &[Handler]) -> Result<
     let Some(p) = kernel.pending_migration() else {
         return Ok(());
     };
-    let next = kernel.store().committed().height + 1;
+    let next = kernel.committed().height + 1;
     let migrating: Vec<&str> = handlers
         .iter()
         .filter(|h| h.migrates_kernel_from == Some(p.from))
@@ -193,7 +222,7 @@ pub fn check_pending_migration(kernel: &Kernel, handlers: &[Handler]) -> Result<
         "run the binary that wrote it (kernel schema version {}, e.g. vatd-legacy-v2 for version 2)",
         p.from
     );
-    match scheduled(kernel.store()) {
+    match scheduled(&kernel.host()) {
         None => Err(format!(
             "{head}, and the chain has scheduled no upgrade: {old} until governance passes that \
              plan and the node halts at its height"
@@ -223,7 +252,7 @@ pub fn begin_block(
     first_block: bool,
 ) -> AtHeight {
     if first_block {
-        if let Some(last) = last_applied(kernel.store()) {
+        if let Some(last) = last_applied(&kernel.host()) {
             if !has_handler(handlers, &last) {
                 return AtHeight::Halt(format!(
                     "wrong binary: this chain applied upgrade {last:?}, for which this binary has \
@@ -237,7 +266,7 @@ pub fn begin_block(
     if let Err(why) = check_pending_migration(kernel, handlers) {
         return AtHeight::Halt(why);
     }
-    let Some(plan) = scheduled(kernel.store()) else {
+    let Some(plan) = scheduled(&kernel.host()) else {
         return AtHeight::Nothing;
     };
     if plan.height > height {
@@ -272,28 +301,26 @@ pub fn begin_block(
         }
         return AtHeight::Halt(msg);
     };
-    kernel.store_mut().commit_crank();
     match (handler.run)(kernel) {
         Ok(_) if kernel.pending_migration().is_some() => AtHeight::Halt(format!(
             "upgrade {:?} handler left the kernel DB awaiting its migration",
             plan.name
         )),
         Ok(result) => {
-            let store = kernel.store_mut();
-            store.commit_crank();
-            host::delete(store, "upg/plan");
-            host::put(store, &format!("upg/done/{}", plan.name), &height);
-            host::put(
-                store,
-                &format!("upg/result/{}", plan.name),
-                &Applied {
-                    name: plan.name.clone(),
-                    height,
-                    result: result.clone(),
-                },
-            );
-            host::put(store, "upg/last", &plan.name);
-            store.commit_crank();
+            kernel.update_host(|h| {
+                host::delete(h, keys::PLAN);
+                host::put(h, &keys::done(&plan.name), &height);
+                host::put(
+                    h,
+                    &keys::result(&plan.name),
+                    &Applied {
+                        name: plan.name.clone(),
+                        height,
+                        result: result.clone(),
+                    },
+                );
+                host::put(h, keys::LAST, &plan.name);
+            });
             AtHeight::Applied(Applied {
                 name: plan.name,
                 height,
