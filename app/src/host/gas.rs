@@ -52,7 +52,7 @@ impl GasParams {
         if self.gas_per_computron == 0 {
             return Err("params.gas.gas_per_computron must be positive".into());
         }
-        let max_tx = self.intrinsic(crate::host::params::MAX_TX_BYTES as u64, 1);
+        let max_tx = self.intrinsic(crate::host::limits::MAX_TX_BYTES as u64, 1);
         if self.max_block_gas < max_tx {
             return Err(format!(
                 "params.gas.max_block_gas must hold one tx of the largest size ({max_tx} gas)"

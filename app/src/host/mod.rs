@@ -1,27 +1,17 @@
-//! The app's own state, in the store's `host` family, as JSON under string keys. It
-//! commits in the same `WriteBatch` as the kernel's state (one batch per block).
+//! The app's own state, in the store's `host` family, as JSON under string keys, reached
+//! through the kernel's host facet (`Kernel::host`, `Kernel::update_host`). It commits in
+//! the same `WriteBatch` as the kernel's state (one batch per block).
 //!
-//! Key schema (all under `Cf::Host`):
-//! - `app/params`, `app/chainID`, `app/initialHeight`, `app/chainStorage` (the chainStorage root, held, not published)
-//! - `acct/<address>` → [`crate::modules::auth::accounts::Account`]; `acct/next` → next account number
-//! - `val/<address>` → validator power
-//! - `pub/<name>` → the kref of a published object (target of `MsgDeliverInbound`)
-//! - `pub-seen` → the last chainStorage change reported as an event
-//! - `res/pending/<kpid>` → the height of a delivery whose result has not settled;
-//!   `res/<kpid>` → a settled (or expired) result (see `results.rs`)
-//! - `gov/next`, `gov/p/<id:020>` → proposal, `gov/v/<id:020>/<voter>` → vote,
-//!   `gov/dq/<deposit end:020>/<id:020>` and `gov/vq/<voting end:020>/<id:020>` → id: the
-//!   proposals in their deposit and voting periods, by the time the period ends
-//! - `upg/plan` → the scheduled software-upgrade plan; `upg/done/<name>` → its height;
-//!   `upg/result/<name>` → what its handler reported ([`crate::modules::upgrade::Applied`]);
-//!   `upg/last` → the name of the last upgrade applied
-//!
-//! The store's own keys (`height`, `appHash`) live in the same family without a `/`.
+//! Whose keys are whose: each module spells its own in its `keys.rs`
+//! (`modules/{auth,gov,swingset,upgrade}/keys.rs`), the chain its own in `chain/keys.rs`,
+//! and the parameters are `app/params` (`params.rs`). The store's own records
+//! (`store.height`, `store.app_hash`) are out of the host's reach.
 
 pub mod amount;
 pub mod codes;
 pub mod events;
 pub mod gas;
+pub mod limits;
 pub mod params;
 
 use serde::de::DeserializeOwned;

@@ -11,11 +11,7 @@ const KEY: &str = "app/params";
 /// Bech32 prefix of account addresses.
 pub const ADDRESS_PREFIX: &str = "vat";
 
-/// Largest transaction accepted (bytes): bounds what one tx can make a node decode.
-pub const MAX_TX_BYTES: usize = 4 << 20;
-
-/// The largest `max_bundle_bytes` genesis may set (uncompressed bundles of up to 64 MiB).
-pub const MAX_BUNDLE_BYTES_LIMIT: u64 = 64 << 20;
+pub use crate::host::limits::{MAX_BUNDLE_BYTES_LIMIT, MAX_TX_BYTES};
 
 /// Chain-wide parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
