@@ -28,10 +28,10 @@ mod msgs;
 pub mod node;
 
 pub use chain::block::{BlockOutcome, TxResult};
+pub use chain::{Handler, HANDLERS};
 pub use client::{cli, compose, sign};
+pub use host::address::address_of;
 pub use host::codes;
-pub use modules::auth::address_of;
 pub use modules::swingset::results::RESULT_TTL_BLOCKS;
-pub use modules::upgrade::{Handler, HANDLERS};
 pub use node::abci::VatdApp;
 pub use node::home;

@@ -30,6 +30,49 @@ pub const MSG_SOFTWARE_UPGRADE: &str = "/cosmos.upgrade.v1beta1.MsgSoftwareUpgra
 /// Largest JSON argument / parameter string accepted in a message.
 pub const MAX_JSON_BYTES: usize = 64 << 10;
 
+/// Why a message does not decode or does not check out (a tx fault, refused with
+/// `codes::INVALID_MSG` at CheckTx and again in the block).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MsgError {
+    #[error("the tx carries {carried} messages; at most {max} are allowed")]
+    TooMany { carried: usize, max: u64 },
+    #[error("message {index}: {source}")]
+    InTx { index: usize, source: Box<MsgError> },
+    #[error("proposal message {index}: {source}")]
+    InProposal { index: usize, source: Box<MsgError> },
+    #[error("cannot decode {type_url}: {why}")]
+    Decode { type_url: String, why: String },
+    #[error("{field} {value:?} is not the signer {signer}")]
+    NotSigner {
+        field: &'static str,
+        value: String,
+        signer: String,
+    },
+    #[error("authority must be the gov module account {gov}, got {got:?}")]
+    NotGov { gov: String, got: String },
+    #[error("{what} is over {MAX_JSON_BYTES} bytes")]
+    JsonTooLarge { what: &'static str },
+    #[error("{what} is not JSON: {why}")]
+    NotJson { what: &'static str, why: String },
+    #[error("{0}")]
+    Coins(String),
+    #[error("{0}")]
+    Bundle(String),
+    #[error("{0}")]
+    Arguments(String),
+    #[error("vote option {0} is not yes, abstain, no or no-with-veto")]
+    VoteOption(i32),
+    #[error("{0} may only be executed by governance: put it in a MsgSubmitProposal")]
+    GovernanceOnly(String),
+    #[error("unknown message type {0:?}")]
+    Unknown(String),
+    #[error("message type {0:?} cannot be carried by a proposal")]
+    NotInProposal(String),
+    /// A field the message type requires is missing or out of range.
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
 /// A top-level message, decoded and checked.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TxMsg {
@@ -99,18 +142,22 @@ pub fn decode_tx_msgs(
     messages: &[Any],
     signer: &str,
     params: &Params,
-) -> Result<Vec<TxMsg>, String> {
+) -> Result<Vec<TxMsg>, MsgError> {
     if messages.len() as u64 > params.max_msgs_per_tx {
-        return Err(format!(
-            "the tx carries {} messages; at most {} are allowed",
-            messages.len(),
-            params.max_msgs_per_tx
-        ));
+        return Err(MsgError::TooMany {
+            carried: messages.len(),
+            max: params.max_msgs_per_tx,
+        });
     }
     messages
         .iter()
         .enumerate()
-        .map(|(i, m)| decode_tx_msg(m, signer, params).map_err(|e| format!("message {i}: {e}")))
+        .map(|(i, m)| {
+            decode_tx_msg(m, signer, params).map_err(|e| MsgError::InTx {
+                index: i,
+                source: Box::new(e),
+            })
+        })
         .collect()
 }
 
@@ -170,58 +217,77 @@ pub fn gov_module_address() -> String {
         .unwrap_or_default()
 }
 
-fn decode<M: Message + Default>(any: &Any) -> Result<M, String> {
-    M::decode(any.value.as_slice()).map_err(|e| format!("cannot decode {}: {e}", any.type_url))
+fn decode<M: Message + Default>(any: &Any) -> Result<M, MsgError> {
+    M::decode(any.value.as_slice()).map_err(|e| MsgError::Decode {
+        type_url: any.type_url.clone(),
+        why: e.to_string(),
+    })
 }
 
-fn must_be_signer(field: &str, value: &str, signer: &str) -> Result<(), String> {
+fn must_be_signer(field: &'static str, value: &str, signer: &str) -> Result<(), MsgError> {
     if value == signer {
         Ok(())
     } else {
-        Err(format!("{field} {value:?} is not the signer {signer}"))
+        Err(MsgError::NotSigner {
+            field,
+            value: value.to_string(),
+            signer: signer.to_string(),
+        })
     }
 }
 
-fn json_data(what: &str, s: &str, default: serde_json::Value) -> Result<serde_json::Value, String> {
+fn json_data(
+    what: &'static str,
+    s: &str,
+    default: serde_json::Value,
+) -> Result<serde_json::Value, MsgError> {
     if s.len() > MAX_JSON_BYTES {
-        return Err(format!("{what} is over {MAX_JSON_BYTES} bytes"));
+        return Err(MsgError::JsonTooLarge { what });
     }
     if s.trim().is_empty() {
         return Ok(default);
     }
-    serde_json::from_str(s).map_err(|e| format!("{what} is not JSON: {e}"))
+    serde_json::from_str(s).map_err(|e| MsgError::NotJson {
+        what,
+        why: e.to_string(),
+    })
 }
 
 /// The total of `coins`, all of which must be in `denom`.
-fn coins_amount(coins: &[Coin], denom: &str) -> Result<Amount, String> {
+fn coins_amount(coins: &[Coin], denom: &str) -> Result<Amount, MsgError> {
     let mut total: u128 = 0;
     for c in coins {
         if c.denom != denom {
-            return Err(format!("coins must be in {denom}, got {:?}", c.denom));
+            return Err(MsgError::Coins(format!(
+                "coins must be in {denom}, got {:?}",
+                c.denom
+            )));
         }
-        let a = Amount::parse(&c.amount)?;
-        total = total.checked_add(a.0).ok_or("amount overflows")?;
+        let a = Amount::parse(&c.amount).map_err(MsgError::Coins)?;
+        total = total
+            .checked_add(a.0)
+            .ok_or_else(|| MsgError::Coins("amount overflows".into()))?;
     }
     Ok(Amount(total))
 }
 
 /// Decompresses a gzipped bundle, refusing to produce more than `limit` bytes.
-fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, MsgError> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes)
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|e| format!("bundle is not valid gzip: {e}"))?;
+        .map_err(|e| MsgError::Bundle(format!("bundle is not valid gzip: {e}")))?;
     if out.len() as u64 > limit {
-        return Err(format!(
+        return Err(MsgError::Bundle(format!(
             "bundle is over the {limit}-byte limit when uncompressed"
-        ));
+        )));
     }
     Ok(out)
 }
 
 /// Decodes and checks a top-level message signed by `signer`.
-pub fn decode_tx_msg(any: &Any, signer: &str, params: &Params) -> Result<TxMsg, String> {
+pub fn decode_tx_msg(any: &Any, signer: &str, params: &Params) -> Result<TxMsg, MsgError> {
     match any.type_url.as_str() {
         type_urls::MSG_INSTALL_BUNDLE => {
             let m: MsgInstallBundle = decode(any)?;
@@ -233,32 +299,33 @@ pub fn decode_tx_msg(any: &Any, signer: &str, params: &Params) -> Result<TxMsg, 
                 m.bundle
             };
             if bundle.len() as u64 > limit {
-                return Err(format!(
+                return Err(MsgError::Bundle(format!(
                     "bundle of {} bytes is over the {limit}-byte limit",
                     bundle.len()
-                ));
+                )));
             }
             if m.uncompressed_size != 0 && m.uncompressed_size != bundle.len() as u64 {
-                return Err(format!(
+                return Err(MsgError::Bundle(format!(
                     "uncompressed_size says {} bytes, the bundle has {}",
                     m.uncompressed_size,
                     bundle.len()
-                ));
+                )));
             }
             // Parsing now gives the sender the bundle's own error (syntax, missing entry).
             vatchain_kernel::worker::bundle::Bundle::parse(&bundle)
-                .map_err(|e| format!("bad bundle: {e}"))?;
+                .map_err(|e| MsgError::Bundle(format!("bad bundle: {e}")))?;
             Ok(TxMsg::InstallBundle { bundle })
         }
         type_urls::MSG_DELIVER_INBOUND => {
             let m: MsgDeliverInbound = decode(any)?;
             must_be_signer("sender", &m.sender, signer)?;
             if m.target.is_empty() {
-                return Err("target is empty".into());
+                return Err(MsgError::Invalid("target is empty"));
             }
             let args = json_data("args_json", &m.args_json, serde_json::json!([]))?;
             // The bridge's own checks (method name, array of arguments).
-            vatchain_bridge::inbound::methargs(&m.method, &args).map_err(|e| e.to_string())?;
+            vatchain_bridge::inbound::methargs(&m.method, &args)
+                .map_err(|e| MsgError::Arguments(e.to_string()))?;
             Ok(TxMsg::DeliverInbound {
                 target: m.target,
                 method: m.method,
@@ -269,16 +336,25 @@ pub fn decode_tx_msg(any: &Any, signer: &str, params: &Params) -> Result<TxMsg, 
             let m: MsgSubmitProposal = decode(any)?;
             must_be_signer("proposer", &m.proposer, signer)?;
             if m.messages.is_empty() {
-                return Err("a proposal must carry at least one message".into());
+                return Err(MsgError::Invalid(
+                    "a proposal must carry at least one message",
+                ));
             }
             if m.title.len() > 140 || m.summary.len() > 10_000 {
-                return Err("proposal title (140) or summary (10000) is too long".into());
+                return Err(MsgError::Invalid(
+                    "proposal title (140) or summary (10000) is too long",
+                ));
             }
             let messages = m
                 .messages
                 .iter()
                 .enumerate()
-                .map(|(i, a)| decode_gov_msg(a).map_err(|e| format!("proposal message {i}: {e}")))
+                .map(|(i, a)| {
+                    decode_gov_msg(a).map_err(|e| MsgError::InProposal {
+                        index: i,
+                        source: Box::new(e),
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(TxMsg::SubmitProposal {
                 messages,
@@ -293,12 +369,7 @@ pub fn decode_tx_msg(any: &Any, signer: &str, params: &Params) -> Result<TxMsg, 
             let option = VoteOption::try_from(m.option)
                 .ok()
                 .filter(|o| *o != VoteOption::Unspecified)
-                .ok_or_else(|| {
-                    format!(
-                        "vote option {} is not yes, abstain, no or no-with-veto",
-                        m.option
-                    )
-                })?;
+                .ok_or(MsgError::VoteOption(m.option))?;
             Ok(TxMsg::Vote {
                 proposal_id: m.proposal_id,
                 option,
@@ -313,34 +384,32 @@ pub fn decode_tx_msg(any: &Any, signer: &str, params: &Params) -> Result<TxMsg, 
             })
         }
         type_urls::MSG_UPGRADE_VAT | type_urls::MSG_CREATE_VAT | MSG_SOFTWARE_UPGRADE => {
-            Err(format!(
-                "{} may only be executed by governance: put it in a MsgSubmitProposal",
-                any.type_url
-            ))
+            Err(MsgError::GovernanceOnly(any.type_url.clone()))
         }
-        other => Err(format!("unknown message type {other:?}")),
+        other => Err(MsgError::Unknown(other.to_string())),
     }
 }
 
-fn must_be_gov(authority: &str) -> Result<(), String> {
+fn must_be_gov(authority: &str) -> Result<(), MsgError> {
     let gov = gov_module_address();
     if authority == gov {
         Ok(())
     } else {
-        Err(format!(
-            "authority must be the gov module account {gov}, got {authority:?}"
-        ))
+        Err(MsgError::NotGov {
+            gov,
+            got: authority.to_string(),
+        })
     }
 }
 
 /// Decodes and checks a message carried by a proposal.
-pub fn decode_gov_msg(any: &Any) -> Result<GovMsg, String> {
+pub fn decode_gov_msg(any: &Any) -> Result<GovMsg, MsgError> {
     match any.type_url.as_str() {
         type_urls::MSG_UPGRADE_VAT => {
             let m: MsgUpgradeVat = decode(any)?;
             must_be_gov(&m.authority)?;
             if m.vat_name.is_empty() || m.bundle_id.is_empty() {
-                return Err("vat_name and bundle_id are required".into());
+                return Err(MsgError::Invalid("vat_name and bundle_id are required"));
             }
             Ok(GovMsg::UpgradeVat {
                 vat_parameters: json_data(
@@ -357,7 +426,9 @@ pub fn decode_gov_msg(any: &Any) -> Result<GovMsg, String> {
             let m: MsgCreateVat = decode(any)?;
             must_be_gov(&m.authority)?;
             if m.name.is_empty() || m.name.len() > 64 || m.bundle_id.is_empty() {
-                return Err("name (1 to 64 characters) and bundle_id are required".into());
+                return Err(MsgError::Invalid(
+                    "name (1 to 64 characters) and bundle_id are required",
+                ));
             }
             Ok(GovMsg::CreateVat {
                 vat_parameters: json_data(
@@ -372,29 +443,34 @@ pub fn decode_gov_msg(any: &Any) -> Result<GovMsg, String> {
         MSG_SOFTWARE_UPGRADE => {
             let m: MsgSoftwareUpgrade = decode(any)?;
             must_be_gov(&m.authority)?;
-            let plan = m.plan.ok_or("MsgSoftwareUpgrade without a plan")?;
+            let plan = m
+                .plan
+                .ok_or(MsgError::Invalid("MsgSoftwareUpgrade without a plan"))?;
             if plan.name.is_empty() {
-                return Err("the upgrade plan needs a name".into());
+                return Err(MsgError::Invalid("the upgrade plan needs a name"));
             }
             // Cosmos SDK refuses time-based plans too (the field is deprecated).
             #[allow(deprecated)]
             let timed = plan.time.is_some();
             if timed {
-                return Err("upgrade plans are scheduled by height, not time".into());
+                return Err(MsgError::Invalid(
+                    "upgrade plans are scheduled by height, not time",
+                ));
             }
-            let height = u64::try_from(plan.height)
-                .ok()
-                .filter(|h| *h > 0)
-                .ok_or("the upgrade plan needs a positive height")?;
+            let height =
+                u64::try_from(plan.height)
+                    .ok()
+                    .filter(|h| *h > 0)
+                    .ok_or(MsgError::Invalid(
+                        "the upgrade plan needs a positive height",
+                    ))?;
             Ok(GovMsg::SoftwareUpgrade {
                 name: plan.name,
                 height,
                 info: plan.info,
             })
         }
-        other => Err(format!(
-            "message type {other:?} cannot be carried by a proposal"
-        )),
+        other => Err(MsgError::NotInProposal(other.to_string())),
     }
 }
 

@@ -31,11 +31,16 @@ pub fn undefined<S>() -> CapData<S> {
 
 /// Smallcaps encoding of `Error(message)`: what the kernel rejects promises with.
 pub fn error<S>(message: &str) -> CapData<S> {
-    let body = serde_json::json!({
+    CapData::data(format!("#{}", error_value(message)))
+}
+
+/// `Error(message)` as the JSON inside a smallcaps body, for the kernel's methargs that
+/// carry one.
+pub fn error_value(message: &str) -> serde_json::Value {
+    serde_json::json!({
         "#error": encode_value(&serde_json::Value::String(message.into())),
         "name": "Error",
-    });
-    CapData::data(format!("#{body}"))
+    })
 }
 
 /// Smallcaps encoding of plain JSON data with no slots (strings escaped, records sorted).

@@ -256,7 +256,7 @@ impl SyscallCtx<'_> {
             VatSyscall::KernelHook { name, args } => {
                 let args = self.map_capdata(&args)?;
                 match self.st.kernel_hook(self.vat, &name, &args)? {
-                    crate::vat_admin::HookEffect::Reply(data) => {
+                    crate::state::vat_admin::HookEffect::Reply(data) => {
                         let slots = data
                             .slots
                             .iter()
@@ -267,7 +267,7 @@ impl SyscallCtx<'_> {
                             slots,
                         }))
                     }
-                    crate::vat_admin::HookEffect::Terminate(v, reason) => {
+                    crate::state::vat_admin::HookEffect::Terminate(v, reason) => {
                         self.terminations.push((v, reason));
                         Ok(SyscallReply::Data(crate::capdata::undefined()))
                     }

@@ -23,8 +23,7 @@
 
 use crate::events::KCapData;
 use crate::kernel::{CrankKind, CrankReport, Kernel};
-use crate::refs::{KRef, VRef, VatId};
-use crate::state::promises::PromiseState;
+use crate::refs::{KRef, VatId};
 use crate::state::{keys, KState};
 use crate::store::Cf;
 use crate::worker::{VatDelivery, VatSource};
@@ -78,85 +77,6 @@ pub(crate) fn disconnection(upgrade_message: &str, old_incarnation: u64) -> KCap
         "name": "vatUpgraded",
         "upgradeMessage": upgrade_message,
     }))
-}
-
-impl KState {
-    /// Keys of `v`'s c-list entries for vrefs in `[from, to)` (vref-keyed entries).
-    fn clist_range(&self, v: VatId, from: &str, to: Option<&str>) -> Vec<(String, KRef)> {
-        let start = keys::clist_v(v, from);
-        let end = to
-            .map(|t| keys::clist_v(v, t).into_bytes())
-            .or_else(|| crate::store::prefix_end(start.as_bytes()));
-        self.store
-            .range(Cf::Kv, start.as_bytes(), end.as_deref())
-            .into_iter()
-            .filter_map(|(k, val)| {
-                let k = String::from_utf8(k).ok()?;
-                let vref = k.strip_prefix(&keys::clist_prefix(v))?.to_string();
-                Some((vref, String::from_utf8(val).ok()?.parse().ok()?))
-            })
-            .collect()
-    }
-
-    /// Step 2a: rejects the unresolved promises `v` decides, in vref order (`p+` before
-    /// `p-`, as upstream scans them). `leak` keeps every entry, as the v2 kernel did
-    /// (upstream #9039; only the `legacy-v2` build asks for it).
-    fn reject_decided_promises(&mut self, v: VatId, why: &KCapData, leak: bool) -> Vec<KRef> {
-        let mut rejected = Vec::new();
-        for (_, k) in self.clist_range(v, "p", None) {
-            let Some(PromiseState::Unresolved { decider: Some(d) }) = self.promise_state(k) else {
-                continue;
-            };
-            if d != v {
-                continue;
-            }
-            let self_subscribed = self.subscribers(k).contains(&v);
-            self.settle_promise(k, true, why);
-            if !self_subscribed && !leak {
-                // Seed 001: the old incarnation's entry must not outlive it.
-                self.delete_clist_entry(v, k);
-            }
-            rejected.push(k);
-        }
-        rejected
-    }
-
-    /// Step 2b: abandons `v`'s non-durable exports. The scan skips durable `o+d…` entries,
-    /// so its cost does not grow with the number of durable objects others hold.
-    fn abandon_non_durable_exports(&mut self, v: VatId, why: &KCapData) -> Vec<(String, KRef)> {
-        let mut entries = self.clist_range(v, "o+", Some("o+d"));
-        entries.extend(self.clist_range(v, "o+v", None));
-        let mut abandoned = Vec::new();
-        for (vref, k) in entries {
-            let durable = VRef::parse(&vref).is_ok_and(|r| r.is_durable_export());
-            if durable {
-                continue;
-            }
-            self.delete_clist_entry(v, k);
-            self.orphan_object(k, Some(why));
-            abandoned.push((vref, k));
-        }
-        abandoned
-    }
-
-    /// Step 3: source, parameters and a new transcript span for the next incarnation.
-    fn begin_incarnation(&mut self, v: VatId, req: &UpgradeRequest) -> u64 {
-        let next = self.roll_over_incarnation(v, &req.bundle_id);
-        self.set_json(
-            &keys::vat_source(v),
-            &VatSource {
-                bundle_id: req.bundle_id.clone(),
-            },
-        );
-        for k in &req.vat_parameters.slots {
-            self.incref(*k, true);
-        }
-        for k in self.vat_parameters(v).slots {
-            self.decref(k, true);
-        }
-        self.set_json(&keys::vat_parameters(v), &req.vat_parameters);
-        next
-    }
 }
 
 impl Kernel {
@@ -328,36 +248,37 @@ impl Kernel {
         if let Err(e) = &outcome {
             tracing::warn!(vat = %vat_id, reason = %e, "vat upgrade failed; the old version goes on");
         }
-        self.st
-            .upgrade_callback(upgrade_id, outcome.map(|()| r.new_incarnation));
+        upgrade_callback(
+            &mut self.st,
+            upgrade_id,
+            outcome.map(|()| r.new_incarnation),
+        );
     }
 }
 
-impl KState {
-    /// Queues `vatUpgradeCallback(upgradeID, success, error, incarnationNumber)` to the
-    /// vat-admin vat.
-    pub(crate) fn upgrade_callback(&mut self, upgrade_id: u64, outcome: Result<u64, UpgradeError>) {
-        let args = match outcome {
-            Ok(n) => vec![
+/// Queues `vatUpgradeCallback(upgradeID, success, error, incarnationNumber)` to the
+/// vat-admin vat.
+fn upgrade_callback(st: &mut KState, upgrade_id: u64, outcome: Result<u64, UpgradeError>) {
+    let args = match outcome {
+        Ok(n) => vec![
+            serde_json::json!(upgrade_id),
+            serde_json::json!(true),
+            serde_json::json!("#undefined"),
+            serde_json::json!(n),
+        ],
+        Err(e) => {
+            let msg = format!("vat-upgrade failure: {e}");
+            vec![
                 serde_json::json!(upgrade_id),
-                serde_json::json!(true),
+                serde_json::json!(false),
+                crate::capdata::error_value(&msg),
                 serde_json::json!("#undefined"),
-                serde_json::json!(n),
-            ],
-            Err(e) => {
-                let msg = format!("vat-upgrade failure: {e}");
-                vec![
-                    serde_json::json!(upgrade_id),
-                    serde_json::json!(false),
-                    serde_json::json!({"#error": msg, "name": "Error"}),
-                    serde_json::json!("#undefined"),
-                ]
-            }
-        };
-        self.send_to_vat_admin(crate::capdata::methargs(
-            "vatUpgradeCallback",
-            args,
-            Vec::new(),
-        ));
-    }
+            ]
+        }
+    };
+    st.send_to_vat_admin(crate::capdata::methargs(
+        "vatUpgradeCallback",
+        args,
+        Vec::new(),
+    ));
 }

@@ -17,7 +17,7 @@ use vatchain_kernel::store::Hash32;
 use vatchain_kernel::{KRef, Kernel, RunBudget};
 use vatchain_proto::swingset::v1::{MsgDeliverInboundResponse, MsgInstallBundleResponse};
 
-use crate::chain::genesis::AppState;
+use crate::chain::genesis::{AppState, GenesisError};
 use crate::chain::{keys, proposals};
 use crate::host::amount::Amount;
 use crate::host::codes;
@@ -137,12 +137,12 @@ impl BlockRunner {
         chain_id: &str,
         initial_height: u64,
         app_state: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), GenesisError> {
         if keys::chain_id(&self.kernel.host()).is_some() {
-            return Err("InitChain on a chain that is already initialized".into());
+            return Err(GenesisError::AlreadyInitialized);
         }
         if chain_id.is_empty() {
-            return Err("the chain id is empty".into());
+            return Err(GenesisError::NoChainId);
         }
         let state = AppState::parse(app_state)?;
         state.check()?;
@@ -160,17 +160,17 @@ impl BlockRunner {
                 accounts::set_validator_power(h, &v.address, v.power);
             }
         });
-        k.set_delivery_limit(state.params.delivery_computrons)
-            .map_err(|e| e.to_string())?;
-        k.install_vat_admin().map_err(|e| e.to_string())?;
-        exec::install_chain_storage(k).map_err(|e| e.to_string())?;
+        k.set_delivery_limit(state.params.delivery_computrons)?;
+        k.install_vat_admin()?;
+        exec::install_chain_storage(k)?;
         for v in &state.vats {
-            let bytes = serde_json::to_vec(&v.bundle).map_err(|e| e.to_string())?;
-            let id = k
-                .install_bundle(&bytes)
-                .map_err(|e| format!("genesis vat {}: {e}", v.name))?;
-            exec::create_vat(k, &v.name, &id, &v.parameters)
-                .map_err(|e| format!("genesis vat {}: {e}", v.name))?;
+            let vat = |why: String| GenesisError::Vat {
+                name: v.name.clone(),
+                why,
+            };
+            let bytes = serde_json::to_vec(&v.bundle).expect("a JSON value serializes");
+            let id = k.install_bundle(&bytes).map_err(|e| vat(e.to_string()))?;
+            exec::create_vat(k, &v.name, &id, &v.parameters).map_err(|e| vat(e.to_string()))?;
         }
         tracing::info!(
             chain_id,
@@ -341,7 +341,7 @@ impl BlockRunner {
         // whose messages do not check out leaves the sequence alone.
         let msgs = match decode_tx_msgs(&verified.messages, &signer, params) {
             Ok(m) => m,
-            Err(e) => return (TxResult::fail(codes::INVALID_MSG, e), vec![]),
+            Err(e) => return (TxResult::fail(codes::INVALID_MSG, e.to_string()), vec![]),
         };
         // So does gas that cannot pay for the tx (CheckTx refused it; a faulty proposer
         // could still include it).

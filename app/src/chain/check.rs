@@ -71,7 +71,7 @@ impl CheckState {
         })
         .map_err(|e| (e.code(), e.to_string()))?;
         let msgs = decode_tx_msgs(&verified.messages, &verified.signer, &self.params)
-            .map_err(|e| (codes::INVALID_MSG, e))?;
+            .map_err(|e| (codes::INVALID_MSG, e.to_string()))?;
         crate::host::gas::check(
             &self.params.gas,
             self.params.delivery_computrons,

@@ -6,8 +6,38 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 use crate::host::amount::Amount;
+use vatchain_kernel::KernelError;
+
 use crate::host::params::Params;
-use crate::modules::auth::check_address;
+use crate::modules::swingset::SwingsetError;
+
+/// Why genesis cannot be applied (the node stops: a chain cannot start from it).
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    #[error("InitChain on a chain that is already initialized")]
+    AlreadyInitialized,
+    #[error("the chain id is empty")]
+    NoChainId,
+    #[error("genesis app_state: {0}")]
+    Parse(String),
+    #[error("{0}")]
+    Params(String),
+    #[error("genesis account: {0}")]
+    Account(String),
+    #[error("genesis account {0} is listed twice")]
+    DuplicateAccount(String),
+    #[error("genesis validator: {0}")]
+    Validator(String),
+    #[error("validator {0} has no power")]
+    NoPower(String),
+    #[error("genesis vat {name}: {why}")]
+    Vat { name: String, why: String },
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    #[error(transparent)]
+    Swingset(#[from] SwingsetError),
+}
+use crate::host::address::check_address;
 
 /// The chain's initial state (the `app_state` object of `genesis.json`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -61,27 +91,27 @@ pub struct GenesisVat {
 
 impl AppState {
     /// Parses `app_state` bytes; empty bytes mean the default state.
-    pub fn parse(bytes: &[u8]) -> Result<AppState, String> {
+    pub fn parse(bytes: &[u8]) -> Result<AppState, GenesisError> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(AppState::default());
         }
-        serde_json::from_slice(bytes).map_err(|e| format!("genesis app_state: {e}"))
+        serde_json::from_slice(bytes).map_err(|e| GenesisError::Parse(e.to_string()))
     }
 
     /// Checks what the types do not: addresses, duplicates, powers, parameters.
-    pub fn check(&self) -> Result<(), String> {
-        self.params.validate()?;
+    pub fn check(&self) -> Result<(), GenesisError> {
+        self.params.validate().map_err(GenesisError::Params)?;
         let mut seen = BTreeSet::new();
         for a in &self.accounts {
-            check_address(&a.address).map_err(|e| format!("genesis account: {e}"))?;
+            check_address(&a.address).map_err(GenesisError::Account)?;
             if !seen.insert(a.address.as_str()) {
-                return Err(format!("genesis account {} is listed twice", a.address));
+                return Err(GenesisError::DuplicateAccount(a.address.clone()));
             }
         }
         for v in &self.validators {
-            check_address(&v.address).map_err(|e| format!("genesis validator: {e}"))?;
+            check_address(&v.address).map_err(GenesisError::Validator)?;
             if v.power == 0 {
-                return Err(format!("validator {} has no power", v.address));
+                return Err(GenesisError::NoPower(v.address.clone()));
             }
         }
         Ok(())

@@ -49,7 +49,10 @@ fn execute(
     let mut tx = kernel.begin_block_tx();
     let mut lines = Vec::new();
     for (i, any) in msgs.iter().enumerate() {
-        match decode_gov_msg(any).and_then(|m| execute_one(&mut tx, m, height, handlers)) {
+        let done = decode_gov_msg(any)
+            .map_err(|e| e.to_string())
+            .and_then(|m| execute_one(&mut tx, m, height, handlers));
+        match done {
             Ok(line) => lines.push(line),
             // Dropping `tx` undoes the earlier messages (and drops the workers that ran).
             Err(why) => {

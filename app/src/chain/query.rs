@@ -167,7 +167,7 @@ fn answer_path(kernel: &Kernel, path: &str, data: &[u8]) -> QueryAnswer {
                         .iter()
                         .map(|m| match crate::msgs::decode_gov_msg(&m.to_any()) {
                             Ok(g) => g.to_json(),
-                            Err(e) => json!({"undecodable": e}),
+                            Err(e) => json!({"undecodable": e.to_string()}),
                         })
                         .collect();
                     v["currentTally"] = json!(t);

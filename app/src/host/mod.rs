@@ -7,6 +7,7 @@
 //! and the parameters are `app/params` (`params.rs`). The store's own records
 //! (`store.height`, `store.app_hash`) are out of the host's reach.
 
+pub mod address;
 pub mod amount;
 pub mod codes;
 pub mod events;

@@ -14,6 +14,7 @@ use tendermint_proto::v0_38::abci::{
     ResponsePrepareProposal, ResponseProcessProposal, ResponseQuery,
 };
 
+use crate::chain::block_limits;
 use crate::node::{BlockRequest, NodeHandle};
 
 /// The ABCI application handle.
@@ -69,7 +70,7 @@ impl Application for VatdApp {
         match self.node.check_tx(&request.tx, recheck) {
             Ok(()) => ResponseCheckTx {
                 code: 0,
-                gas_wanted: i64::try_from(crate::msgs::TxShape::of(&request.tx).gas)
+                gas_wanted: i64::try_from(block_limits::gas_wanted(&request.tx))
                     .unwrap_or(i64::MAX),
                 ..Default::default()
             },
@@ -83,55 +84,23 @@ impl Application for VatdApp {
     }
 
     /// Builds the proposal from the mempool's txs, in order, within CometBFT's byte limit
-    /// and the chain's message and gas limits. It stops at the first tx that does not fit: the
-    /// rest wait for a later block (skipping it would let a sender's next tx overtake it
-    /// and fail on its sequence).
+    /// and the chain's message and gas limits (see `chain::block_limits::fill`).
     fn prepare_proposal(&self, request: RequestPrepareProposal) -> ResponsePrepareProposal {
-        let params = self.node.params();
-        let (max_msgs, max_gas) = (params.max_block_msgs, params.gas.max_block_gas);
         let max_bytes = u64::try_from(request.max_tx_bytes).unwrap_or(0);
-        let (mut msgs, mut bytes, mut gas) = (0u64, 0u64, 0u64);
-        let mut txs = Vec::new();
-        for tx in request.txs {
-            let shape = crate::msgs::TxShape::of(&tx);
-            let b = tx.len() as u64;
-            if msgs + shape.msgs > max_msgs
-                || bytes + b > max_bytes
-                || gas.saturating_add(shape.gas) > max_gas
-            {
-                break;
-            }
-            msgs += shape.msgs;
-            bytes += b;
-            gas += shape.gas;
-            txs.push(tx);
+        ResponsePrepareProposal {
+            txs: block_limits::fill(request.txs, &self.node.params(), max_bytes),
         }
-        ResponsePrepareProposal { txs }
     }
 
     /// Refuses a proposal over the chain's message or gas limit (an honest proposer never
     /// makes one).
     fn process_proposal(&self, request: RequestProcessProposal) -> ResponseProcessProposal {
-        let params = self.node.params();
-        let (max_msgs, max_gas) = (params.max_block_msgs, params.gas.max_block_gas);
-        let (msgs, gas) = request
-            .txs
-            .iter()
-            .map(|tx| crate::msgs::TxShape::of(tx))
-            .fold((0u64, 0u64), |(m, g), s| {
-                (m + s.msgs, g.saturating_add(s.gas))
-            });
-        let status = if msgs <= max_msgs && gas <= max_gas {
-            response_process_proposal::ProposalStatus::Accept
-        } else {
-            tracing::warn!(
-                msgs,
-                max_msgs,
-                gas,
-                max_gas,
-                "refusing a proposal over the block's message or gas limit"
-            );
-            response_process_proposal::ProposalStatus::Reject
+        let status = match block_limits::check(&request.txs, &self.node.params()) {
+            Ok(()) => response_process_proposal::ProposalStatus::Accept,
+            Err(over) => {
+                tracing::warn!("refusing a proposal over the block's limits: {over}");
+                response_process_proposal::ProposalStatus::Reject
+            }
         };
         ResponseProcessProposal {
             status: status as i32,

@@ -23,7 +23,7 @@ use vatchain_kernel::{Kernel, KernelConfig};
 use crate::chain::block::{BlockOutcome, BlockRunner};
 use crate::chain::check::CheckState;
 use crate::chain::query::QueryAnswer;
-use crate::modules::upgrade::{Handler, HANDLERS};
+use crate::chain::{Handler, HANDLERS};
 
 /// Node settings.
 #[derive(Clone, Debug)]
@@ -242,7 +242,7 @@ impl Owner {
             }
         }
         // An old DB is accepted only for the block that migrates it.
-        crate::modules::upgrade::check_pending_migration(&kernel, config.upgrade_handlers)
+        crate::chain::check_pending_migration(&kernel, config.upgrade_handlers)
             .map_err(|why| anyhow::anyhow!("{why} (DB {})", config.db_path().display()))?;
         if let Some(p) = kernel.pending_migration() {
             tracing::warn!(
@@ -288,7 +288,8 @@ impl Owner {
             } => {
                 let r = self
                     .runner
-                    .init_chain(&chain_id, initial_height, &app_state);
+                    .init_chain(&chain_id, initial_height, &app_state)
+                    .map_err(|e| e.to_string());
                 self.refresh_check_state();
                 let _ = reply.send(r);
             }

@@ -6,8 +6,8 @@ use super::outcome::Undo;
 use super::{CrankKind, CrankReport, Kernel, RunBudget, RunReport};
 use crate::capdata;
 use crate::events::{KCapData, KMessage, KernelEvent};
-use crate::gc::GcStep;
 use crate::refs::{KRef, VatId};
+use crate::state::gc::GcStep;
 use crate::state::keys;
 use crate::state::promises::PromiseState;
 use crate::worker::VatDelivery;
@@ -15,7 +15,7 @@ use crate::worker::VatDelivery;
 /// The next unit of work, in upstream's priority order.
 enum Work {
     Accept(KernelEvent),
-    Gc(crate::gc::GcDelivery),
+    Gc(crate::state::gc::GcDelivery),
     GcNegated,
     Reap(VatId),
     /// A send from the host: delivered now if its target is a live object, else routed.

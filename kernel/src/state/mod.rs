@@ -1,5 +1,10 @@
-//! Kernel state in the `kv` family: the keepers. Only `keys` formats keys; the methods here
-//! are the only code that reads or writes kernel tables.
+//! Kernel state in the `kv` family: the keepers. Only `keys` formats keys, and every
+//! `impl KState` is in this folder: the tables (`objects`, `promises`, `clist`, `queues`,
+//! `vats`), the state changes built on them (`gc`: refcount processing and GC actions;
+//! `terminate`; `translate`: kernel → vat translation; `transcripts`; `upgrade`: retiring
+//! an incarnation; `vat_admin`: vat creation and the vat-admin hooks). Outside this folder
+//! only scalar records are read or written directly, through `keys` constants (the crank
+//! number, the schema version, the delivery limit, a vat's reap dirt).
 //!
 //! Reference counting follows SwingSet (reference §3): a c-list entry counts toward its
 //! kref — for objects only importers count, the exporter never does; for promises every
@@ -8,10 +13,16 @@
 //! `maybe_free`; the kernel frees at the end of the crank (`gc::process_refcounts`).
 
 pub(crate) mod clist;
+pub(crate) mod gc;
 pub mod keys;
 pub(crate) mod objects;
 pub(crate) mod promises;
 pub(crate) mod queues;
+pub(crate) mod terminate;
+pub(crate) mod transcripts;
+pub(crate) mod translate;
+pub(crate) mod upgrade;
+pub(crate) mod vat_admin;
 pub(crate) mod vats;
 
 use std::collections::BTreeSet;

@@ -185,28 +185,10 @@ pub fn verify_tx(
     })
 }
 
-/// Checks that `addr` is a bech32 account address with this chain's prefix.
-pub fn check_address(addr: &str) -> Result<(), String> {
-    let id: cosmrs::AccountId = addr
-        .parse()
-        .map_err(|e| format!("{addr:?} is not a bech32 address: {e}"))?;
-    if id.prefix() != ADDRESS_PREFIX {
-        return Err(format!("{addr:?} does not start with {ADDRESS_PREFIX}1"));
-    }
-    Ok(())
-}
-
-/// The bech32 address of a secp256k1 public key (SEC1 bytes).
-pub fn address_of(key: &VerifyingKey) -> String {
-    let pk = cosmrs::crypto::PublicKey::from(*key);
-    pk.account_id(ADDRESS_PREFIX)
-        .map(|a| a.to_string())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::address::address_of;
     use cosmrs::proto::cosmos::tx::v1beta1::{ModeInfo, SignerInfo};
     use k256::ecdsa::signature::Signer;
     use k256::ecdsa::SigningKey;

@@ -10,7 +10,7 @@ use k256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use crate::files::Mode;
-use crate::modules::auth::address_of;
+use crate::host::address::address_of;
 
 /// A stored key.
 #[derive(Clone, Debug, Serialize, Deserialize)]

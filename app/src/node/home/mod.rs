@@ -145,7 +145,7 @@ pub fn add_account(
     balance: &str,
     power: Option<u64>,
 ) -> anyhow::Result<()> {
-    crate::modules::auth::check_address(address).map_err(anyhow::Error::msg)?;
+    crate::host::address::check_address(address).map_err(anyhow::Error::msg)?;
     let balance = Amount::parse(balance).map_err(anyhow::Error::msg)?;
     let path = genesis_path(home);
     let bytes = std::fs::read(&path)

@@ -3,8 +3,8 @@
 //! being delivered.
 
 use crate::events::{KCapData, KMessage};
-use crate::gc::{GcDelivery, GcKind};
 use crate::refs::{KRef, VatId};
+use crate::state::gc::{GcDelivery, GcKind};
 use crate::state::promises::PromiseState;
 use crate::state::KState;
 use crate::worker::{VCapData, VResolution, VatDelivery};
