@@ -110,6 +110,7 @@ fn execute_one(
                 height,
                 handlers,
             )
+            .map_err(|e| e.to_string())
         }),
     }
 }

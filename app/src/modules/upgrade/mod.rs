@@ -116,6 +116,23 @@ pub fn scheduled(h: &impl HostRead) -> Option<Plan> {
     host::get(h, keys::PLAN)
 }
 
+/// Why governance cannot schedule a plan (the proposal fails with it).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("upgrade plan {name:?} is for height {at}, which is not after this block ({height})")]
+    NotAfter { name: String, at: u64, height: u64 },
+    #[error("upgrade {0:?} has already been applied")]
+    Applied(String),
+    /// The running binary is that release already: it would refuse every block before the
+    /// plan's height (BINARY UPDATED BEFORE TRIGGER), and no older binary can run this
+    /// chain's state, so the chain would stop for good.
+    #[error(
+        "this binary already carries upgrade {0:?}: the chain runs that release, so a plan \
+         for it would only stop the chain; name the next release's upgrade"
+    )]
+    Running(String),
+}
+
 /// Schedules `plan` as governance asked in block `height`, replacing any plan not yet
 /// applied (as x/upgrade does). Refuses a plan that could only stop the chain for good.
 pub fn schedule(
@@ -123,26 +140,22 @@ pub fn schedule(
     plan: Plan,
     height: u64,
     handlers: &[Handler],
-) -> Result<String, String> {
+) -> Result<String, PlanError> {
     let Plan {
         name, height: at, ..
     } = &plan;
     if *at <= height {
-        return Err(format!(
-            "upgrade plan {name:?} is for height {at}, which is not after this block ({height})"
-        ));
+        return Err(PlanError::NotAfter {
+            name: name.clone(),
+            at: *at,
+            height,
+        });
     }
     if is_done(h, name) {
-        return Err(format!("upgrade {name:?} has already been applied"));
+        return Err(PlanError::Applied(name.clone()));
     }
     if has_handler(handlers, name) {
-        // The running binary is that release already: it would refuse every block
-        // before the plan's height (BINARY UPDATED BEFORE TRIGGER), and no older
-        // binary can run this chain's state, so the chain would stop for good.
-        return Err(format!(
-            "this binary already carries upgrade {name:?}: the chain runs that release, \
-             so a plan for it would only stop the chain; name the next release's upgrade"
-        ));
+        return Err(PlanError::Running(name.clone()));
     }
     let line = format!("scheduled software upgrade {name:?} at height {at}");
     host::put(h, keys::PLAN, &plan);
