@@ -3,6 +3,8 @@
 #   - libclang: RocksDB's build (librocksdb-sys) runs bindgen, which loads libclang.
 #   - node: runs the liveslots JavaScript tests (kernel/tests/js).
 #   - python3: runs scripts/module_cycles.py (no import cycles between modules).
+#   - CometBFT (pinned, built by `go install` into Go's bin directory): the localnet tests
+#     and scripts/localnet.sh run the real consensus engine.
 set -euo pipefail
 
 have_libclang() {
@@ -36,4 +38,16 @@ fi
 if ! command -v cargo >/dev/null; then
   echo "setup: cargo is not on PATH; install the Rust toolchain (rustup) first" >&2
   exit 1
+fi
+
+# CometBFT, pinned. `go install` builds it in a few minutes once; Go caches it after.
+COMETBFT_VERSION=v0.38.25
+GOBIN_DIR="$( (command -v go >/dev/null && go env GOPATH) || echo "$HOME/go")/bin"
+if [ "$("$GOBIN_DIR/cometbft" version 2>/dev/null)" != "${COMETBFT_VERSION#v}" ]; then
+  if ! command -v go >/dev/null; then
+    echo "setup: Go is needed to install CometBFT $COMETBFT_VERSION (https://go.dev/dl)" >&2
+    exit 1
+  fi
+  echo "setup: installing CometBFT $COMETBFT_VERSION (go install, a few minutes once)..."
+  go install "github.com/cometbft/cometbft/cmd/cometbft@$COMETBFT_VERSION"
 fi

@@ -26,6 +26,7 @@ pub mod host;
 mod modules;
 mod msgs;
 pub mod node;
+mod time;
 
 pub use chain::block::{BlockOutcome, TxResult};
 pub use chain::{Handler, HANDLERS};

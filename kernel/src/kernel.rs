@@ -131,50 +131,7 @@ impl Kernel {
         config: KernelConfig,
     ) -> Result<Kernel, KernelError> {
         let mut st = KState::new(store);
-        let expected = binary_version(&config);
-        let mut pending = false;
-        match st.get(keys::VERSION) {
-            None => {
-                st.set(keys::VERSION, &expected.to_string());
-                st.set_u64(keys::CRANK_NUMBER, 0);
-                st.set_json(keys::RUN_QUEUE, &(1u64, 1u64));
-                st.set_json(keys::ACCEPTANCE_QUEUE, &(1u64, 1u64));
-                st.store.commit_crank();
-            }
-            Some(v) => {
-                let found: u32 = v.parse().unwrap_or(0);
-                if found > expected {
-                    return Err(KernelError::SchemaVersion {
-                        found,
-                        expected,
-                        hint: "the DB was written by a newer binary; run that binary",
-                    });
-                }
-                // Pins were one comma-joined list before a pre-release layout change that
-                // kept schema version 3: such a DB (a dev chain of an earlier build; no
-                // network ran one) is refused rather than read wrong.
-                if st.has(keys::LEGACY_PINNED_LIST) {
-                    return Err(KernelError::SchemaVersion {
-                        found,
-                        expected,
-                        hint: "the DB keeps its pins in `pinnedObjects`, a layout of an \
-                               earlier pre-release build that no release migrates; \
-                               re-initialize this home",
-                    });
-                }
-                if found < expected {
-                    if !crate::migrate::has_path(found, expected) {
-                        return Err(KernelError::SchemaVersion {
-                            found,
-                            expected,
-                            hint: "this binary has no migration from that version; run the \
-                                   binary that wrote the DB, and upgrade one release at a time",
-                        });
-                    }
-                    pending = true;
-                }
-            }
-        }
+        let pending = open_state(&mut st, &config)?;
         let slog = match &config.slog {
             None => None,
             Some(path) => Some(
@@ -235,6 +192,18 @@ impl Kernel {
     /// The app hash the block being built would commit with.
     pub fn pending_app_hash(&self) -> Hash32 {
         self.st.store.pending_app_hash()
+    }
+
+    /// Abandons the block being built, as if it never ran: its writes are dropped, every
+    /// live worker with them (their heaps saw the block), and the DB is as last committed
+    /// (a fresh DB is initialised again). For a consensus engine that restarted before
+    /// Commit and sends the same height again.
+    pub fn abandon_block(&mut self) -> Result<(), KernelError> {
+        self.st.store.abort_block();
+        self.st.maybe_free.clear();
+        self.warehouse.clear();
+        self.pending = open_state(&mut self.st, &self.config)?;
+        Ok(())
     }
 
     /// Commits the block being built (host API; see [`Store::commit_block`]).
@@ -572,6 +541,56 @@ fn legacy_v2(config: &KernelConfig) -> bool {
 #[cfg(not(feature = "legacy-v2"))]
 fn legacy_v2(_: &KernelConfig) -> bool {
     false
+}
+
+/// Reads the DB's schema version, initialising a fresh DB (schema version, counters) in a
+/// crank of its own; returns whether a migration is pending. See [`Kernel::new`].
+fn open_state(st: &mut KState, config: &KernelConfig) -> Result<bool, KernelError> {
+    let expected = binary_version(config);
+    let mut pending = false;
+    match st.get(keys::VERSION) {
+        None => {
+            st.set(keys::VERSION, &expected.to_string());
+            st.set_u64(keys::CRANK_NUMBER, 0);
+            st.set_json(keys::RUN_QUEUE, &(1u64, 1u64));
+            st.set_json(keys::ACCEPTANCE_QUEUE, &(1u64, 1u64));
+            st.store.commit_crank();
+        }
+        Some(v) => {
+            let found: u32 = v.parse().unwrap_or(0);
+            if found > expected {
+                return Err(KernelError::SchemaVersion {
+                    found,
+                    expected,
+                    hint: "the DB was written by a newer binary; run that binary",
+                });
+            }
+            // Pins were one comma-joined list before a pre-release layout change that
+            // kept schema version 3: such a DB (a dev chain of an earlier build; no
+            // network ran one) is refused rather than read wrong.
+            if st.has(keys::LEGACY_PINNED_LIST) {
+                return Err(KernelError::SchemaVersion {
+                    found,
+                    expected,
+                    hint: "the DB keeps its pins in `pinnedObjects`, a layout of an \
+                           earlier pre-release build that no release migrates; \
+                           re-initialize this home",
+                });
+            }
+            if found < expected {
+                if !crate::migrate::has_path(found, expected) {
+                    return Err(KernelError::SchemaVersion {
+                        found,
+                        expected,
+                        hint: "this binary has no migration from that version; run the \
+                               binary that wrote the DB, and upgrade one release at a time",
+                    });
+                }
+                pending = true;
+            }
+        }
+    }
+    Ok(pending)
 }
 
 fn binary_version(config: &KernelConfig) -> u32 {

@@ -139,7 +139,13 @@ impl BlockRunner {
         app_state: &[u8],
     ) -> Result<(), GenesisError> {
         if keys::chain_id(&self.kernel.host()).is_some() {
-            return Err(GenesisError::AlreadyInitialized);
+            if self.kernel.committed().height > 0 {
+                return Err(GenesisError::AlreadyInitialized);
+            }
+            // Genesis commits with block 1: a consensus engine that restarted before that
+            // Commit calls InitChain again, on state that never reached the DB.
+            tracing::warn!("InitChain again before the first Commit: applying genesis again");
+            self.abandon_block();
         }
         if chain_id.is_empty() {
             return Err(GenesisError::NoChainId);
@@ -189,6 +195,16 @@ impl BlockRunner {
         } else {
             last + 1
         };
+        if self.pending == Some(height) && height == expected {
+            // The consensus engine restarted between FinalizeBlock and Commit (its WAL has
+            // the block, our DB does not) and sends the block again: run it again from the
+            // last committed state, as if the first run never happened.
+            tracing::warn!(
+                height,
+                "FinalizeBlock again for a block not yet committed: running it again"
+            );
+            self.abandon_block();
+        }
         // CometBFT replays from the height `Info` reported; anything else means the node's
         // state and the chain disagree, and continuing would fork.
         assert!(
@@ -299,6 +315,15 @@ impl BlockRunner {
             cranks: run.cranks,
             computrons: run.computrons,
         }
+    }
+
+    /// Drops everything executed since the last Commit (see [`Kernel::abandon_block`]).
+    fn abandon_block(&mut self) {
+        self.kernel
+            .abandon_block()
+            .expect("the DB's schema version was readable when the node opened it");
+        self.pending = None;
+        self.signers.clear();
     }
 
     /// Commits the finalized block; returns its height and the accounts whose sequence it

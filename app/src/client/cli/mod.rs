@@ -64,9 +64,15 @@ pub enum Command {
     Start {
         #[command(flatten)]
         home: HomeArg,
-        /// Address to serve ABCI on (CometBFT's proxy_app).
-        #[arg(long, default_value = "tcp://127.0.0.1:26658")]
-        address: String,
+        /// Address to serve ABCI on (CometBFT's proxy_app). Default: the home's
+        /// config/vatd.json (written by `vatd testnet init`), else tcp://127.0.0.1:26658.
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// Local networks of several validators on real CometBFT.
+    Testnet {
+        #[command(subcommand)]
+        command: TestnetCommand,
     },
     /// A one-node dev chain without CometBFT: the app, a block every --block-time-ms from a
     /// local mempool, and CometBFT's JSON-RPC (status, broadcast_tx_sync, abci_query,
@@ -133,6 +139,32 @@ pub enum Command {
         path: Vec<String>,
         #[arg(long, default_value = "http://127.0.0.1:26657")]
         node: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TestnetCommand {
+    /// Write the files of an N-validator loopback localnet: per node (DIR/node<i>), a
+    /// CometBFT home (config.toml, validator and node keys) that is also its vatd home
+    /// (keyring, config/vatd.json), and one genesis shared by all. Then run
+    /// `vatd start --home DIR/node<i>` and `cometbft start --home DIR/node<i>` for each
+    /// node (scripts/localnet.sh does all of it).
+    Init {
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        #[arg(long, default_value = "localnet")]
+        output: PathBuf,
+        #[arg(long, default_value = "vatchain-localnet")]
+        chain_id: String,
+        /// Node i listens on p2p BASE+100i, RPC BASE+100i+1, ABCI BASE+100i+2.
+        #[arg(long, default_value_t = 26656)]
+        base_port: u16,
+        /// Governance voting period in seconds.
+        #[arg(long, default_value_t = 60)]
+        voting_period_secs: u64,
+        /// CometBFT's timeout_commit (the pause between blocks), in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        block_time_ms: u64,
     },
 }
 
@@ -339,6 +371,46 @@ pub fn run_tool(command: Command) -> anyhow::Result<()> {
                 init::VALIDATOR_KEY,
                 done.validator_address
             );
+        }
+        Command::Testnet {
+            command:
+                TestnetCommand::Init {
+                    validators,
+                    output,
+                    chain_id,
+                    base_port,
+                    voting_period_secs,
+                    block_time_ms,
+                },
+        } => {
+            let nodes = init::testnet::init_files(&init::testnet::TestnetOptions {
+                output: output.clone(),
+                validators,
+                chain_id: chain_id.clone(),
+                base_port,
+                voting_period_secs,
+                times: init::cometbft::BlockTimes {
+                    propose_ms: 1_000,
+                    vote_ms: 500,
+                    commit_ms: block_time_ms,
+                },
+            })?;
+            println!(
+                "wrote a {validators}-validator localnet for chain {chain_id} in {}",
+                output.display()
+            );
+            for n in &nodes {
+                println!(
+                    "{}: home {}  rpc {}  abci 127.0.0.1:{}  p2p {}@127.0.0.1:{}  account {}",
+                    n.name,
+                    n.home.display(),
+                    n.rpc(),
+                    n.ports.abci,
+                    n.node_id,
+                    n.ports.p2p,
+                    n.account
+                );
+            }
         }
         Command::Keys { home, command } => match command {
             KeysCommand::Add { name } => {

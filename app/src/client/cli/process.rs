@@ -39,6 +39,12 @@ fn run(node_config: fn(PathBuf) -> NodeConfig) -> anyhow::Result<()> {
 
     match Cli::parse().command {
         Command::Start { home, address } => {
+            let address = match address {
+                Some(a) => a,
+                None => crate::node::home::testnet::read_settings(&home.home)?
+                    .map(|s| s.abci_address)
+                    .unwrap_or_else(|| "tcp://127.0.0.1:26658".into()),
+            };
             let address = address
                 .strip_prefix("tcp://")
                 .unwrap_or(&address)

@@ -6,7 +6,9 @@
 //! keeps CometBFT's genesis (chain id, validators, consensus params) and fills in
 //! `app_state`. Without one (the dev chain, the test harness) it writes the whole file.
 
+pub mod cometbft;
 pub mod keys;
+pub mod testnet;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
