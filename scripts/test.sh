@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README; .ci/run calls exactly this): set-up, one build of everything,
 # every test (Rust, the v2 kernel's migration tests, the JS liveslots tests under Node,
-# then cosmjs against `vatd dev`), then one closing line with the totals.
+# then cosmjs against `vatd dev` and against a 4-validator localnet on real CometBFT), then
+# one closing line with the totals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -22,6 +23,14 @@ node --test --test-reporter=tap kernel/tests/js/ 2>&1 | tee -a "$log"
 # cosmjs against `vatd dev` (the binary the Rust tests just built).
 (cd testnet/cosmjs && npm ci --no-audit --no-fund --loglevel=error)
 VATD="$(target_dir)/debug/vatd" node --test --test-reporter=tap testnet/cosmjs/ 2>&1 | tee -a "$log"
+# cosmjs again, against node0 of a 4-validator localnet on real CometBFT.
+net=$(mktemp -d)
+trap 'LOCALNET_DIR="$net" ./scripts/localnet.sh reset >/dev/null; rm -f "$log"' EXIT
+LOCALNET_DIR="$net" LOCALNET_DETACH=1 LOCALNET_BLOCK_MS=200 \
+  LOCALNET_BASE_PORT=$((20000 + RANDOM % 40 * 1000)) ./scripts/localnet.sh >/dev/null
+VATCHAIN_LOCALNET_DIR="$net" VATD="$(target_dir)/debug/vatd" \
+  node --test --test-reporter=tap testnet/cosmjs/ 2>&1 | tee -a "$log"
+LOCALNET_DIR="$net" ./scripts/localnet.sh stop
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      /^# pass / { p += $3 } /^# fail / { f += $3 }
      END { printf "%d passed, %d failed\n", p, f }' "$log"
