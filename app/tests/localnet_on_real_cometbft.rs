@@ -174,3 +174,157 @@ fn four_validators_agree_through_txs_and_crashes() {
         );
     }
 }
+
+/// `vatd query …` through `rpc`.
+fn query(rpc: &str, path: &[&str]) -> Value {
+    let mut args = vec!["query"];
+    args.extend_from_slice(path);
+    args.extend_from_slice(&["--node", rpc]);
+    vatd_json(&args)
+}
+
+/// Every validator votes yes on `id`, each with its own key through its own node.
+fn all_vote_yes(net: &Localnet, id: &str) {
+    for n in &net.nodes {
+        let r = tx(&n.home, &n.rpc.url, &["gov", "vote", id, "yes"]);
+        assert_eq!(r["code"], 0, "{r}");
+    }
+}
+
+/// Waits for proposal `id` to leave its voting period; returns it.
+fn wait_proposal_ends(rpc: &str, id: &str) -> Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let p = query(rpc, &["proposal", id]);
+        if p["status"] != "PROPOSAL_STATUS_VOTING_PERIOD" {
+            return p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "proposal {id} never ended: {p}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The old binary (schema-version-2 kernel, no handler for `v3-remediation`).
+fn legacy_vatd() -> std::path::PathBuf {
+    let p = Path::new(VATD).with_file_name("vatd-legacy-v2");
+    assert!(
+        p.exists(),
+        "{} is missing: build it with `cargo build --workspace --features \
+         vatchain-app/legacy-v2 --bin vatd-legacy-v2` (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn four_validators_upgrade_a_vat_by_governance_and_the_software_together() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut net = Localnet::init(Path::new(VATD), dir.path(), 4, 300, 15).expect("testnet init");
+    // The chain starts on the old release; the upgrade plan brings the new one.
+    net.set_vatd(&legacy_vatd());
+    net.start_all().expect("start");
+    net.wait_height(&ALL, 2, WAIT)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", net.describe(0)));
+    let home0 = net.nodes[0].home.clone();
+    let rpc0 = net.nodes[0].rpc.url.clone();
+    let r = tx(
+        &home0,
+        &rpc0,
+        &["swingset", "deliver", "counter", "increment", "[5]"],
+    );
+    assert_eq!(result_value(&r).as_deref(), Some("5"), "{r}");
+
+    // A vat upgrade carried by a proposal and passed by the validators' votes.
+    let v2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/counter-v2");
+    let r = tx(
+        &home0,
+        &rpc0,
+        &["swingset", "install-bundle", &v2.to_string_lossy()],
+    );
+    assert_eq!(r["code"], 0, "{r}");
+    let bundle = Command::new(VATD)
+        .arg("bundle")
+        .arg(&v2)
+        .output()
+        .expect("vatd bundle");
+    let bundle_id = String::from_utf8_lossy(&bundle.stdout).trim().to_string();
+    let r = tx(
+        &home0,
+        &rpc0,
+        &[
+            "gov",
+            "submit-proposal",
+            "upgrade-vat",
+            "counter",
+            &bundle_id,
+        ],
+    );
+    assert_eq!(r["code"], 0, "{r}");
+    all_vote_yes(&net, "1");
+    let p = wait_proposal_ends(&rpc0, "1");
+    assert_eq!(p["status"], "PROPOSAL_STATUS_PASSED", "{p}");
+    assert_eq!(query(&rpc0, &["vat", "counter"])["incarnationNumber"], 1);
+    let r = tx(
+        &home0,
+        &rpc0,
+        &["swingset", "deliver", "counter", "read", "[]"],
+    );
+    assert_eq!(
+        result_value(&r).as_deref(),
+        Some("5"),
+        "the count survived: {r}"
+    );
+
+    // A software upgrade: all four halt at its height, and resume on the new binary.
+    let at = net.min_height(&ALL).expect("heights") + 90;
+    let at_s = at.to_string();
+    let r = tx(
+        &home0,
+        &rpc0,
+        &[
+            "gov",
+            "submit-proposal",
+            "software-upgrade",
+            "v3-remediation",
+            "--upgrade-height",
+            &at_s,
+        ],
+    );
+    assert_eq!(r["code"], 0, "{r}");
+    all_vote_yes(&net, "2");
+    let p = wait_proposal_ends(&rpc0, "2");
+    assert_eq!(p["status"], "PROPOSAL_STATUS_PASSED", "{p}");
+    for i in ALL {
+        net.wait_vatd_exit(i, WAIT)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", net.describe(i)));
+        let info = std::fs::read_to_string(net.nodes[i].home.join("data/upgrade-info.json"))
+            .expect("upgrade-info.json");
+        assert!(info.contains("v3-remediation"), "{info}");
+        net.kill_cometbft(i).expect("stop cometbft");
+    }
+    net.set_vatd(Path::new(VATD));
+    for i in ALL {
+        net.start_vatd(i).expect("start the new binary");
+    }
+    for i in ALL {
+        net.wait_vatd_listening(i).expect("listening");
+        net.start_cometbft(i).expect("start cometbft");
+    }
+    net.wait_height(&ALL, at + 3, WAIT)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", net.describe(0)));
+    for n in &net.nodes {
+        let applied = query(&n.rpc.url, &["upgrade", "applied"]);
+        assert_eq!(applied[0]["name"], "v3-remediation", "{applied}");
+        assert_eq!(applied[0]["height"], at, "{applied}");
+    }
+    let r = tx(
+        &home0,
+        &rpc0,
+        &["swingset", "deliver", "counter", "version", "[]"],
+    );
+    assert_eq!(result_value(&r).as_deref(), Some("\"v2\""), "{r}");
+    apps_agree(&net);
+}

@@ -91,6 +91,35 @@ impl Localnet {
         })
     }
 
+    /// The `vatd` binary nodes start from now on (a software upgrade swaps it).
+    pub fn set_vatd(&mut self, vatd: &Path) {
+        self.vatd = vatd.to_path_buf();
+    }
+
+    /// Waits up to `timeout` for node `i`'s vatd to end by itself (a halt).
+    pub fn wait_vatd_exit(&mut self, i: usize, timeout: Duration) -> anyhow::Result<()> {
+        let Some(v) = self.nodes[i].vatd.as_mut() else {
+            return Ok(());
+        };
+        match v.wait_exit(timeout)? {
+            Some(_) => {
+                self.nodes[i].vatd = None;
+                Ok(())
+            }
+            None => bail!("node{i}'s vatd is still running after {timeout:?}"),
+        }
+    }
+
+    /// Stops node `i`'s CometBFT (SIGKILL) if it runs.
+    pub fn kill_cometbft(&mut self, i: usize) -> anyhow::Result<()> {
+        if let Some(mut c) = self.nodes[i].cometbft.take() {
+            if c.running() {
+                c.kill9()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Starts node `i`'s vatd (it serves where `config/vatd.json` says).
     pub fn start_vatd(&mut self, i: usize) -> anyhow::Result<()> {
         let n = &mut self.nodes[i];
