@@ -16,6 +16,47 @@ const VATD: &str = env!("CARGO_BIN_EXE_vatd");
 const WAIT: Duration = Duration::from_secs(120);
 const ALL: [usize; 4] = [0, 1, 2, 3];
 
+/// CometBFT's own reading of each node's keys: its node ID is the one the other nodes name
+/// as a peer, and its validator key is the one the shared genesis lists.
+fn cometbft_reads_the_keys_as_written(net: &Localnet) {
+    let cometbft = vatchain_testnet::cometbft_binary().expect("cometbft");
+    let run = |args: &[&str], home: &Path| {
+        let out = Command::new(&cometbft)
+            .args(args)
+            .arg("--home")
+            .arg(home)
+            .output()
+            .expect("cometbft runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let genesis: Value = serde_json::from_slice(
+        &std::fs::read(net.nodes[0].home.join("config/genesis.json")).expect("genesis"),
+    )
+    .expect("json");
+    for (i, n) in net.nodes.iter().enumerate() {
+        let id = run(&["show-node-id"], &n.home);
+        let other = &net.nodes[(i + 1) % net.nodes.len()].home;
+        let config = std::fs::read_to_string(other.join("config/config.toml")).expect("config");
+        assert!(
+            config.contains(&format!("{id}@127.0.0.1:")),
+            "node{i}'s id {id}"
+        );
+        let key: Value = serde_json::from_str(&run(&["show-validator"], &n.home)).expect("key");
+        assert_eq!(
+            genesis["validators"][i]["pub_key"]["value"], key["value"],
+            "node{i}"
+        );
+        let theirs = std::fs::read(n.home.join("config/genesis.json")).expect("genesis");
+        let ours = std::fs::read(net.nodes[0].home.join("config/genesis.json")).expect("genesis");
+        assert_eq!(theirs, ours, "node{i} has the same genesis bytes");
+    }
+}
+
 /// `vatd ARGS…` as a user types it; its stdout as JSON.
 fn vatd_json(args: &[&str]) -> Value {
     let out = Command::new(VATD).args(args).output().expect("vatd runs");
@@ -82,6 +123,7 @@ fn result_value(res: &Value) -> Option<String> {
 fn four_validators_agree_through_txs_and_crashes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut net = Localnet::init(Path::new(VATD), dir.path(), 4, 300, 20).expect("testnet init");
+    cometbft_reads_the_keys_as_written(&net);
     net.start_all().expect("start");
     net.wait_height(&ALL, 3, WAIT)
         .unwrap_or_else(|e| panic!("{e:#}\n{}", net.describe(0)));
