@@ -38,17 +38,6 @@ fn vatd() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_vatd"))
 }
 
-fn legacy_vatd() -> PathBuf {
-    let p = vatd().with_file_name("vatd-legacy-v2");
-    assert!(
-        p.exists(),
-        "{} is missing: build it with `cargo build --workspace --features \
-         vatchain-app/legacy-v2 --bin vatd-legacy-v2` (scripts/test.sh does)",
-        p.display()
-    );
-    p
-}
-
 fn fixture_bundle(name: &str) -> Vec<u8> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../kernel/tests/fixtures/vats")
@@ -237,7 +226,7 @@ fn doctor(home: &Path) -> (Value, bool) {
 
 #[test]
 fn the_old_binary_leaks_halts_at_the_plan_and_the_new_one_repairs_once() {
-    let legacy = legacy_vatd();
+    let legacy = support::legacy_vatd();
     let homes = [
         tempfile::tempdir().expect("home"),
         tempfile::tempdir().expect("home"),

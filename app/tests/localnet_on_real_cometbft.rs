@@ -5,7 +5,9 @@
 //! blocks into the app) and agrees. Every node's block header at every height carries
 //! the same app hash, and each app reports the same hash for the same height.
 
-use std::path::Path;
+mod support;
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -119,25 +121,47 @@ fn result_value(res: &Value) -> Option<String> {
     })
 }
 
+/// A started network of four validators on `vatd` (blocks every 300 ms, voting for
+/// `voting_secs`), with node 0's home and RPC; `check` runs on the files before it starts.
+fn started(
+    dir: &Path,
+    vatd: &Path,
+    voting_secs: u64,
+    check: impl FnOnce(&Localnet),
+) -> (Localnet, PathBuf, String) {
+    let mut net = Localnet::init(Path::new(VATD), dir, 4, 300, voting_secs).expect("testnet init");
+    check(&net);
+    net.set_vatd(vatd);
+    net.start_all().expect("start");
+    net.wait_height(&ALL, 2, WAIT)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", net.describe(0)));
+    let home0 = net.nodes[0].home.clone();
+    let rpc0 = net.nodes[0].rpc.url.clone();
+    (net, home0, rpc0)
+}
+
+/// Sends `method(args)` to the counter, signed with `home`'s key through `rpc`; the answer.
+fn deliver(home: &Path, rpc: &str, method: &str, args: &str) -> Option<String> {
+    let r = tx(home, rpc, &["swingset", "deliver", "counter", method, args]);
+    assert_eq!(r["code"], 0, "{r}");
+    result_value(&r)
+}
+
 #[test]
 fn four_validators_agree_through_txs_and_crashes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut net = Localnet::init(Path::new(VATD), dir.path(), 4, 300, 20).expect("testnet init");
-    cometbft_reads_the_keys_as_written(&net);
-    net.start_all().expect("start");
-    net.wait_height(&ALL, 3, WAIT)
-        .unwrap_or_else(|e| panic!("{e:#}\n{}", net.describe(0)));
+    let (mut net, home0, rpc0) = started(
+        dir.path(),
+        Path::new(VATD),
+        20,
+        cometbft_reads_the_keys_as_written,
+    );
 
     // A delivery signed by node 0's key through node 0's RPC, answered in its block.
-    let home0 = net.nodes[0].home.clone();
-    let rpc0 = net.nodes[0].rpc.url.clone();
-    let r = tx(
-        &home0,
-        &rpc0,
-        &["swingset", "deliver", "counter", "increment", "[3]"],
+    assert_eq!(
+        deliver(&home0, &rpc0, "increment", "[3]").as_deref(),
+        Some("3")
     );
-    assert_eq!(r["code"], 0, "{r}");
-    assert_eq!(result_value(&r).as_deref(), Some("3"), "{r}");
     // A bundle install.
     let v2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/counter-v2");
     let r = tx(
@@ -165,16 +189,12 @@ fn four_validators_agree_through_txs_and_crashes() {
     net.wait_height(&[0, 1, 3], before + 5, WAIT)
         .expect("three validators go on");
     // Another delivery while node2 is down.
-    let r = tx(
-        &home0,
-        &rpc0,
-        &["swingset", "deliver", "counter", "increment", "[4]"],
+    assert_eq!(
+        deliver(&home0, &rpc0, "increment", "[4]").as_deref(),
+        Some("7")
     );
-    assert_eq!(result_value(&r).as_deref(), Some("7"), "{r}");
     // node2 comes back and catches up.
-    net.start_vatd(2).expect("restart vatd");
-    net.wait_vatd_listening(2).expect("vatd listens");
-    net.start_cometbft(2).expect("restart cometbft");
+    net.start_node(2).expect("restart node2");
     let top = net.min_height(&[0, 1, 3]).expect("heights");
     net.wait_height(&[2], top, WAIT)
         .unwrap_or_else(|e| panic!("{e:#}\n{}", net.describe(2)));
@@ -249,35 +269,15 @@ fn wait_proposal_ends(rpc: &str, id: &str) -> Value {
     }
 }
 
-/// The old binary (schema-version-2 kernel, no handler for `v3-remediation`).
-fn legacy_vatd() -> std::path::PathBuf {
-    let p = Path::new(VATD).with_file_name("vatd-legacy-v2");
-    assert!(
-        p.exists(),
-        "{} is missing: build it with `cargo build --workspace --features \
-         vatchain-app/legacy-v2 --bin vatd-legacy-v2` (scripts/test.sh does)",
-        p.display()
-    );
-    p
-}
-
 #[test]
 fn four_validators_upgrade_a_vat_by_governance_and_the_software_together() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut net = Localnet::init(Path::new(VATD), dir.path(), 4, 300, 15).expect("testnet init");
     // The chain starts on the old release; the upgrade plan brings the new one.
-    net.set_vatd(&legacy_vatd());
-    net.start_all().expect("start");
-    net.wait_height(&ALL, 2, WAIT)
-        .unwrap_or_else(|e| panic!("{e:#}\n{}", net.describe(0)));
-    let home0 = net.nodes[0].home.clone();
-    let rpc0 = net.nodes[0].rpc.url.clone();
-    let r = tx(
-        &home0,
-        &rpc0,
-        &["swingset", "deliver", "counter", "increment", "[5]"],
+    let (mut net, home0, rpc0) = started(dir.path(), &support::legacy_vatd(), 15, |_| {});
+    assert_eq!(
+        deliver(&home0, &rpc0, "increment", "[5]").as_deref(),
+        Some("5")
     );
-    assert_eq!(result_value(&r).as_deref(), Some("5"), "{r}");
 
     // A vat upgrade carried by a proposal and passed by the validators' votes.
     let v2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/counter-v2");
@@ -309,15 +309,10 @@ fn four_validators_upgrade_a_vat_by_governance_and_the_software_together() {
     let p = wait_proposal_ends(&rpc0, "1");
     assert_eq!(p["status"], "PROPOSAL_STATUS_PASSED", "{p}");
     assert_eq!(query(&rpc0, &["vat", "counter"])["incarnationNumber"], 1);
-    let r = tx(
-        &home0,
-        &rpc0,
-        &["swingset", "deliver", "counter", "read", "[]"],
-    );
     assert_eq!(
-        result_value(&r).as_deref(),
+        deliver(&home0, &rpc0, "read", "[]").as_deref(),
         Some("5"),
-        "the count survived: {r}"
+        "the count survived"
     );
 
     // A software upgrade: all four halt at its height, and resume on the new binary.
@@ -348,13 +343,7 @@ fn four_validators_upgrade_a_vat_by_governance_and_the_software_together() {
         net.kill_cometbft(i).expect("stop cometbft");
     }
     net.set_vatd(Path::new(VATD));
-    for i in ALL {
-        net.start_vatd(i).expect("start the new binary");
-    }
-    for i in ALL {
-        net.wait_vatd_listening(i).expect("listening");
-        net.start_cometbft(i).expect("start cometbft");
-    }
+    net.start_all().expect("start the new binary");
     net.wait_height(&ALL, at + 3, WAIT)
         .unwrap_or_else(|e| panic!("{e:#}\n{}", net.describe(0)));
     for n in &net.nodes {
@@ -362,11 +351,9 @@ fn four_validators_upgrade_a_vat_by_governance_and_the_software_together() {
         assert_eq!(applied[0]["name"], "v3-remediation", "{applied}");
         assert_eq!(applied[0]["height"], at, "{applied}");
     }
-    let r = tx(
-        &home0,
-        &rpc0,
-        &["swingset", "deliver", "counter", "version", "[]"],
+    assert_eq!(
+        deliver(&home0, &rpc0, "version", "[]").as_deref(),
+        Some("\"v2\"")
     );
-    assert_eq!(result_value(&r).as_deref(), Some("\"v2\""), "{r}");
     apps_agree(&net);
 }

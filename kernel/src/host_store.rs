@@ -63,15 +63,26 @@ pub struct HostView<'a> {
     store: &'a Store,
 }
 
-impl HostRead for HostView<'_> {
+/// Both facets read through the store they hold.
+trait OverStore {
+    fn store(&self) -> &Store;
+}
+
+impl OverStore for HostView<'_> {
+    fn store(&self) -> &Store {
+        self.store
+    }
+}
+
+impl<T: OverStore> HostRead for T {
     fn get(&self, key: &str) -> Option<Vec<u8>> {
-        get(self.store, key)
+        get(self.store(), key)
     }
     fn scan(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
-        scan(self.store, prefix)
+        scan(self.store(), prefix)
     }
     fn range(&self, start: &str, end: &str) -> Vec<(String, Vec<u8>)> {
-        range(self.store, start, end)
+        range(self.store(), start, end)
     }
 }
 
@@ -99,15 +110,9 @@ impl HostStore<'_> {
     }
 }
 
-impl HostRead for HostStore<'_> {
-    fn get(&self, key: &str) -> Option<Vec<u8>> {
-        get(self.store, key)
-    }
-    fn scan(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
-        scan(self.store, prefix)
-    }
-    fn range(&self, start: &str, end: &str) -> Vec<(String, Vec<u8>)> {
-        range(self.store, start, end)
+impl OverStore for HostStore<'_> {
+    fn store(&self) -> &Store {
+        self.store
     }
 }
 

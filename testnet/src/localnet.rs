@@ -140,6 +140,13 @@ impl Localnet {
         Ok(())
     }
 
+    /// Starts node `i`: its vatd, then (once it listens) its CometBFT.
+    pub fn start_node(&mut self, i: usize) -> anyhow::Result<()> {
+        self.start_vatd(i)?;
+        self.wait_vatd_listening(i)?;
+        self.start_cometbft(i)
+    }
+
     /// Starts every node: all vatds, then (once they listen) all CometBFTs.
     pub fn start_all(&mut self) -> anyhow::Result<()> {
         for i in 0..self.nodes.len() {

@@ -53,7 +53,31 @@ pub fn delete(h: &mut HostStore<'_>, key: &str) {
 /// Every `(key, value)` under `prefix`, in key order (panics on an unparsable value, as
 /// [`get`] does).
 pub fn scan<T: DeserializeOwned>(h: &impl HostRead, prefix: &str) -> Vec<(String, T)> {
-    h.scan(prefix)
+    parse_all(h.scan(prefix))
+}
+
+/// Every `(key, value)` with `start <= key < end`, in key order (parsed as [`scan`] does).
+pub fn range<T: DeserializeOwned>(h: &impl HostRead, start: &str, end: &str) -> Vec<(String, T)> {
+    parse_all(h.range(start, end))
+}
+
+/// Every `(key, value)` under `prefix` but `skip` (a key of another type sharing the
+/// prefix), parsed as [`scan`] does.
+pub fn scan_except<T: DeserializeOwned>(
+    h: &impl HostRead,
+    prefix: &str,
+    skip: &str,
+) -> Vec<(String, T)> {
+    parse_all(
+        h.scan(prefix)
+            .into_iter()
+            .filter(|(k, _)| k != skip)
+            .collect(),
+    )
+}
+
+fn parse_all<T: DeserializeOwned>(entries: Vec<(String, Vec<u8>)>) -> Vec<(String, T)> {
+    entries
         .into_iter()
         .map(|(k, v)| {
             let value = parse(&k, &v);

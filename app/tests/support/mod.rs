@@ -241,3 +241,16 @@ impl KeySigner {
         tx
     }
 }
+
+/// The old binary (`vatd-legacy-v2`: the schema-version-2 kernel, no handler for
+/// `v3-remediation`), next to `vatd`.
+pub fn legacy_vatd() -> std::path::PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_vatd")).with_file_name("vatd-legacy-v2");
+    assert!(
+        p.exists(),
+        "{} is missing: build it with `cargo build --workspace --features \
+         vatchain-app/legacy-v2 --bin vatd-legacy-v2` (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}

@@ -35,13 +35,9 @@ pub fn get(h: &impl HostRead, address: &str) -> Option<Account> {
 /// Every account, by address.
 pub fn all(h: &impl HostRead) -> Vec<Account> {
     // `acct/next` shares the prefix and is not an account.
-    host::scan::<serde_json::Value>(h, keys::ACCOUNTS)
+    host::scan_except::<Account>(h, keys::ACCOUNTS, keys::NEXT_ACCOUNT)
         .into_iter()
-        .filter(|(k, _)| k != keys::NEXT_ACCOUNT)
-        .map(|(k, v)| {
-            serde_json::from_value(v)
-                .unwrap_or_else(|e| panic!("host state is damaged: {k:?} is not an account: {e}"))
-        })
+        .map(|(_, a)| a)
         .collect()
 }
 

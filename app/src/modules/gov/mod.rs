@@ -169,12 +169,9 @@ fn queue_entry(p: &Proposal) -> Option<String> {
 fn ended(h: &impl HostRead, queue: &str, now: u64) -> Vec<u64> {
     // Keys up to `<now>/` and all its ids: the bound is the next second's prefix.
     let end = keys::queued(queue, now.saturating_add(1), 0);
-    h.range(queue, &end)
+    host::range::<u64>(h, queue, &end)
         .into_iter()
-        .map(|(k, v)| {
-            serde_json::from_slice(&v)
-                .unwrap_or_else(|e| panic!("host state is damaged: {k:?} is not an id: {e}"))
-        })
+        .map(|(_, id)| id)
         .collect()
 }
 

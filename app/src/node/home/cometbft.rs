@@ -6,12 +6,11 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::files::{self, Mode};
+use crate::files::Mode;
 
 /// An ed25519 key as CometBFT stores it.
 pub struct Ed25519Key {
@@ -63,11 +62,7 @@ impl Ed25519Key {
 }
 
 fn write_json(path: &Path, v: &Value, mode: Mode) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    files::write(path, &serde_json::to_vec_pretty(v)?, mode)
-        .with_context(|| format!("writing {}", path.display()))
+    super::write_file(path, &serde_json::to_vec_pretty(v)?, mode)
 }
 
 /// `config/priv_validator_key.json` and a fresh `data/priv_validator_state.json` (the

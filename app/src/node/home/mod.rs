@@ -115,15 +115,23 @@ pub fn init(o: InitOptions<'_>) -> anyhow::Result<Initialized> {
 }
 
 fn write_genesis(path: &Path, doc: &Value) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    crate::files::write(
+    write_file(
         path,
         &serde_json::to_vec_pretty(doc)?,
         crate::files::Mode::Replace,
     )
-    .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes a file of a home, making its directory first (see [`crate::files::write`]).
+pub(crate) fn write_file(
+    path: &Path,
+    bytes: &[u8],
+    mode: crate::files::Mode,
+) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    crate::files::write(path, bytes, mode).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads the genesis file: (chain id, app_state bytes).

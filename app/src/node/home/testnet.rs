@@ -154,11 +154,7 @@ pub fn init_files(o: &TestnetOptions) -> anyhow::Result<Vec<TestnetNode>> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    crate::files::write(path, bytes, crate::files::Mode::Replace)
-        .with_context(|| format!("writing {}", path.display()))
+    super::write_file(path, bytes, crate::files::Mode::Replace)
 }
 
 /// The shared genesis: CometBFT's part (validators, consensus parameters left to
