@@ -32,7 +32,7 @@ use super::{DeliveryOutcome, SyscallHandler, SyscallReply, VatDelivery, VatWorke
 
 /// No `Date`, `Performance`; `WeakRef`/`FinalizationRegistry` are kept for liveslots' import
 /// GC, observed only at bringOutYourDead.
-type VatIntrinsics = (
+pub(crate) type VatIntrinsics = (
     i::Eval,
     i::RegExp,
     i::Json,
@@ -222,6 +222,13 @@ impl JsWorker {
             replaying: false,
             delivery_limit: None,
         })
+    }
+
+    /// Bytes the vat's heap holds now, as its allocator counts them (the figure its heap
+    /// limit is checked against). Equal on every node after the same deliveries, whether
+    /// the vat's modules were compiled here or came from the bytecode cache.
+    pub fn heap_bytes(&self) -> usize {
+        self.heap.used.get()
     }
 
     /// Runs promise jobs until none is left, the meter runs out, or a job fails.

@@ -210,15 +210,118 @@ impl Loader for BundleLoader {
             return Err(Error::new_loading(name));
         };
         let key = cache_key(name, src);
-        if let Some(bytes) = self.cache.borrow().get(&key) {
-            // SAFETY: these bytes were written by `Module::write` in this process, by this
-            // engine, from exactly this source; bytecode never comes from outside.
-            return unsafe { Module::load(ctx.clone(), bytes) };
+        let cached = self.cache.borrow().get(&key).cloned();
+        let bytes = match cached {
+            Some(b) => b,
+            None => {
+                let b = compile(name, src).map_err(|e| e.throw_in(ctx))?;
+                self.cache.borrow_mut().insert(key, b.clone());
+                b
+            }
+        };
+        // SAFETY: these bytes were written by `Module::write` in this process, by this
+        // engine, from exactly this source (`compile`); bytecode never comes from outside.
+        unsafe { Module::load(ctx.clone(), &bytes) }
+    }
+}
+
+/// Compiles module `name` to bytecode in a scratch runtime of its own.
+///
+/// # Invariant
+/// A vat runtime only ever *loads* bytecode, never parses source: a module compiled in the
+/// vat's own runtime leaves a different heap behind (parser leftovers, source-position
+/// tables) than one loaded from bytes, and compiling costs heap the vat would be charged
+/// for. Whether a module is in this process's cache depends on the node's own history
+/// (restarts, evictions, other vats of the bundle), so charging either to the vat would make
+/// its heap figures, and so the point where it runs out of memory, differ between nodes
+/// (`kernel/tests/bytecode_cache_leaves_heap_figures_alone.rs`).
+fn compile(name: &str, src: &str) -> Result<Vec<u8>, CompileError> {
+    let internal = |e: rquickjs::Error| CompileError {
+        class: "Error".into(),
+        message: format!("cannot compile {name}: {e}"),
+        stack: String::new(),
+    };
+    let rt = rquickjs::Runtime::new().map_err(internal)?;
+    // quickjs-ng loads a module's imports even when only compiling it; the bytecode keeps
+    // the specifiers as written, so empty stand-ins serve (the vat runtime resolves and
+    // links the real ones when it loads the bytecode).
+    rt.set_loader(AnySpecifier, EmptyModules);
+    let ctx = rquickjs::Context::custom::<super::VatIntrinsics>(&rt).map_err(internal)?;
+    ctx.with(|ctx| {
+        let declared = Module::declare(ctx.clone(), name, src.to_string());
+        match declared.and_then(|m| m.write(WriteOptions::default())) {
+            Ok(bytes) => Ok(bytes),
+            Err(rquickjs::Error::Exception) => {
+                let x = ctx.catch();
+                let get = |k: &str| {
+                    x.as_object()
+                        .and_then(|o| o.get::<_, Option<String>>(k).ok().flatten())
+                };
+                Err(CompileError {
+                    class: get("name").unwrap_or_else(|| "SyntaxError".into()),
+                    message: get("message").unwrap_or_else(|| format!("{x:?}")),
+                    stack: get("stack").unwrap_or_default(),
+                })
+            }
+            Err(e) => Err(internal(e)),
         }
-        let module = Module::declare(ctx.clone(), name, src.clone())?;
-        if let Ok(bytes) = module.write(WriteOptions::default()) {
-            self.cache.borrow_mut().insert(key, bytes);
+    })
+}
+
+/// Why a module did not compile, as the scratch runtime's exception said it.
+struct CompileError {
+    /// The error's class (`SyntaxError`, mostly).
+    class: String,
+    message: String,
+    /// Where (`at vat/main.js:3:7`): liveslots names the module and line from it.
+    stack: String,
+}
+
+impl CompileError {
+    /// The same error, thrown in the vat's runtime.
+    fn throw_in(self, ctx: &Ctx<'_>) -> Error {
+        let made = (|| -> rquickjs::Result<rquickjs::Value<'_>> {
+            let class = match self.class.as_str() {
+                c @ ("SyntaxError" | "ReferenceError" | "RangeError" | "TypeError") => c,
+                _ => "Error",
+            };
+            let ctor: rquickjs::function::Constructor = ctx.globals().get(class)?;
+            let e: rquickjs::Object = ctor.construct((self.message.clone(),))?;
+            e.set("stack", self.stack.clone())?;
+            Ok(e.into_value())
+        })();
+        match made {
+            Ok(e) => ctx.throw(e),
+            Err(_) => rquickjs::Exception::throw_syntax(ctx, &self.message),
         }
-        Ok(module)
+    }
+}
+
+/// The scratch runtime's resolver: every specifier names itself.
+struct AnySpecifier;
+
+impl Resolver for AnySpecifier {
+    fn resolve<'js>(
+        &mut self,
+        _ctx: &Ctx<'js>,
+        _base: &str,
+        name: &str,
+        _a: Option<ImportAttributes<'js>>,
+    ) -> rquickjs::Result<String> {
+        Ok(name.to_string())
+    }
+}
+
+/// The scratch runtime's loader: an empty module for every import.
+struct EmptyModules;
+
+impl Loader for EmptyModules {
+    fn load<'js>(
+        &mut self,
+        ctx: &Ctx<'js>,
+        name: &str,
+        _a: Option<ImportAttributes<'js>>,
+    ) -> rquickjs::Result<Module<'js, Declared>> {
+        Module::declare(ctx.clone(), name, "")
     }
 }
