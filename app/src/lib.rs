@@ -20,6 +20,7 @@
 
 mod chain;
 pub mod client;
+pub mod crash_points;
 pub mod dev;
 mod files;
 pub mod host;

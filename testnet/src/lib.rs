@@ -7,6 +7,7 @@ mod cometbft;
 mod driver;
 mod localnet;
 mod process;
+pub mod soak;
 
 pub use cometbft::{cometbft_binary, CometProcess, Rpc, COMETBFT_VERSION};
 pub use driver::AbciDriver;

@@ -62,6 +62,17 @@ impl NodeProcess {
         address: &str,
         args: &[&str],
     ) -> anyhow::Result<NodeProcess> {
+        NodeProcess::spawn_with_env(vatd, home, address, args, &[])
+    }
+
+    /// [`NodeProcess::spawn`] with extra environment variables (a crash point, say).
+    pub fn spawn_with_env(
+        vatd: &Path,
+        home: &Path,
+        address: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<NodeProcess> {
         std::fs::create_dir_all(home)?;
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -69,6 +80,7 @@ impl NodeProcess {
             .open(home.join("vatd.log"))?;
         let child = Command::new(vatd)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -96,6 +108,11 @@ impl NodeProcess {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+    }
+
+    /// The exit status if the process has ended, without waiting.
+    pub fn try_exit(&mut self) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        self.child.try_wait().context("polling vatd")
     }
 
     /// The process id.

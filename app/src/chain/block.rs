@@ -225,6 +225,7 @@ impl BlockRunner {
         ) {
             AtHeight::Nothing => {}
             AtHeight::Applied(a) => {
+                crate::crash_points::reached(crate::crash_points::UPGRADE_HANDLER);
                 let info = a.summary();
                 tracing::info!("{info}");
                 events.push(AppEvent::new(
@@ -328,20 +329,22 @@ impl BlockRunner {
 
     /// Commits the finalized block; returns its height and the accounts whose sequence it
     /// moved.
-    pub fn commit(&mut self) -> (u64, Vec<String>) {
+    ///
+    /// A failed write (a full disk, a read-only data directory) leaves memory ahead of
+    /// disk: the caller must stop the node without answering Commit; after a restart the
+    /// consensus engine sends the block again (RocksDB applied all of the batch or none).
+    pub fn commit(&mut self) -> Result<(u64, Vec<String>), vatchain_kernel::store::StoreError> {
         let height = self
             .pending
             .take()
             .expect("Commit without a finalized block: the consensus engine broke the ABCI order");
-        // A failed batch write leaves memory ahead of disk: stop, and let CometBFT replay
-        // the block after a restart.
-        self.kernel
-            .commit_block(height)
-            .expect("writing the block to the DB failed");
-        (
+        crate::crash_points::reached(crate::crash_points::COMMIT_BEFORE_WRITE);
+        self.kernel.commit_block(height)?;
+        crate::crash_points::reached(crate::crash_points::COMMIT_AFTER_WRITE);
+        Ok((
             height,
             std::mem::take(&mut self.signers).into_iter().collect(),
-        )
+        ))
     }
 
     /// Authenticates and executes one tx; returns its result and the result promises of

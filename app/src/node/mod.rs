@@ -8,6 +8,7 @@
 
 pub mod abci;
 pub mod abci_server;
+mod fatal;
 pub mod home;
 
 use std::path::{Path, PathBuf};
@@ -175,6 +176,8 @@ impl NodeHandle {
 struct Owner {
     runner: BlockRunner,
     check: Arc<Mutex<CheckState>>,
+    /// For error messages.
+    db_path: PathBuf,
 }
 
 /// Starts the owner thread, which opens the DB and the kernel; returns once they are open
@@ -203,7 +206,13 @@ pub fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
                 if matches!(cmd, Command::Stop) {
                     break;
                 }
-                owner.serve(cmd);
+                if let Err(fatal) = owner.serve(cmd) {
+                    // Close the DB first (RocksDB must not be torn down by exit under a
+                    // live handle); `fatal` keeps the caller's reply channel open until
+                    // the process is gone, so no connection thread sees an answer.
+                    drop(owner);
+                    fatal::stop(&fatal);
+                }
             }
         })
         .context("spawning the owner thread")?;
@@ -264,7 +273,11 @@ impl Owner {
             .lock()
             .map_err(|_| anyhow::anyhow!("check state lock poisoned"))?
             .refresh(runner.kernel());
-        Ok(Owner { runner, check })
+        Ok(Owner {
+            runner,
+            check,
+            db_path: config.db_path(),
+        })
     }
 
     fn refresh_check_state(&self) {
@@ -273,7 +286,7 @@ impl Owner {
         }
     }
 
-    fn serve(&mut self, cmd: Command) {
+    fn serve(&mut self, cmd: Command) -> Result<(), fatal::Fatal> {
         // A dropped reply receiver means the connection thread died; nothing to do.
         match cmd {
             Command::Info(reply) => {
@@ -294,10 +307,27 @@ impl Owner {
                 let _ = reply.send(r);
             }
             Command::FinalizeBlock { block, reply } => {
-                let _ = reply.send(self.runner.finalize(block));
+                let out = self.runner.finalize(block);
+                crate::crash_points::reached(crate::crash_points::FINALIZE_BLOCK);
+                let _ = reply.send(out);
             }
             Command::Commit(reply) => {
-                let (h, signers) = self.runner.commit();
+                let (h, signers) = match self.runner.commit() {
+                    Ok(done) => done,
+                    Err(e) => {
+                        return Err(fatal::Fatal::new(
+                            fatal::EXIT_STORE_WRITE,
+                            format!(
+                                "cannot write the block to the DB at {}: {e}. Nothing of \
+                                 it was committed; free space or make the data directory \
+                                 writable, then start the node again (the consensus engine \
+                                 sends the block again)",
+                                self.db_path.display()
+                            ),
+                            Box::new(reply),
+                        ))
+                    }
+                };
                 if let Ok(mut st) = self.check.lock() {
                     st.after_commit(self.runner.kernel(), &signers);
                 }
@@ -312,5 +342,6 @@ impl Owner {
             }
             Command::Stop => {}
         }
+        Ok(())
     }
 }

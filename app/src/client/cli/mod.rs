@@ -68,6 +68,10 @@ pub enum Command {
         /// config/vatd.json (written by `vatd testnet init`), else tcp://127.0.0.1:26658.
         #[arg(long)]
         address: Option<String>,
+        /// Append the structured crank log (one JSON line per delivery) to this file. Not
+        /// consensus state: for operators and for finding where two nodes diverged.
+        #[arg(long)]
+        slog: Option<PathBuf>,
     },
     /// Local networks of several validators on real CometBFT.
     Testnet {

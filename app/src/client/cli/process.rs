@@ -38,7 +38,11 @@ fn run(node_config: fn(PathBuf) -> NodeConfig) -> anyhow::Result<()> {
         .init();
 
     match Cli::parse().command {
-        Command::Start { home, address } => {
+        Command::Start {
+            home,
+            address,
+            slog,
+        } => {
             let address = match address {
                 Some(a) => a,
                 None => crate::node::home::testnet::read_settings(&home.home)?
@@ -49,7 +53,9 @@ fn run(node_config: fn(PathBuf) -> NodeConfig) -> anyhow::Result<()> {
                 .strip_prefix("tcp://")
                 .unwrap_or(&address)
                 .to_string();
-            let handle = node::start(node_config(home.home))?;
+            let mut config = node_config(home.home);
+            config.kernel.slog = slog;
+            let handle = node::start(config)?;
             let listener = std::net::TcpListener::bind(&address)
                 .with_context(|| format!("binding the ABCI server to {address}"))?;
             tracing::info!(address = %listener.local_addr()?, "ABCI server listening");

@@ -1,0 +1,73 @@
+//! Named crash points, for fault-injection tests: `VATD_CRASH_AT=<point>[@<n>]` makes the
+//! process SIGKILL itself the `n`-th time (default: the first) it reaches `<point>`, exactly
+//! as `kill -9` from outside would at that instant, but at a place an outside kill can only
+//! hit by luck. Unset (every real node), a crash point is one relaxed atomic load.
+//!
+//! The points (each named where it is reached):
+//! - `finalize-block`: a block has run, its FinalizeBlock answer is not yet sent;
+//! - `commit-before-write`: Commit arrived, the block's WriteBatch is not yet written;
+//! - `commit-after-write`: the WriteBatch is on disk, Commit is not yet answered;
+//! - `upgrade-handler`: a software-upgrade handler has run (in memory), its block has not
+//!   finished.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+pub const FINALIZE_BLOCK: &str = "finalize-block";
+pub const COMMIT_BEFORE_WRITE: &str = "commit-before-write";
+pub const COMMIT_AFTER_WRITE: &str = "commit-after-write";
+pub const UPGRADE_HANDLER: &str = "upgrade-handler";
+
+/// Every point, for `--help` texts and for tests that pick one.
+pub const ALL: [&str; 4] = [
+    FINALIZE_BLOCK,
+    COMMIT_BEFORE_WRITE,
+    COMMIT_AFTER_WRITE,
+    UPGRADE_HANDLER,
+];
+
+/// The environment variable naming the point.
+pub const ENV: &str = "VATD_CRASH_AT";
+
+struct Armed {
+    point: String,
+    at_hit: u64,
+    hits: AtomicU64,
+}
+
+fn armed() -> Option<&'static Armed> {
+    static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
+    ARMED
+        .get_or_init(|| {
+            let spec = std::env::var(ENV).ok()?;
+            let (point, n) = match spec.split_once('@') {
+                Some((p, n)) => (p, n.parse().ok()?),
+                None => (spec.as_str(), 1),
+            };
+            if !ALL.contains(&point) {
+                eprintln!("vatd: {ENV}={spec}: unknown crash point (known: {ALL:?}); ignored");
+                return None;
+            }
+            Some(Armed {
+                point: point.to_string(),
+                at_hit: n,
+                hits: AtomicU64::new(0),
+            })
+        })
+        .as_ref()
+}
+
+/// Reaching `point`: dies here if `VATD_CRASH_AT` names it and this is the chosen hit.
+pub fn reached(point: &str) {
+    let Some(a) = armed() else { return };
+    if a.point != point || a.hits.fetch_add(1, Ordering::SeqCst) + 1 != a.at_hit {
+        return;
+    }
+    eprintln!("vatd: crash point {point} reached ({ENV}): SIGKILL");
+    // SIGKILL from outside (`kill` is on every system vatd runs on): no destructor, no
+    // flush, no RocksDB shutdown, as in a real crash. abort() if that fails.
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &std::process::id().to_string()])
+        .status();
+    std::process::abort();
+}
