@@ -43,7 +43,7 @@ fn soak_bundle(version: u32) -> Bundle {
 /// A soak vat that cannot be an upgrade of one: it does not redefine the durable kind
 /// `Tally` (the kernel refuses the upgrade), or its `buildRootObject` throws.
 fn broken_bundle(variant: u32) -> Bundle {
-    if variant % 2 == 0 {
+    if variant.is_multiple_of(2) {
         bundle(&format!(
             "import {{ Far }} from '@endo/far';\n// variant {variant}\n\
              export function buildRootObject() {{ return Far('soak', {{ version: () => 'forgetful' }}); }}\n"
