@@ -20,6 +20,9 @@ no_rocksdb_rebuild "${NODE_BUILD[@]}"
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
 "${LEGACY_TESTS[@]}" 2>&1 | tee -a "$log"
 node --test --test-reporter=tap kernel/tests/js/ 2>&1 | tee -a "$log"
+# The determinism harness as a command, a short run: its figures go to the log (the Rust
+# test nodes_agree_through_random_blocks_and_kills asserts on another run).
+"$(target_dir)/debug/vatchain-soak" --nodes 4 --blocks 30 --progress-every 0
 # cosmjs against `vatd dev` (the binary the Rust tests just built).
 (cd testnet/cosmjs && npm ci --no-audit --no-fund --loglevel=error)
 VATD="$(target_dir)/debug/vatd" node --test --test-reporter=tap testnet/cosmjs/ 2>&1 | tee -a "$log"

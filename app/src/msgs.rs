@@ -14,7 +14,7 @@ use cosmrs::Any;
 use prost::Message;
 use sha2::{Digest, Sha256};
 use vatchain_proto::swingset::v1::{
-    MsgCreateVat, MsgDeliverInbound, MsgInstallBundle, MsgUpgradeVat,
+    MsgCreateVat, MsgDeliverInbound, MsgInstallBundle, MsgUpdateParams, MsgUpgradeVat,
 };
 use vatchain_proto::type_urls;
 
@@ -71,6 +71,8 @@ pub enum MsgError {
     /// A field the message type requires is missing or out of range.
     #[error("{0}")]
     Invalid(&'static str),
+    #[error("bad parameter change: {0}")]
+    Params(String),
 }
 
 /// A top-level message, decoded and checked.
@@ -180,6 +182,8 @@ pub enum GovMsg {
         height: u64,
         info: String,
     },
+    /// Parameters to change (a JSON object shaped as genesis `app_state.params`).
+    UpdateParams { changes: serde_json::Value },
 }
 
 impl GovMsg {
@@ -204,6 +208,7 @@ impl GovMsg {
             GovMsg::SoftwareUpgrade { name, height, info } => {
                 json!({"softwareUpgrade": {"name": name, "height": height, "info": info}})
             }
+            GovMsg::UpdateParams { changes } => json!({"updateParams": changes}),
         }
     }
 }
@@ -383,9 +388,10 @@ pub fn decode_tx_msg(any: &Any, signer: &str, params: &Params) -> Result<TxMsg, 
                 amount: coins_amount(&m.amount, &params.denom)?,
             })
         }
-        type_urls::MSG_UPGRADE_VAT | type_urls::MSG_CREATE_VAT | MSG_SOFTWARE_UPGRADE => {
-            Err(MsgError::GovernanceOnly(any.type_url.clone()))
-        }
+        type_urls::MSG_UPGRADE_VAT
+        | type_urls::MSG_CREATE_VAT
+        | type_urls::MSG_UPDATE_PARAMS
+        | MSG_SOFTWARE_UPGRADE => Err(MsgError::GovernanceOnly(any.type_url.clone())),
         other => Err(MsgError::Unknown(other.to_string())),
     }
 }
@@ -439,6 +445,22 @@ pub fn decode_gov_msg(any: &Any) -> Result<GovMsg, MsgError> {
                 name: m.name,
                 bundle_id: m.bundle_id,
             })
+        }
+        type_urls::MSG_UPDATE_PARAMS => {
+            let m: MsgUpdateParams = decode(any)?;
+            must_be_gov(&m.authority)?;
+            let changes = json_data("params_json", &m.params_json, serde_json::Value::Null)?;
+            if changes.as_object().is_none_or(|o| o.is_empty()) {
+                return Err(MsgError::Invalid(
+                    "params_json must be a JSON object naming at least one parameter",
+                ));
+            }
+            // Checked against the defaults now (names, types, ranges), and against the
+            // chain's parameters again when the proposal passes.
+            crate::host::params::Params::default()
+                .with_changes(&changes)
+                .map_err(MsgError::Params)?;
+            Ok(GovMsg::UpdateParams { changes })
         }
         MSG_SOFTWARE_UPGRADE => {
             let m: MsgSoftwareUpgrade = decode(any)?;

@@ -23,11 +23,15 @@ use crate::warehouse::Warehouse;
 use crate::worker::bundle::Bundle;
 use crate::worker::{VatSource, VatWorker, WorkerFactory};
 
-/// Kernel settings that are not consensus state.
+/// Deliveries between bringOutYourDead for a vat that sets no interval, while the host has
+/// set none either (upstream mainnet: 1000). See [`Kernel::set_default_reap_interval`].
+pub const DEFAULT_REAP_INTERVAL: u64 = 1000;
+
+/// Kernel settings that are not consensus state: a node may set them as it likes, and
+/// nothing here can reach the app hash. Whatever does (when BOYD runs, delivery limits)
+/// lives in the kernel's kv, set by the host from its chain parameters.
 #[derive(Clone, Debug)]
 pub struct KernelConfig {
-    /// Deliveries between bringOutYourDead for vats that set none (upstream mainnet: 1000).
-    pub default_reap_interval: u64,
     /// Workers kept live at once; others are rebuilt by replay when needed.
     pub max_live_workers: usize,
     /// Where to append the structured crank log (JSON lines), if anywhere.
@@ -41,7 +45,6 @@ pub struct KernelConfig {
 impl Default for KernelConfig {
     fn default() -> Self {
         KernelConfig {
-            default_reap_interval: 1000,
             max_live_workers: 50,
             slog: None,
             #[cfg(feature = "legacy-v2")]
@@ -397,6 +400,25 @@ impl Kernel {
         self.st.set_u64(keys::DELIVERY_LIMIT, computrons.max(1));
         self.st.store.commit_crank();
         Ok(())
+    }
+
+    /// Sets how many deliveries a vat that sets no interval of its own gets between
+    /// bringOutYourDead (consensus state, kept in the kernel's kv: BOYD's timing changes
+    /// transcripts and the vatstore, so every node must use the chain's value).
+    pub fn set_default_reap_interval(&mut self, deliveries: u64) -> Result<(), KernelError> {
+        self.ready()?;
+        self.st
+            .set_u64(keys::DEFAULT_REAP_INTERVAL, deliveries.max(1));
+        self.st.store.commit_crank();
+        Ok(())
+    }
+
+    /// The interval [`Kernel::set_default_reap_interval`] set, or
+    /// [`DEFAULT_REAP_INTERVAL`].
+    pub fn default_reap_interval(&self) -> u64 {
+        self.st
+            .get_u64(keys::DEFAULT_REAP_INTERVAL)
+            .unwrap_or(DEFAULT_REAP_INTERVAL)
     }
 
     /// The per-delivery computron limit set by [`Kernel::set_delivery_limit`].

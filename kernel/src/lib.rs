@@ -32,6 +32,7 @@ pub use events::{KCapData, KMessage, KernelEvent, UpgradeRequest};
 pub use host_store::{BlockTx, HostRead, HostStore, HostView};
 pub use kernel::{
     kcapdata, CrankKind, CrankReport, Kernel, KernelConfig, KernelError, RunBudget, RunReport,
+    DEFAULT_REAP_INTERVAL,
 };
 pub use refs::{KRef, VRef, VatId};
 pub use state::keys;

@@ -14,6 +14,7 @@ pub mod type_urls {
     pub const MSG_DELIVER_INBOUND: &str = "/vatchain.swingset.v1.MsgDeliverInbound";
     pub const MSG_UPGRADE_VAT: &str = "/vatchain.swingset.v1.MsgUpgradeVat";
     pub const MSG_CREATE_VAT: &str = "/vatchain.swingset.v1.MsgCreateVat";
+    pub const MSG_UPDATE_PARAMS: &str = "/vatchain.swingset.v1.MsgUpdateParams";
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ impl BlockRunner {
                 accounts::set_validator_power(h, &v.address, v.power);
             }
         });
-        k.set_delivery_limit(state.params.delivery_computrons)?;
+        exec::set_kernel_params(k, &state.params)?;
         k.install_vat_admin()?;
         exec::install_chain_storage(k)?;
         for v in &state.vats {

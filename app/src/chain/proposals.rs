@@ -8,7 +8,7 @@ use cosmrs::Any;
 use vatchain_kernel::Kernel;
 
 use crate::host::events::AppEvent;
-use crate::host::params::GovParams;
+use crate::host::params::{GovParams, Params};
 use crate::modules::gov::{self, Closed};
 use crate::modules::swingset::exec;
 use crate::modules::upgrade::{self as upgrade_plan, Handler, Plan};
@@ -94,6 +94,12 @@ fn execute_one(
             vat_parameters,
         } => {
             exec::create_vat(kernel, &name, &bundle_id, &vat_parameters).map_err(|e| e.to_string())
+        }
+        GovMsg::UpdateParams { changes } => {
+            let next = Params::load(&kernel.host()).with_changes(&changes)?;
+            kernel.update_host(|h| next.save(h));
+            exec::set_kernel_params(kernel, &next).map_err(|e| e.to_string())?;
+            Ok(format!("parameters changed: {changes}"))
         }
         GovMsg::SoftwareUpgrade {
             name,

@@ -8,7 +8,7 @@ use cosmrs::proto::cosmos::gov::v1::{MsgDeposit, MsgSubmitProposal, MsgVote, Vot
 use cosmrs::proto::cosmos::upgrade::v1beta1::{MsgSoftwareUpgrade, Plan};
 use cosmrs::Any;
 use vatchain_proto::swingset::v1::{
-    MsgCreateVat, MsgDeliverInbound, MsgInstallBundle, MsgUpgradeVat,
+    MsgCreateVat, MsgDeliverInbound, MsgInstallBundle, MsgUpdateParams, MsgUpgradeVat,
 };
 use vatchain_proto::type_urls;
 
@@ -76,6 +76,18 @@ pub fn create_vat(name: &str, bundle_id: &str, vat_parameters_json: &str) -> Any
             name: name.into(),
             bundle_id: bundle_id.into(),
             vat_parameters_json: vat_parameters_json.into(),
+        },
+    )
+}
+
+/// Changes the chain parameters `changes` names (a JSON object shaped as genesis
+/// `app_state.params`). Governance only.
+pub fn update_params(changes_json: &str) -> Any {
+    any(
+        type_urls::MSG_UPDATE_PARAMS,
+        &MsgUpdateParams {
+            authority: gov_module_address(),
+            params_json: changes_json.into(),
         },
     )
 }

@@ -31,6 +31,9 @@ pub struct Params {
     /// Computrons one delivery may use (the kernel's per-delivery limit; a tx's gas may
     /// lower it for the deliveries it asks for, never raise it).
     pub delivery_computrons: u64,
+    /// Deliveries a vat gets between bringOutYourDead when it sets no interval of its own
+    /// (kept in the kernel's kv too: when BOYD runs changes transcripts and the app hash).
+    pub default_reap_interval: u64,
     pub gas: crate::host::gas::GasParams,
     pub gov: GovParams,
 }
@@ -47,6 +50,7 @@ impl Default for Params {
             max_block_msgs: 2_000,
             // At most a third of a second of JS (see ARCHITECTURE, "Metering").
             delivery_computrons: 2_500,
+            default_reap_interval: vatchain_kernel::DEFAULT_REAP_INTERVAL,
             gas: crate::host::gas::GasParams::default(),
             gov: GovParams::default(),
         }
@@ -105,6 +109,39 @@ impl Params {
         crate::host::put(h, KEY, self);
     }
 
+    /// These parameters with `changes` applied (a JSON object shaped as genesis
+    /// `app_state.params`: the fields it names take its values, records merge field by
+    /// field), checked as genesis's are. The denomination cannot change: balances and
+    /// deposits are counted in it.
+    pub fn with_changes(&self, changes: &serde_json::Value) -> Result<Params, String> {
+        fn merge(into: &mut serde_json::Value, from: &serde_json::Value) {
+            match (into, from) {
+                (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                    for (k, v) in b {
+                        match a.get_mut(k) {
+                            Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                            _ => {
+                                a.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+                (slot, v) => *slot = v.clone(),
+            }
+        }
+        if !changes.is_object() {
+            return Err("the changes must be a JSON object".into());
+        }
+        let mut v = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        merge(&mut v, changes);
+        let next: Params = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        if next.denom != self.denom {
+            return Err("params.denom cannot change after genesis".into());
+        }
+        next.validate()?;
+        Ok(next)
+    }
+
     /// Checks every field the types do not (amounts and fractions parse when read);
     /// genesis with bad parameters is refused.
     pub fn validate(&self) -> Result<(), String> {
@@ -130,6 +167,9 @@ impl Params {
         }
         if self.delivery_computrons == 0 {
             return Err("params.delivery_computrons must be positive".into());
+        }
+        if self.default_reap_interval == 0 {
+            return Err("params.default_reap_interval must be positive".into());
         }
         self.gas.validate()?;
         Ok(())

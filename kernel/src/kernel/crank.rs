@@ -331,7 +331,11 @@ impl Kernel {
             .st
             .vat_options(v)
             .and_then(|o| o.reap_interval)
-            .unwrap_or(self.config.default_reap_interval);
+            .unwrap_or_else(|| {
+                self.st
+                    .get_u64(keys::DEFAULT_REAP_INTERVAL)
+                    .unwrap_or(crate::kernel::DEFAULT_REAP_INTERVAL)
+            });
         if dirt >= interval {
             let mut q = self.st.reap_queue();
             if !q.contains(&v) {

@@ -67,6 +67,9 @@ pub const LANE_TURN: &str = "laneTurn";
 /// The computron limit of one live delivery, set by the host from its chain parameters
 /// (absent: the worker's default).
 pub const DELIVERY_LIMIT: &str = "deliveryLimit";
+/// Deliveries between bringOutYourDead for vats whose options set none, set by the host
+/// from its chain parameters (absent: [`crate::DEFAULT_REAP_INTERVAL`]).
+pub const DEFAULT_REAP_INTERVAL: &str = "defaultReapInterval";
 
 // Keys are built by hand rather than with `format!`: the kernel builds several for every
 // syscall and delivery, and the formatting machinery was a visible part of that cost.

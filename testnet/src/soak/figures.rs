@@ -18,6 +18,8 @@ pub struct Figures {
     pub vat_upgrades_failed: u64,
     pub proposals_failed: u64,
     pub software_upgrades: u64,
+    /// Reap-interval changes passed by governance.
+    pub params_changes: u64,
     /// SIGKILLs sent by the harness, by when they struck.
     pub kills_before_block: u64,
     pub kills_after_finalize: u64,
@@ -49,7 +51,7 @@ impl Figures {
 
 impl fmt::Display for Figures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: [(&str, String); 14] = [
+        let rows: [(&str, String); 15] = [
             ("validators", self.validators.to_string()),
             ("blocks", format!("{} (seed {})", self.blocks, self.seed)),
             (
@@ -74,6 +76,10 @@ impl fmt::Display for Figures {
                 ),
             ),
             ("software upgrades", self.software_upgrades.to_string()),
+            (
+                "parameter changes",
+                format!("{} (the default reap interval)", self.params_changes),
+            ),
             (
                 "kills (SIGKILL)",
                 format!(
@@ -107,8 +113,11 @@ impl fmt::Display for Figures {
                 format!("{} blocks", self.blocks_with_carried_work),
             ),
             (
-                "vat creations voted down",
-                self.proposals_failed.to_string(),
+                "proposals voted down",
+                format!(
+                    "{} (vat creations, parameter changes)",
+                    self.proposals_failed
+                ),
             ),
             ("divergences", self.divergences.to_string()),
             ("time", format!("{:.1} s", self.elapsed.as_secs_f64())),

@@ -92,6 +92,8 @@ pub struct Node {
     crash_lines: usize,
     /// Started with `VATD_CRASH_AT`.
     armed: bool,
+    /// Its local setting `--max-live-workers` (nodes differ in it: it must not matter).
+    max_live_workers: usize,
 }
 
 impl Node {
@@ -105,6 +107,7 @@ impl Node {
             down_until: 0,
             crash_lines: 0,
             armed: false,
+            max_live_workers: [4, 50, 16][index % 3],
         })
     }
 
@@ -130,6 +133,7 @@ impl Node {
     pub fn start(&mut self, vatd: &Path, arm: Option<&str>) -> anyhow::Result<()> {
         let home = self.home.to_string_lossy().into_owned();
         let slog = self.slog().to_string_lossy().into_owned();
+        let workers = self.max_live_workers.to_string();
         let env: Vec<(&str, &str)> = arm.map(|a| (CRASH_ENV, a)).into_iter().collect();
         self.crash_lines = self.log().matches(CRASH_LINE).count();
         self.armed = arm.is_some();
@@ -145,6 +149,8 @@ impl Node {
                 &self.address,
                 "--slog",
                 &slog,
+                "--max-live-workers",
+                &workers,
             ],
             &env,
         )?;

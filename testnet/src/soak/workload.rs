@@ -71,8 +71,13 @@ enum Intent {
 #[derive(Clone)]
 enum Proposal {
     CreateVat(String),
-    UpgradeVat { vat: String, good: bool },
+    UpgradeVat {
+        vat: String,
+        good: bool,
+    },
     SoftwareUpgrade,
+    /// A new default reap interval (consensus state: BOYD's timing changes the app hash).
+    ReapInterval(u64),
 }
 
 struct Open {
@@ -245,6 +250,9 @@ impl Workload {
             Proposal::SoftwareUpgrade => {
                 compose::software_upgrade(UPGRADE_PLAN, self.plan.unwrap_or(0), "soak run")
             }
+            Proposal::ReapInterval(n) => {
+                compose::update_params(&json!({ "default_reap_interval": n }).to_string())
+            }
         };
         let v = self.rng.usize(..self.validators);
         let addr = self.wallets[v].address.clone();
@@ -346,6 +354,11 @@ impl Workload {
                     let good = self.broken.is_empty() || self.rng.u8(..3) != 0;
                     self.submit(Proposal::UpgradeVat { vat, good })
                 }
+                // Governance moves the reap interval (often short: many BOYDs).
+                54..=55 => {
+                    let n = [2, 5, 20, 1000][self.rng.usize(..4)];
+                    self.submit(Proposal::ReapInterval(n))
+                }
                 // A governance-created vat ends itself.
                 85..=88 => match self.vats.iter().position(|v| v.starts_with("dyn-")) {
                     Some(i) => {
@@ -439,6 +452,8 @@ impl Workload {
                         f.vat_upgrades_failed += 1;
                     }
                 }
+                Proposal::ReapInterval(_) if passed => f.params_changes += 1,
+                Proposal::ReapInterval(_) => f.proposals_failed += 1,
                 Proposal::SoftwareUpgrade if passed => {}
                 Proposal::SoftwareUpgrade => {
                     // Voted down: propose it again later.

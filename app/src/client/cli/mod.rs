@@ -72,6 +72,10 @@ pub enum Command {
         /// consensus state: for operators and for finding where two nodes diverged.
         #[arg(long)]
         slog: Option<PathBuf>,
+        /// Vat workers kept live at once; the others are rebuilt by transcript replay when
+        /// needed. Local: it changes memory use and speed, never the app hash.
+        #[arg(long, default_value_t = 50)]
+        max_live_workers: usize,
     },
     /// Local networks of several validators on real CometBFT.
     Testnet {
@@ -301,6 +305,9 @@ pub enum ProposalKind {
         #[arg(long, default_value = "")]
         vat_parameters: String,
     },
+    /// Change chain parameters: CHANGES is a JSON object shaped as genesis
+    /// `app_state.params`, naming only what changes (e.g. '{"default_reap_interval":200}').
+    UpdateParams { changes: String },
     /// Schedule a software upgrade NAME at --upgrade-height.
     SoftwareUpgrade {
         name: String,
@@ -508,6 +515,10 @@ pub fn run_tool(command: Command) -> anyhow::Result<()> {
                             } => (
                                 compose::create_vat(name, bundle_id, vat_parameters),
                                 format!("Create vat {name}"),
+                            ),
+                            ProposalKind::UpdateParams { changes } => (
+                                compose::update_params(changes),
+                                "Change parameters".to_string(),
                             ),
                             ProposalKind::SoftwareUpgrade {
                                 name,

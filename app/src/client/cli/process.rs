@@ -42,6 +42,7 @@ fn run(node_config: fn(PathBuf) -> NodeConfig) -> anyhow::Result<()> {
             home,
             address,
             slog,
+            max_live_workers,
         } => {
             let address = match address {
                 Some(a) => a,
@@ -55,6 +56,7 @@ fn run(node_config: fn(PathBuf) -> NodeConfig) -> anyhow::Result<()> {
                 .to_string();
             let mut config = node_config(home.home);
             config.kernel.slog = slog;
+            config.kernel.max_live_workers = max_live_workers.max(1);
             let handle = node::start(config)?;
             let listener = std::net::TcpListener::bind(&address)
                 .with_context(|| format!("binding the ABCI server to {address}"))?;

@@ -61,6 +61,17 @@ pub fn publish(kernel: &mut Kernel, name: &str, k: KRef) -> Result<(), SwingsetE
     Ok(())
 }
 
+/// Hands the kernel the parameters it keeps as its own consensus state (the per-delivery
+/// limit, the default reap interval), at genesis and whenever governance changes them.
+pub fn set_kernel_params(
+    kernel: &mut Kernel,
+    params: &crate::host::params::Params,
+) -> Result<(), SwingsetError> {
+    kernel.set_delivery_limit(params.delivery_computrons)?;
+    kernel.set_default_reap_interval(params.default_reap_interval)?;
+    Ok(())
+}
+
 /// Installs a bundle (`MsgInstallBundle`); returns its id.
 pub fn install_bundle(kernel: &mut Kernel, bundle: &[u8]) -> Result<String, SwingsetError> {
     Ok(kernel.install_bundle(bundle)?)
