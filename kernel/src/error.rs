@@ -8,6 +8,8 @@ use crate::worker::bundle::BundleError;
 /// use). Vat misbehaviour is never an error here: it terminates the vat.
 #[derive(Debug, thiserror::Error)]
 pub enum KernelError {
+    #[error("the kernel stopped for a failure of this node's own, and runs nothing more: {0}")]
+    Halted(String),
     #[error(
         "kernel DB has schema version {found}, but this binary runs version {expected}: {hint}"
     )]

@@ -120,6 +120,8 @@ pub struct Kernel {
     slog: Option<crate::slog::Slog>,
     /// The DB is older than this binary and awaits [`Kernel::migrate`]: nothing runs.
     pub(crate) pending: bool,
+    /// Why this node cannot go on (see [`Kernel::halted`]); set once, never cleared.
+    halted: Option<String>,
 }
 
 impl Kernel {
@@ -150,6 +152,7 @@ impl Kernel {
             warehouse: Warehouse::new(factory, config.max_live_workers),
             config,
             pending,
+            halted: None,
         })
     }
 
@@ -167,6 +170,9 @@ impl Kernel {
     /// Refuses host requests that would run or change kernel work while a migration is
     /// pending.
     fn ready(&self) -> Result<(), KernelError> {
+        if let Some(why) = &self.halted {
+            return Err(KernelError::Halted(why.clone()));
+        }
         match self.pending_migration() {
             None => Ok(()),
             Some(p) => Err(KernelError::MigrationPending {
@@ -419,6 +425,23 @@ impl Kernel {
         self.st
             .get_u64(keys::DEFAULT_REAP_INTERVAL)
             .unwrap_or(DEFAULT_REAP_INTERVAL)
+    }
+
+    /// Why the kernel stopped, if a failure of this node's own stopped it: a vat's worker
+    /// could not be built (QuickJS could not allocate a runtime, say) or its transcript no
+    /// longer replays. Such a failure says nothing about the vat, and other nodes do not
+    /// have it, so it must never change state: the crank it struck is aborted (its event
+    /// stays queued), nothing more runs, and every later call that would change state is
+    /// refused ([`KernelError::Halted`]). The host must stop without committing the block;
+    /// after a restart, once the cause is gone, the block runs as on every other node.
+    pub fn halted(&self) -> Option<&str> {
+        self.halted.as_deref()
+    }
+
+    /// Records a node-local failure (see [`Kernel::halted`]); the first reason is kept.
+    pub(crate) fn halt(&mut self, why: String) {
+        tracing::error!(reason = %why, "the kernel stops: a failure of this node's own");
+        self.halted.get_or_insert(why);
     }
 
     /// The per-delivery computron limit set by [`Kernel::set_delivery_limit`].

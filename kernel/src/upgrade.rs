@@ -57,8 +57,8 @@ pub enum UpgradeError {
     BadParameters(KRef),
     #[error("the old incarnation failed its pre-upgrade bringOutYourDead: {0}")]
     Boyd(String),
-    #[error("cannot start the new version: {0}")]
-    Worker(String),
+    #[error("this node cannot run the upgrade (a failure of its own; it must stop): {0}")]
+    Halted(String),
     #[error("the new version failed startVat: {0}")]
     StartVat(String),
 }
@@ -181,7 +181,13 @@ impl Kernel {
         report: &mut UpgradeReport,
     ) -> Result<(), UpgradeError> {
         // 1. The old incarnation drops what it can, recorded in its span.
-        let mut old = self.worker(v).map_err(UpgradeError::Boyd)?;
+        let mut old = match self.worker(v) {
+            Ok(w) => w,
+            Err(why) => {
+                self.halt(why.clone());
+                return Err(UpgradeError::Halted(why));
+            }
+        };
         let boyd = VatDelivery::BringOutYourDead;
         let run = self.run_delivery(v, old.as_mut(), &boyd, None);
         drop(old);
@@ -208,10 +214,16 @@ impl Kernel {
         let source = VatSource {
             bundle_id: req.bundle_id.clone(),
         };
-        let mut worker = self
-            .factory()
-            .make_worker(v, &source, Some(bundle))
-            .map_err(UpgradeError::Worker)?;
+        // The bundle was checked when installed; what fails here is this node's (QuickJS
+        // could not make a runtime), not the new version's.
+        let mut worker = match self.factory().make_worker(v, &source, Some(bundle)) {
+            Ok(w) => w,
+            Err(why) => {
+                let why = format!("cannot start a worker for {v}'s new version: {why}");
+                self.halt(why.clone());
+                return Err(UpgradeError::Halted(why));
+            }
+        };
         let start = self.st.translate_start_vat(v);
         let run = self.run_delivery(v, worker.as_mut(), &start, None);
         report.computrons += run.computrons;

@@ -75,7 +75,7 @@ impl Warehouse {
             .factory
             .make_worker(v, &source, bundle.as_deref())
             .map_err(|e| format!("cannot start a worker for {v}: {e}"))?;
-        let cost = replay(st, v, worker.as_mut());
+        let cost = replay(st, v, worker.as_mut())?;
         Ok((worker, cost))
     }
 
@@ -114,12 +114,12 @@ impl Warehouse {
 /// returns the computrons the span was recorded with.
 ///
 /// A divergence (different syscalls, or a delivery that now fails) means this node
-/// would compute a different state than the one it committed: the kernel stops (panics,
-/// and `vatd` aborts) with both sides of the difference, rather than carry on forked.
-fn replay(st: &KState, v: VatId, worker: &mut dyn VatWorker) -> u64 {
+/// would compute a different state than the one it committed: the error (both sides of
+/// the difference) halts the kernel (`Kernel::halted`) rather than let it carry on forked.
+fn replay(st: &KState, v: VatId, worker: &mut dyn VatWorker) -> Result<u64, String> {
     let items = st.span_items(v);
     if items.is_empty() {
-        return 0;
+        return Ok(0);
     }
     let recorded = items.iter().map(|i| i.computrons).sum();
     let start = st.current_span(v).map_or(0, |s| s.start_pos);
@@ -151,10 +151,10 @@ fn replay(st: &KState, v: VatId, worker: &mut dyn VatWorker) -> u64 {
                 })
             });
         if let Some(p) = problem {
-            panic!(
+            return Err(format!(
                 "transcript divergence in {v} at position {pos} ({}): {p}",
                 item.d.name()
-            );
+            ));
         }
         if (i + 1) % 1000 == 0 {
             tracing::info!(vat = %v, replayed = i + 1, total = items.len(), "replaying transcript");
@@ -162,5 +162,5 @@ fn replay(st: &KState, v: VatId, worker: &mut dyn VatWorker) -> u64 {
     }
     worker.set_replaying(false);
     tracing::debug!(vat = %v, deliveries = items.len(), ms = t0.elapsed().as_millis() as u64, "replayed transcript");
-    recorded
+    Ok(recorded)
 }

@@ -113,9 +113,13 @@ fn evicted_workers_are_rebuilt_by_replay_with_the_same_results() {
     assert_eq!(h1, h2);
 }
 
+/// A transcript that no longer replays is a failure of this node (its disk, its binary),
+/// not of the vat: the kernel halts with both sides of the difference, terminates nobody,
+/// leaves the message queued and refuses further work; once the transcript is whole again,
+/// a restarted kernel delivers the message as if nothing had happened.
 #[test]
-#[should_panic(expected = "transcript divergence in v1 at position")]
-fn a_tampered_transcript_is_a_loud_divergence() {
+fn a_tampered_transcript_halts_the_kernel_and_changes_nothing() {
+    use vatchain_kernel::capdata::CapData;
     use vatchain_kernel::store::Cf;
     let mut k = open(Store::in_memory(), 50);
     let (a, b) = setup(&mut k);
@@ -125,16 +129,56 @@ fn a_tampered_transcript_is_a_loud_divergence() {
     // Rewrite one recorded syscall of v1's ping delivery: replay must notice.
     let prefix = b"v1\0".to_vec();
     let items = store.scan_prefix(Cf::Transcript, &prefix);
-    let (key, item) = items
+    let (key, original) = items
         .iter()
         .find(|(_, v)| String::from_utf8_lossy(v).contains("\"send\""))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .expect("a delivery that sent");
-    let tampered = String::from_utf8_lossy(item).replacen("pong", "pang", 1);
-    store.set(Cf::Transcript, key, tampered.as_bytes());
+    let tampered = String::from_utf8_lossy(&original).replacen("pong", "pang", 1);
+    store.set(Cf::Transcript, &key, tampered.as_bytes());
     store.commit_crank();
     store.commit_block(2).expect("commit");
+
     let mut k = open(store, 50);
-    ping_block(&mut k, a, b, 2);
+    let ping = CapData {
+        body: "#[\"ping\",[\"$0\",2]]".into(),
+        slots: vec![b],
+    };
+    let kp = k
+        .queue_to_kref(a, ping.clone(), true)
+        .expect("send")
+        .expect("result");
+    k.run(RunBudget::UNLIMITED);
+    let why = k.halted().expect("the kernel halted").to_string();
+    assert!(
+        why.contains("transcript divergence in v1 at position") && why.contains("pang"),
+        "{why}"
+    );
+    assert_eq!(k.vats().len(), 2, "no vat was terminated");
+    assert!(
+        matches!(k.promise_state(kp), Some(PromiseState::Unresolved { .. })),
+        "the message was not answered"
+    );
+    assert!(k.has_work(), "the message is still queued");
+    let refused = k
+        .queue_to_kref(a, ping, true)
+        .expect_err("a halted kernel refuses work");
+    assert!(
+        refused.to_string().contains("failure of this node's own"),
+        "{refused}"
+    );
+    assert!(k.run(RunBudget::UNLIMITED).cranks == 0, "nothing more runs");
+
+    // The host does not commit a halted block. The cause goes away (the transcript is
+    // whole again), the node restarts from its last commit, and the ping is answered.
+    let mut store = k.into_store();
+    store.abort_block();
+    store.set(Cf::Transcript, &key, &original);
+    store.commit_crank();
+    store.commit_block(3).expect("commit");
+    let mut k = open(store, 50);
+    assert_eq!(ping_block(&mut k, a, b, 2), "#\"alice:3/2\"");
+    assert!(k.halted().is_none());
 }
 
 const CHILD_ENV: &str = "VATCHAIN_RESTART_CHILD";

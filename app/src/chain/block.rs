@@ -61,6 +61,9 @@ pub struct BlockOutcome {
     pub app_hash: Hash32,
     pub cranks: u64,
     pub computrons: u64,
+    /// The kernel halted for a failure of this node's own ([`Kernel::halted`]): nothing of
+    /// the block may be answered or committed; the node must stop.
+    pub halted: Option<String>,
 }
 
 /// A block as `FinalizeBlock` brings it.
@@ -315,6 +318,7 @@ impl BlockRunner {
             app_hash: self.kernel.pending_app_hash(),
             cranks: run.cranks,
             computrons: run.computrons,
+            halted: self.kernel.halted().map(str::to_string),
         }
     }
 

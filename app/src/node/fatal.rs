@@ -7,6 +7,10 @@ use std::any::Any;
 
 /// The exit code when a block cannot be written to the DB (`EX_IOERR` of sysexits.h).
 pub const EXIT_STORE_WRITE: i32 = 74;
+/// The exit code when the kernel halted for a failure of this node's own (a worker that
+/// cannot be built, a transcript that no longer replays): `EX_TEMPFAIL`, start it again
+/// once the cause is gone.
+pub const EXIT_KERNEL_HALTED: i32 = 75;
 
 /// Why the node must stop, holding the reply channel of the request that cannot be
 /// answered (dropping it would wake the waiting connection thread, which would then abort

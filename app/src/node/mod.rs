@@ -308,6 +308,17 @@ impl Owner {
             }
             Command::FinalizeBlock { block, reply } => {
                 let out = self.runner.finalize(block);
+                if let Some(why) = &out.halted {
+                    return Err(fatal::Fatal::new(
+                        fatal::EXIT_KERNEL_HALTED,
+                        format!(
+                            "the kernel stopped at this block for a failure of this node's \
+                             own: {why}. Nothing of the block was answered or committed; \
+                             start the node again once the cause is gone"
+                        ),
+                        Box::new(reply),
+                    ));
+                }
                 crate::crash_points::reached(crate::crash_points::FINALIZE_BLOCK);
                 let _ = reply.send(out);
             }

@@ -28,6 +28,9 @@ impl Kernel {
     pub fn run(&mut self, budget: RunBudget) -> RunReport {
         let mut report = RunReport::default();
         loop {
+            if self.halted.is_some() {
+                return report;
+            }
             if report.computrons >= budget.computrons || report.cranks >= budget.cranks {
                 report.idle = !self.has_work();
                 return report;
@@ -131,6 +134,9 @@ impl Kernel {
             "host bug: a crank was asked of a kernel whose DB awaits migration"
         );
         debug_assert!(!self.st.store.crank_is_dirty(), "a crank is already open");
+        if self.halted.is_some() {
+            return None;
+        }
         let work = self.next_work()?;
         let mut report = CrankReport {
             kind: CrankKind::NoDelivery,
@@ -156,6 +162,12 @@ impl Kernel {
             }
             Work::Host(ev) => self.process_host(ev, &mut report),
             Work::Run(ev) => self.process(ev, &mut report),
+        }
+        if self.halted.is_some() {
+            // A node-local failure struck this crank: none of it happened (the event it
+            // took stays queued), so a restart runs it as every other node does.
+            self.st.store.abort_crank();
+            return None;
         }
         self.end_crank();
         Some(report)

@@ -121,13 +121,10 @@ impl Kernel {
         };
         let mut worker = match self.worker(v) {
             Ok(w) => w,
+            // Building and replaying a worker is this node's business: its failure is not
+            // the vat's fault, and other nodes do not have it (see `Kernel::halted`).
             Err(why) => {
-                self.abort_and_terminate(
-                    v,
-                    &why,
-                    &capdata::error(&format!("vat terminated: {why}")),
-                    report,
-                );
+                self.halt(why);
                 return;
             }
         };
@@ -233,8 +230,7 @@ impl Kernel {
                 self.keep_worker(v, worker);
             }
             Err(e) => {
-                let rejection = capdata::error(&format!("vat terminated: {e}"));
-                self.abort_and_terminate(v, &e, &rejection, report);
+                self.halt(e);
                 return;
             }
         }

@@ -1,0 +1,155 @@
+//! A worker that cannot be built (QuickJS could not allocate a runtime on this node, say)
+//! is this node's failure, not the vat's: other nodes build theirs. So it must not change
+//! state: the kernel halts (`Kernel::halted`), the crank it struck is undone, no vat is
+//! terminated, nothing more runs; after a restart without the cause the same work runs as
+//! on every other node. Injected here with a worker factory that can be made to fail.
+
+mod support;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use vatchain_kernel::capdata::CapData;
+use vatchain_kernel::store::Store;
+use vatchain_kernel::worker::{JsWorkers, VatSource, VatWorker, WorkerFactory};
+use vatchain_kernel::{Kernel, KernelConfig, PromiseState, RunBudget, VatId, VatOptions};
+
+/// JavaScript workers, unless `broken` is set.
+struct Flaky {
+    inner: JsWorkers,
+    broken: Rc<Cell<bool>>,
+}
+
+impl WorkerFactory for Flaky {
+    fn make_worker(
+        &mut self,
+        vat: VatId,
+        source: &VatSource,
+        bundle: Option<&[u8]>,
+    ) -> Result<Box<dyn VatWorker>, String> {
+        if self.broken.get() {
+            return Err("cannot create a QuickJS runtime: out of memory (injected)".into());
+        }
+        self.inner.make_worker(vat, source, bundle)
+    }
+}
+
+/// A kernel whose workers fail while the switch is on; one live worker at a time, so that
+/// every switch between vats builds one.
+fn kernel(store: Store, broken: &Rc<Cell<bool>>) -> Kernel {
+    let config = KernelConfig {
+        max_live_workers: 1,
+        ..KernelConfig::default()
+    };
+    let f = Flaky {
+        inner: JsWorkers::default(),
+        broken: broken.clone(),
+    };
+    Kernel::new(store, Box::new(f), config).expect("kernel")
+}
+
+#[test]
+fn a_worker_that_cannot_be_built_halts_the_kernel_and_terminates_nobody() {
+    let broken = Rc::new(Cell::new(false));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut k = kernel(Store::open(dir.path()).expect("open"), &broken);
+    let id = k
+        .install_bundle(&support::js::fixture("pingpong"))
+        .expect("install");
+    let mut roots = Vec::new();
+    for name in ["alice", "bob"] {
+        let opts = VatOptions {
+            dynamic: true,
+            ..support::js::named(name)
+        };
+        let params = format!("#{{\"name\":\"{name}\"}}");
+        roots.push(support::js::create(&mut k, &id, opts, &params).1);
+    }
+    k.run(RunBudget::UNLIMITED);
+    let (a, b) = (roots[0], roots[1]);
+    let ping = |n: u64| CapData {
+        body: format!("#[\"ping\",[\"$0\",{n}]]"),
+        slots: vec![b],
+    };
+    let kp = k
+        .queue_to_kref(a, ping(1), true)
+        .expect("send")
+        .expect("kp");
+    k.run(RunBudget::UNLIMITED);
+    assert!(matches!(
+        k.promise_state(kp),
+        Some(PromiseState::Fulfilled(_))
+    ));
+    let committed = k.commit_block(1).expect("commit");
+
+    // This node cannot build workers any more; alice's was evicted by bob's.
+    broken.set(true);
+    let kp = k
+        .queue_to_kref(a, ping(2), true)
+        .expect("send")
+        .expect("kp");
+    let run = k.run(RunBudget::UNLIMITED);
+    let why = k.halted().expect("halted").to_string();
+    assert!(why.contains("out of memory (injected)"), "{why}");
+    assert_eq!(k.vats().len(), 2, "no vat terminated (alice and bob live)");
+    assert!(matches!(
+        k.promise_state(kp),
+        Some(PromiseState::Unresolved { .. })
+    ));
+    assert!(k.has_work(), "the ping is still queued");
+    assert!(
+        !run.terminated.iter().any(|_| true),
+        "nothing terminated: {:?}",
+        run.terminated
+    );
+    assert!(
+        k.upgrade_vat(
+            k.vat_id("alice").expect("alice"),
+            support::js::upgrade_request(&id, "", "#{}")
+        )
+        .is_err(),
+        "a halted kernel upgrades nothing"
+    );
+    // The host stops without committing; the node restarts, the cause gone.
+    drop(k);
+    broken.set(false);
+    let mut k = kernel(Store::open(dir.path()).expect("reopen"), &broken);
+    assert_eq!(k.committed().app_hash, committed);
+    assert!(k.halted().is_none());
+    let answer = support::js::call(&mut k, a, &ping(2).body, &[b]);
+    assert_eq!(answer, support::js::fulfilled("#\"alice:3/2\""));
+    support::js::audit(&k);
+}
+
+#[test]
+fn an_upgrade_whose_new_worker_cannot_be_built_halts_instead_of_failing() {
+    let broken = Rc::new(Cell::new(false));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut k = kernel(Store::open(dir.path()).expect("open"), &broken);
+    let v1 = k
+        .install_bundle(&support::js::fixture("durable-v1"))
+        .expect("install");
+    let v2 = k
+        .install_bundle(&support::js::fixture("durable-v2"))
+        .expect("install");
+    let (v, _root) = support::js::create(&mut k, &v1, support::js::named("d"), "#{}");
+    k.run(RunBudget::UNLIMITED);
+    let committed = k.commit_block(1).expect("commit");
+    // The old worker is live; only the new version's cannot be made.
+    broken.set(true);
+    let err = k
+        .upgrade_vat(v, support::js::upgrade_request(&v2, "up", "#{}"))
+        .expect_err("cannot upgrade here");
+    assert!(err.to_string().contains("failure of its own"), "{err}");
+    assert!(
+        k.halted().is_some(),
+        "the node must stop, not record a failed upgrade"
+    );
+    drop(k);
+    broken.set(false);
+    let mut k = kernel(Store::open(dir.path()).expect("reopen"), &broken);
+    assert_eq!(k.committed().app_hash, committed);
+    k.upgrade_vat(v, support::js::upgrade_request(&v2, "up", "#{}"))
+        .expect("the upgrade runs once the node can build workers");
+    support::js::audit(&k);
+}
