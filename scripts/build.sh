@@ -8,6 +8,8 @@
 
 # The node command's build (`vatd`).
 NODE_BUILD=(cargo build --workspace --bin vatd)
+# The determinism harness's command (`vatchain-soak`), which test.sh runs for its figures.
+SOAK_BUILD=(cargo build --workspace --bin vatchain-soak)
 # The old binary of the v2->v3 remediation (`vatd-legacy-v2`), for the end-to-end test.
 LEGACY_BUILD=(cargo build --workspace --features vatchain-app/legacy-v2 --bin vatd-legacy-v2)
 # The tests that need the v2 kernel itself (they make v2 DBs), and the remediation bench's

@@ -17,6 +17,7 @@ cargo test --workspace --all-targets --no-run "$@"
 no_rocksdb_rebuild "${LEGACY_BUILD[@]}"
 no_rocksdb_rebuild "${LEGACY_TESTS[@]}" --no-run
 no_rocksdb_rebuild "${NODE_BUILD[@]}"
+no_rocksdb_rebuild "${SOAK_BUILD[@]}"
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
 "${LEGACY_TESTS[@]}" 2>&1 | tee -a "$log"
 node --test --test-reporter=tap kernel/tests/js/ 2>&1 | tee -a "$log"
