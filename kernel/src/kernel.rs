@@ -217,6 +217,9 @@ impl Kernel {
 
     /// Commits the block being built (host API; see [`Store::commit_block`]).
     pub fn commit_block(&mut self, height: u64) -> Result<Hash32, crate::store::StoreError> {
+        if let Some(why) = &self.halted {
+            return Err(crate::store::StoreError::Halted(why.clone()));
+        }
         if let Some(slog) = &mut self.slog {
             slog.flush();
         }

@@ -98,8 +98,11 @@ impl Kernel {
         if self.pending {
             return Err(UpgradeError::MigrationPending);
         }
+        if let Some(why) = self.halted() {
+            return Err(UpgradeError::Halted(why.to_string()));
+        }
         let (report, outcome) = self.upgrade_in_crank(v, &req, false);
-        self.end_crank();
+        self.end_or_abort_crank();
         outcome.map(|()| report)
     }
 
@@ -125,8 +128,14 @@ impl Kernel {
                 outcome: Err(UpgradeError::MigrationPending),
             };
         }
+        if let Some(why) = self.halted() {
+            return DryRun {
+                report: UpgradeReport::default(),
+                outcome: Err(UpgradeError::Halted(why.to_string())),
+            };
+        }
         let (report, outcome) = self.upgrade_in_crank(v, &req, true);
-        self.end_crank();
+        self.end_or_abort_crank();
         DryRun { report, outcome }
     }
 

@@ -45,6 +45,9 @@ impl CheckState {
     /// sequences (RECHECK re-admits the mempool's txs on top of the new state).
     pub fn after_commit(&mut self, kernel: &Kernel, signers: &[String]) {
         self.height = kernel.committed().height;
+        // Governance may have changed them (MsgUpdateParams): CheckTx and block building
+        // must use what the chain now has, as a freshly restarted node would.
+        self.params = Params::load(&kernel.host());
         for addr in signers {
             if let Some(a) = accounts::get(&kernel.host(), addr) {
                 self.accounts.insert(a.address.clone(), a.auth_info());

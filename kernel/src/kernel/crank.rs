@@ -173,6 +173,15 @@ impl Kernel {
         Some(report)
     }
 
+    /// Ends the crank, or aborts it if a node-local failure halted the kernel during it.
+    pub(crate) fn end_or_abort_crank(&mut self) {
+        if self.halted.is_some() {
+            self.st.store.abort_crank();
+        } else {
+            self.end_crank();
+        }
+    }
+
     pub(crate) fn end_crank(&mut self) {
         debug_assert!(
             !self.pending,

@@ -42,6 +42,10 @@ pub enum StoreError {
     HeightOrder { last: u64, got: u64 },
     #[error("writing the block batch failed: {0}")]
     Commit(String),
+    #[error(
+        "the kernel halted for a failure of this node's own; the block must not be committed: {0}"
+    )]
+    Halted(String),
 }
 
 /// A point in the crank under way to roll back to (SwingSet's crank savepoints). It stays

@@ -216,10 +216,16 @@ impl Node {
             );
         }
         let at_crash_point = self.log().matches(CRASH_LINE).count() > self.crash_lines;
+        let by_sigkill = {
+            use std::os::unix::process::ExitStatusExt;
+            status.and_then(|s| s.signal()) == Some(9)
+        };
         if at_crash_point {
             f.crash_points += 1;
             self.armed = false;
-        } else if !killed {
+        } else if !killed || !by_sigkill {
+            // Only a SIGKILL the harness sent is expected; any other end (a panic, exit 74
+            // or 75) is the node failing on its own, even inside a kill's window.
             bail!(
                 "node{} died on its own ({status:?}) after {why:#}:\n{}",
                 self.index,
@@ -402,23 +408,38 @@ impl Node {
             }
             Fault::AfterFinalize => {
                 f.kills_after_finalize += 1;
-                let r = self.finalize(history, h);
-                self.kill9()?;
-                if r.is_ok() {
-                    f.blocks_reexecuted += 1;
+                match self.finalize(history, h) {
+                    Ok(r) => {
+                        self.kill9()?;
+                        f.blocks_reexecuted += 1;
+                        Ok(r)
+                    }
+                    // Died by itself (a crash point) or diverged: handled below.
+                    Err(e) => Err(e),
                 }
-                r
             }
             Fault::DuringCommit(ms) => {
                 f.kills_during_commit += 1;
                 let r = self.finalize(history, h);
                 let k = r.is_ok().then(|| killer(ms)).flatten();
                 let c = r.and_then(|r| self.driver()?.commit().map(|_| r));
+                let killed = k.is_some();
                 if let Some(k) = k {
                     let _ = k.join();
                 }
-                let why = c.as_ref().err().map(|e| anyhow::anyhow!("{e:#}"));
-                self.confirm_death(true, &why.unwrap_or_else(|| anyhow::anyhow!("killed")), f)?;
+                match &c {
+                    Err(e) if e.downcast_ref::<Divergence>().is_some() => {}
+                    _ if killed => {
+                        let why = c.as_ref().err().map(|e| anyhow::anyhow!("{e:#}"));
+                        self.confirm_death(
+                            true,
+                            &why.unwrap_or_else(|| anyhow::anyhow!("killed")),
+                            f,
+                        )?;
+                    }
+                    // No kill was sent (FinalizeBlock failed first): handled below.
+                    _ => {}
+                }
                 c
             }
         };
