@@ -113,6 +113,8 @@ pub struct Workload {
     votes_due: Vec<u64>,
     /// The software-upgrade plan's height, once proposed.
     plan: Option<u64>,
+    /// Ids of software-upgrade proposals (never voted against).
+    upgrade_vote: Vec<u64>,
     upgrade_after: u64,
 }
 
@@ -147,6 +149,7 @@ impl Workload {
             open: Vec::new(),
             votes_due: Vec::new(),
             plan: None,
+            upgrade_vote: Vec::new(),
             // The one software upgrade comes in the run's middle third.
             upgrade_after: if software_upgrade {
                 (blocks / 3).max(8)
@@ -286,7 +289,9 @@ impl Workload {
         // Votes on what was proposed in the last block: usually all yes; sometimes a
         // majority against, so that governance fails proposals too.
         for id in std::mem::take(&mut self.votes_due) {
-            let against = self.rng.u8(..10) == 0;
+            // The software upgrade is always voted through: a run has one, and the short
+            // test counts on it.
+            let against = self.rng.u8(..10) == 0 && !self.upgrade_vote.contains(&id);
             for v in 0..self.validators {
                 let option = if against && v * 2 < self.validators + 1 {
                     VoteOption::No
@@ -402,6 +407,11 @@ impl Workload {
                 if tx.wallet != usize::MAX {
                     resync.push(tx.wallet);
                 }
+                if matches!(tx.intent, Intent::Submit(Proposal::SoftwareUpgrade)) {
+                    // The plan was never proposed: propose it again soon.
+                    self.plan = None;
+                    self.upgrade_after = height + 2;
+                }
                 continue;
             }
             if let Intent::Submit(what) = tx.intent {
@@ -413,6 +423,9 @@ impl Workload {
                     .find(|a| a.key == "proposal_id")
                     .and_then(|a| a.value.parse().ok());
                 if let Some(id) = id {
+                    if matches!(what, Proposal::SoftwareUpgrade) {
+                        self.upgrade_vote.push(id);
+                    }
                     self.votes_due.push(id);
                     self.open.push(Open {
                         id,
