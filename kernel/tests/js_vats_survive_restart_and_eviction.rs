@@ -9,7 +9,7 @@ mod support;
 
 use vatchain_kernel::store::{Hash32, Store};
 use vatchain_kernel::worker::JsWorkers;
-use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatOptions};
+use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget};
 
 fn open(store: Store, max_live_workers: usize) -> Kernel {
     let config = KernelConfig {
@@ -29,20 +29,7 @@ fn call(k: &mut Kernel, target: KRef, body: &str, slots: &[KRef]) -> String {
 
 /// Block 1: two dynamic-style vats. Blocks 2..=n: pings (state in JS variables).
 fn setup(k: &mut Kernel) -> (KRef, KRef) {
-    let id = k
-        .install_bundle(&support::js::fixture("pingpong"))
-        .expect("install");
-    let mut roots = Vec::new();
-    for name in ["alice", "bob"] {
-        let opts = VatOptions {
-            dynamic: true,
-            ..support::js::named(name)
-        };
-        let params = format!("#{{\"name\":\"{name}\"}}");
-        roots.push(support::js::create(k, &id, opts, &params).1);
-    }
-    k.run(RunBudget::UNLIMITED);
-    (roots[0], roots[1])
+    support::js::pingpong_pair(k)
 }
 
 fn ping_block(k: &mut Kernel, alice: KRef, bob: KRef, n: u64) -> String {

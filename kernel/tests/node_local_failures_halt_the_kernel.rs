@@ -11,8 +11,9 @@ use std::rc::Rc;
 
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::Store;
+use vatchain_kernel::worker::bundle::Bundle;
 use vatchain_kernel::worker::{JsWorkers, VatSource, VatWorker, WorkerFactory};
-use vatchain_kernel::{Kernel, KernelConfig, PromiseState, RunBudget, VatId, VatOptions};
+use vatchain_kernel::{Kernel, KernelConfig, PromiseState, RunBudget, VatId};
 
 /// JavaScript workers, unless `broken` is set.
 struct Flaky {
@@ -53,20 +54,10 @@ fn a_worker_that_cannot_be_built_halts_the_kernel_and_terminates_nobody() {
     let broken = Rc::new(Cell::new(false));
     let dir = tempfile::tempdir().expect("tempdir");
     let mut k = kernel(Store::open(dir.path()).expect("open"), &broken);
-    let id = k
-        .install_bundle(&support::js::fixture("pingpong"))
-        .expect("install");
-    let mut roots = Vec::new();
-    for name in ["alice", "bob"] {
-        let opts = VatOptions {
-            dynamic: true,
-            ..support::js::named(name)
-        };
-        let params = format!("#{{\"name\":\"{name}\"}}");
-        roots.push(support::js::create(&mut k, &id, opts, &params).1);
-    }
-    k.run(RunBudget::UNLIMITED);
-    let (a, b) = (roots[0], roots[1]);
+    let (a, b) = support::js::pingpong_pair(&mut k);
+    let pingpong_id = Bundle::parse(&support::js::fixture("pingpong"))
+        .expect("bundle")
+        .id();
     let ping = |n: u64| CapData {
         body: format!("#[\"ping\",[\"$0\",{n}]]"),
         slots: vec![b],
@@ -105,7 +96,7 @@ fn a_worker_that_cannot_be_built_halts_the_kernel_and_terminates_nobody() {
     assert!(
         k.upgrade_vat(
             k.vat_id("alice").expect("alice"),
-            support::js::upgrade_request(&id, "", "#{}")
+            support::js::upgrade_request(&pingpong_id, "", "#{}")
         )
         .is_err(),
         "a halted kernel upgrades nothing"

@@ -352,11 +352,7 @@ impl Kernel {
             .st
             .vat_options(v)
             .and_then(|o| o.reap_interval)
-            .unwrap_or_else(|| {
-                self.st
-                    .get_u64(keys::DEFAULT_REAP_INTERVAL)
-                    .unwrap_or(crate::kernel::DEFAULT_REAP_INTERVAL)
-            });
+            .unwrap_or_else(|| self.default_reap_interval());
         if dirt >= interval {
             let mut q = self.st.reap_queue();
             if !q.contains(&v) {

@@ -139,3 +139,19 @@ pub fn js_kernel() -> Kernel {
     )
     .expect("kernel")
 }
+
+/// Two dynamic vats of the `pingpong` fixture, `alice` and `bob`, started; their roots.
+pub fn pingpong_pair(k: &mut Kernel) -> (KRef, KRef) {
+    let id = k.install_bundle(&fixture("pingpong")).expect("install");
+    let mut roots = Vec::new();
+    for name in ["alice", "bob"] {
+        let opts = VatOptions {
+            dynamic: true,
+            ..named(name)
+        };
+        let params = format!("#{{\"name\":\"{name}\"}}");
+        roots.push(create(k, &id, opts, &params).1);
+    }
+    k.run(RunBudget::UNLIMITED);
+    (roots[0], roots[1])
+}

@@ -115,59 +115,31 @@ pub fn run(o: &SoakOptions) -> anyhow::Result<Figures> {
                 if n.down_until >= h {
                     continue;
                 }
-                if !n.is_up() || rng.f64() < o.fault_rate {
-                    if n.is_up() {
-                        // A fault: a kill before the block (down for a while, if the
-                        // rest of the network carries on), or one inside the block.
-                        match rng.u8(..5) {
-                            0 => {
-                                n.kill9()?;
-                                f.kills_before_block += 1;
-                                if others_up > 0 && rng.bool() {
-                                    n.down_until = h + rng.u64(0..8);
-                                    if n.down_until >= h {
-                                        continue;
-                                    }
+                // A fault, sometimes: a kill before the block (down for a while, if the rest
+                // of the network carries on), or one inside the block.
+                let mut fault = Fault::None;
+                if n.is_up() && rng.f64() < o.fault_rate {
+                    fault = match rng.u8(..5) {
+                        0 => {
+                            n.kill9()?;
+                            f.kills_before_block += 1;
+                            if others_up > 0 && rng.bool() {
+                                n.down_until = h + rng.u64(0..8);
+                                if n.down_until >= h {
+                                    continue;
                                 }
                             }
-                            1 => {
-                                n.block(
-                                    &vatd,
-                                    &mut history,
-                                    h,
-                                    Fault::DuringFinalize(rng.u64(0..40)),
-                                    &mut arm,
-                                    &mut f,
-                                )?;
-                                continue;
-                            }
-                            2 => {
-                                n.block(
-                                    &vatd,
-                                    &mut history,
-                                    h,
-                                    Fault::AfterFinalize,
-                                    &mut arm,
-                                    &mut f,
-                                )?;
-                                continue;
-                            }
-                            _ => {
-                                n.block(
-                                    &vatd,
-                                    &mut history,
-                                    h,
-                                    Fault::DuringCommit(rng.u64(0..4)),
-                                    &mut arm,
-                                    &mut f,
-                                )?;
-                                continue;
-                            }
+                            Fault::None
                         }
-                    }
+                        1 => Fault::DuringFinalize(rng.u64(0..40)),
+                        2 => Fault::AfterFinalize,
+                        _ => Fault::DuringCommit(rng.u64(0..4)),
+                    };
+                }
+                if !n.is_up() {
                     n.catch_up(&vatd, &mut history, h - 1, &mut arm, &mut f)?;
                 }
-                n.block(&vatd, &mut history, h, Fault::None, &mut arm, &mut f)?;
+                n.block(&vatd, &mut history, h, fault, &mut arm, &mut f)?;
             }
             let (ah, answer) = history.answer.clone().context("no node ran the block")?;
             anyhow::ensure!(ah == h, "the latest answer is for block {ah}, not {h}");
