@@ -21,7 +21,7 @@ use crate::state::{keys, KState, SCHEMA_VERSION};
 use crate::store::{Cf, Hash32, Store};
 use crate::warehouse::Warehouse;
 use crate::worker::bundle::Bundle;
-use crate::worker::{VatSource, VatWorker, WorkerFactory};
+use crate::worker::{VatSource, VatWorker, WorkerError, WorkerFactory};
 
 /// Deliveries between bringOutYourDead for a vat that sets no interval, while the host has
 /// set none either (upstream mainnet: 1000). See [`Kernel::set_default_reap_interval`].
@@ -117,7 +117,7 @@ pub struct Kernel {
     /// The live workers (not consensus state; see [`crate::warehouse`]).
     pub(crate) warehouse: Warehouse,
     config: KernelConfig,
-    slog: Option<crate::slog::Slog>,
+    pub(crate) slog: Option<crate::slog::Slog>,
     /// The DB is older than this binary and awaits [`Kernel::migrate`]: nothing runs.
     pub(crate) pending: bool,
     /// Why this node cannot go on (see [`Kernel::halted`]); set once, never cleared.
@@ -217,6 +217,7 @@ impl Kernel {
 
     /// Commits the block being built (host API; see [`Store::commit_block`]).
     pub fn commit_block(&mut self, height: u64) -> Result<Hash32, crate::store::StoreError> {
+        self.check_store();
         if let Some(why) = &self.halted {
             return Err(crate::store::StoreError::Halted(why.clone()));
         }
@@ -387,6 +388,10 @@ impl Kernel {
             !self.pending,
             "host bug: unpin on a kernel awaiting migration"
         );
+        if self.halted.is_some() {
+            // Nothing may change any more (and nothing will be committed).
+            return;
+        }
         let n = self.st.pin_count(k);
         if n > 0 {
             self.st.set_pin_count(k, n - 1);
@@ -553,12 +558,15 @@ impl Kernel {
 
     /// `v`'s worker, taken out of the warehouse (or built and replayed); give it back with
     /// [`Kernel::keep_worker`].
-    pub(crate) fn worker(&mut self, v: VatId) -> Result<Box<dyn VatWorker>, String> {
+    pub(crate) fn worker(&mut self, v: VatId) -> Result<Box<dyn VatWorker>, WorkerError> {
         self.warehouse.take(&self.st, v)
     }
 
     /// A fresh worker for `v`, replayed, and the span's recorded computrons.
-    pub(crate) fn build_worker(&mut self, v: VatId) -> Result<(Box<dyn VatWorker>, u64), String> {
+    pub(crate) fn build_worker(
+        &mut self,
+        v: VatId,
+    ) -> Result<(Box<dyn VatWorker>, u64), WorkerError> {
         self.warehouse.build(&self.st, v)
     }
 

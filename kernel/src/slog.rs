@@ -39,6 +39,21 @@ impl Slog {
             "computrons": computrons,
             "status": match failure { None => serde_json::json!("ok"), Some(f) => serde_json::json!({ "failed": f }) },
         });
+        self.write(&line);
+    }
+
+    /// A kernel decision about a vat that is not a delivery (`"type": kind`), with why.
+    pub(crate) fn note(&mut self, crank: u64, vat: VatId, kind: &str, reason: &str) {
+        let line = serde_json::json!({
+            "type": kind,
+            "crank": crank,
+            "vatID": vat.to_string(),
+            "reason": reason,
+        });
+        self.write(&line);
+    }
+
+    fn write(&mut self, line: &serde_json::Value) {
         // The log is best effort: a full disk must not stop consensus.
         if let Err(e) = writeln!(self.out, "{line}") {
             tracing::warn!(error = %e, "cannot write the slog");

@@ -3,12 +3,15 @@
 //! the old incarnation goes on as if nothing happened.
 //!
 //! Steps, all after one savepoint in the crank buffer:
-//! 1. `bringOutYourDead` to the old incarnation (recorded in its span);
+//! 1. `bringOutYourDead` to the old incarnation (recorded in its span), an optimization
+//!    only: when it fails, or the old incarnation cannot be rebuilt, it is skipped
+//!    (slog `upgrade-boyd-skipped`), since nothing below needs the old incarnation's help;
 //! 2. reject every unresolved promise the vat decides with the disconnection value
 //!    `{ name: "vatUpgraded", upgradeMessage, incarnationNumber: old }`, deleting the vat's
 //!    c-list entry unless the vat subscribed to it itself (then the notify queued to the new
 //!    incarnation removes it); abandon every non-durable export (`o+N` but `o+0`, `o+v…`),
-//!    whose sends from then on reject with the same disconnection value;
+//!    whose sends from then on reject with the same disconnection value; drop and retire
+//!    every import no stored data names (only the old heap held it);
 //! 3. close the transcript span (kept, never erased) and open one with incarnation + 1,
 //!    recording the new bundle and vat parameters;
 //! 4. deliver `startVat` to a worker of the new bundle; liveslots checks that every durable
@@ -26,7 +29,7 @@ use crate::kernel::{CrankKind, CrankReport, Kernel};
 use crate::refs::{KRef, VatId};
 use crate::state::{keys, KState};
 use crate::store::Cf;
-use crate::worker::{VatDelivery, VatSource};
+use crate::worker::{VatDelivery, VatSource, WorkerError};
 
 pub use crate::events::UpgradeRequest;
 
@@ -40,6 +43,12 @@ pub struct UpgradeReport {
     pub rejected_promises: Vec<KRef>,
     /// Non-durable exports abandoned (vref in the old incarnation, kernel object).
     pub abandoned_exports: Vec<(String, KRef)>,
+    /// Imports only the old incarnation's heap held (no stored data names them), dropped
+    /// and retired on its behalf (vref in the old incarnation, kernel object).
+    pub released_imports: Vec<(String, KRef)>,
+    /// Why the pre-upgrade bringOutYourDead was skipped, when it was (it failed, or the
+    /// old incarnation could not be rebuilt): the upgrade went on without it.
+    pub boyd_skipped: Option<String>,
     /// Computrons of the pre-upgrade bringOutYourDead and of startVat.
     pub computrons: u64,
 }
@@ -55,8 +64,6 @@ pub enum UpgradeError {
     UnknownBundle(String),
     #[error("vat parameters name {0}, which does not exist")]
     BadParameters(KRef),
-    #[error("the old incarnation failed its pre-upgrade bringOutYourDead: {0}")]
-    Boyd(String),
     #[error("this node cannot run the upgrade (a failure of its own; it must stop): {0}")]
     Halted(String),
     #[error("the new version failed startVat: {0}")]
@@ -189,25 +196,8 @@ impl Kernel {
         bundle: &[u8],
         report: &mut UpgradeReport,
     ) -> Result<(), UpgradeError> {
-        // 1. The old incarnation drops what it can, recorded in its span.
-        let mut old = match self.worker(v) {
-            Ok(w) => w,
-            Err(why) => {
-                self.halt(why.clone());
-                return Err(UpgradeError::Halted(why));
-            }
-        };
-        let boyd = VatDelivery::BringOutYourDead;
-        let run = self.run_delivery(v, old.as_mut(), &boyd, None);
-        drop(old);
-        report.computrons += run.computrons;
-        self.keep_or_refuse(
-            v,
-            boyd,
-            run,
-            "the vat asked to exit (or to terminate others) during bringOutYourDead",
-        )
-        .map_err(UpgradeError::Boyd)?;
+        // 1. The old incarnation may drop what it can (an optimization only).
+        self.pre_upgrade_boyd(v, report)?;
         self.st.set_u64(&keys::vat_reap_dirt(v), 0);
 
         // 2. Kernel-side cleanup of the old incarnation.
@@ -215,6 +205,7 @@ impl Kernel {
         let leak = self.legacy_v2();
         report.rejected_promises = self.st.reject_decided_promises(v, &why, leak);
         report.abandoned_exports = self.st.abandon_non_durable_exports(v, &why);
+        report.released_imports = self.st.release_heap_only_imports(v);
 
         // 3. A new span, source and parameters.
         report.new_incarnation = self.st.begin_incarnation(v, req);
@@ -227,7 +218,12 @@ impl Kernel {
         // could not make a runtime), not the new version's.
         let mut worker = match self.factory().make_worker(v, &source, Some(bundle)) {
             Ok(w) => w,
-            Err(why) => {
+            Err(WorkerError::Code(why)) => {
+                return Err(UpgradeError::StartVat(format!(
+                    "this binary cannot load the new bundle: {why}"
+                )));
+            }
+            Err(WorkerError::Node(why)) => {
                 let why = format!("cannot start a worker for {v}'s new version: {why}");
                 self.halt(why.clone());
                 return Err(UpgradeError::Halted(why));
@@ -244,6 +240,54 @@ impl Kernel {
         )
         .map_err(UpgradeError::StartVat)?;
         self.keep_worker(v, worker);
+        Ok(())
+    }
+
+    /// Step 1: `bringOutYourDead` to the old incarnation, recorded in its span when it
+    /// succeeds. Nothing the upgrade needs depends on it (liveslots writes its counters and
+    /// kind descriptors as they change, and step 2 releases the imports the old heap held),
+    /// so when the old incarnation cannot run it (the delivery fails: meter, heap, its own
+    /// error; or it asks to exit) its writes are undone and the upgrade goes on; the same
+    /// when its worker cannot be rebuilt for a reason of its code's (`WorkerError::Code`,
+    /// the same on every node). Only this node's own failure stops it (the kernel halts).
+    /// Either way the old worker is done with: only the new incarnation may live.
+    fn pre_upgrade_boyd(
+        &mut self,
+        v: VatId,
+        report: &mut UpgradeReport,
+    ) -> Result<(), UpgradeError> {
+        let skipped = match self.worker(v) {
+            Err(WorkerError::Node(why)) => {
+                self.halt(why.clone());
+                return Err(UpgradeError::Halted(why));
+            }
+            Err(WorkerError::Code(why)) => Some(format!("the old incarnation cannot run: {why}")),
+            Ok(mut old) => {
+                let sp = self.st.store.savepoint();
+                let boyd = VatDelivery::BringOutYourDead;
+                let run = self.run_delivery(v, old.as_mut(), &boyd, None);
+                report.computrons += run.computrons;
+                let kept = self.keep_or_refuse(
+                    v,
+                    boyd,
+                    run,
+                    "the vat asked to exit (or to terminate others) during bringOutYourDead",
+                );
+                kept.err().map(|why| {
+                    self.st.store.rollback_to(sp);
+                    format!("its bringOutYourDead failed: {why}")
+                })
+            }
+        };
+        self.drop_worker(v);
+        if let Some(why) = &skipped {
+            tracing::info!(vat = %v, reason = %why, "pre-upgrade bringOutYourDead skipped");
+            if let Some(slog) = &mut self.slog {
+                let crank = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
+                slog.note(crank, v, "upgrade-boyd-skipped", why);
+            }
+        }
+        report.boyd_skipped = skipped;
         Ok(())
     }
 

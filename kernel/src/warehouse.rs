@@ -13,7 +13,7 @@ use crate::refs::VatId;
 use crate::state::KState;
 use crate::store::Cf;
 use crate::transcript::Replayer;
-use crate::worker::{VatWorker, WorkerFactory};
+use crate::worker::{VatWorker, WorkerError, WorkerFactory};
 
 pub(crate) struct Warehouse {
     factory: Box<dyn WorkerFactory>,
@@ -50,7 +50,11 @@ impl Warehouse {
     }
 
     /// Takes `v`'s live worker out (give it back with [`Warehouse::keep`]), or builds one.
-    pub(crate) fn take(&mut self, st: &KState, v: VatId) -> Result<Box<dyn VatWorker>, String> {
+    pub(crate) fn take(
+        &mut self,
+        st: &KState,
+        v: VatId,
+    ) -> Result<Box<dyn VatWorker>, WorkerError> {
         self.uses += 1;
         if let Some(w) = self.workers.remove(&v) {
             return Ok(w);
@@ -65,16 +69,16 @@ impl Warehouse {
         &mut self,
         st: &KState,
         v: VatId,
-    ) -> Result<(Box<dyn VatWorker>, u64), String> {
+    ) -> Result<(Box<dyn VatWorker>, u64), WorkerError> {
         self.uses += 1;
         let source = st
             .vat_source(v)
-            .ok_or_else(|| format!("{v} has no recorded source"))?;
+            .ok_or_else(|| WorkerError::Node(format!("{v} has no recorded source")))?;
         let bundle = st.store.get(Cf::Bundles, source.bundle_id.as_bytes());
         let mut worker = self
             .factory
             .make_worker(v, &source, bundle.as_deref())
-            .map_err(|e| format!("cannot start a worker for {v}: {e}"))?;
+            .map_err(|e| e.context(&format!("cannot start a worker for {v}")))?;
         let cost = replay(st, v, worker.as_mut())?;
         Ok((worker, cost))
     }
@@ -113,10 +117,14 @@ impl Warehouse {
 /// Brings a fresh worker up to date by replaying the vat's current transcript span;
 /// returns the computrons the span was recorded with.
 ///
-/// A divergence (different syscalls, or a delivery that now fails) means this node
-/// would compute a different state than the one it committed: the error (both sides of
-/// the difference) halts the kernel (`Kernel::halted`) rather than let it carry on forked.
-fn replay(st: &KState, v: VatId, worker: &mut dyn VatWorker) -> Result<u64, String> {
+/// A divergence (different syscalls) means this node would compute a different state than
+/// the one it committed: the error (both sides of the difference) is this node's
+/// (`WorkerError::Node`), which halts the kernel (`Kernel::halted`) rather than let it
+/// carry on forked. A recorded delivery that now fails outright is the vat's code meeting
+/// this binary (a tighter limit, an engine that no longer runs it): the same on every node
+/// with this binary (`WorkerError::Code`). Both halt an ordinary delivery; an upgrade may
+/// go on without the old incarnation after the second.
+fn replay(st: &KState, v: VatId, worker: &mut dyn VatWorker) -> Result<u64, WorkerError> {
     let items = st.span_items(v);
     if items.is_empty() {
         return Ok(0);
@@ -133,28 +141,27 @@ fn replay(st: &KState, v: VatId, worker: &mut dyn VatWorker) -> Result<u64, Stri
             divergence: None,
         };
         let out = worker.deliver(&item.d, &mut r);
-        let problem = r
-            .divergence
-            .or_else(|| {
-                out.status
-                    .err()
-                    .map(|e| format!("the delivery now fails: {e}"))
-            })
-            .or_else(|| {
-                (r.next < item.sc.len()).then(|| {
-                    format!(
-                        "replay made {} of {} recorded syscalls; next: {:?}",
-                        r.next,
-                        item.sc.len(),
-                        item.sc[r.next].s
-                    )
-                })
-            });
-        if let Some(p) = problem {
-            return Err(format!(
-                "transcript divergence in {v} at position {pos} ({}): {p}",
-                item.d.name()
-            ));
+        let at = || format!("in {v} at position {pos} ({})", item.d.name());
+        if let Some(d) = r.divergence {
+            return Err(WorkerError::Node(format!(
+                "transcript divergence {}: {d}",
+                at()
+            )));
+        }
+        if let Err(e) = out.status {
+            return Err(WorkerError::Code(format!(
+                "a recorded delivery now fails {}: {e}",
+                at()
+            )));
+        }
+        if r.next < item.sc.len() {
+            return Err(WorkerError::Node(format!(
+                "transcript divergence {}: replay made {} of {} recorded syscalls; next: {:?}",
+                at(),
+                r.next,
+                item.sc.len(),
+                item.sc[r.next].s
+            )));
         }
         if (i + 1) % 1000 == 0 {
             tracing::info!(vat = %v, replayed = i + 1, total = items.len(), "replaying transcript");

@@ -10,10 +10,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use vatchain_kernel::capdata::CapData;
-use vatchain_kernel::store::Store;
+use vatchain_kernel::store::{Cf, Store};
 use vatchain_kernel::worker::bundle::Bundle;
 use vatchain_kernel::worker::{JsWorkers, VatSource, VatWorker, WorkerFactory};
-use vatchain_kernel::{Kernel, KernelConfig, PromiseState, RunBudget, VatId};
+use vatchain_kernel::{KRef, Kernel, KernelConfig, PromiseState, RunBudget, VatId};
 
 /// JavaScript workers, unless `broken` is set.
 struct Flaky {
@@ -27,9 +27,11 @@ impl WorkerFactory for Flaky {
         vat: VatId,
         source: &VatSource,
         bundle: Option<&[u8]>,
-    ) -> Result<Box<dyn VatWorker>, String> {
+    ) -> Result<Box<dyn VatWorker>, vatchain_kernel::worker::WorkerError> {
         if self.broken.get() {
-            return Err("cannot create a QuickJS runtime: out of memory (injected)".into());
+            return Err(vatchain_kernel::worker::WorkerError::Node(
+                "cannot create a QuickJS runtime: out of memory (injected)".into(),
+            ));
         }
         self.inner.make_worker(vat, source, bundle)
     }
@@ -142,5 +144,76 @@ fn an_upgrade_whose_new_worker_cannot_be_built_halts_instead_of_failing() {
     assert_eq!(k.committed().app_hash, committed);
     k.upgrade_vat(v, support::js::upgrade_request(&v2, "up", "#{}"))
         .expect("the upgrade runs once the node can build workers");
+    support::js::audit(&k);
+}
+
+/// A read of the store that fails (a broken disk; injected) answers "absent", so nothing
+/// computed after it may stand: the kernel halts at the crank's end, undoes the crank,
+/// terminates nobody, and refuses to commit; reopened with the disk healthy, the same work
+/// runs and reaches the app hash of a node whose disk never failed.
+#[test]
+fn a_store_read_that_fails_halts_the_kernel_and_commits_nothing() {
+    let broken = Rc::new(Cell::new(false));
+    let run_to_block_2 = |k: &mut Kernel, a: KRef, b: KRef| {
+        let answer = support::js::call(k, a, "#[\"ping\",[\"$0\",2]]", &[b]);
+        assert_eq!(answer, support::js::fulfilled("#\"alice:3/2\""));
+        k.commit_block(2).expect("commit")
+    };
+    // The twin whose disk never fails.
+    let twin_dir = tempfile::tempdir().expect("tempdir");
+    let mut twin = kernel(Store::open(twin_dir.path()).expect("open"), &broken);
+    let (a, b) = support::js::pingpong_pair(&mut twin);
+    support::js::call(&mut twin, a, "#[\"ping\",[\"$0\",1]]", &[b]);
+    twin.commit_block(1).expect("commit");
+    let twin_hash = run_to_block_2(&mut twin, a, b);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut k = kernel(Store::open(dir.path()).expect("open"), &broken);
+    assert_eq!(support::js::pingpong_pair(&mut k), (a, b));
+    support::js::call(&mut k, a, "#[\"ping\",[\"$0\",1]]", &[b]);
+    let committed = k.commit_block(1).expect("commit");
+    drop(k);
+
+    // Reopened (nothing cached), with alice's c-list on a sector that no longer reads.
+    let mut store = Store::open(dir.path()).expect("reopen");
+    let alice: VatId = "v1".parse().expect("vat id");
+    let clist = format!("{alice}.c.");
+    store.inject_read_faults(Some((Cf::Kv, clist.as_bytes())));
+    let mut k = kernel(store, &broken);
+    assert_eq!(k.vat_id("alice"), Some(alice), "alice is v1");
+    let kp = k
+        .queue_to_kref(
+            a,
+            CapData {
+                body: "#[\"ping\",[\"$0\",2]]".into(),
+                slots: vec![b],
+            },
+            true,
+        )
+        .expect("send")
+        .expect("kp");
+    let run = k.run(RunBudget::UNLIMITED);
+    let why = k.halted().expect("halted").to_string();
+    assert!(
+        why.contains("store could not be read") && why.contains("injected"),
+        "{why}"
+    );
+    assert!(run.terminated.is_empty(), "{:?}", run.terminated);
+    assert_eq!(k.vats().len(), 2, "no vat terminated");
+    assert!(matches!(
+        k.promise_state(kp),
+        Some(PromiseState::Unresolved { .. })
+    ));
+    assert!(
+        k.commit_block(2).is_err(),
+        "a halted kernel commits nothing"
+    );
+    drop(k);
+
+    // The disk is healthy again: the node runs on, as the twin did.
+    let mut k = kernel(Store::open(dir.path()).expect("reopen"), &broken);
+    assert_eq!(k.committed().app_hash, committed);
+    assert!(k.halted().is_none());
+    assert_eq!(run_to_block_2(&mut k, a, b), twin_hash);
     support::js::audit(&k);
 }

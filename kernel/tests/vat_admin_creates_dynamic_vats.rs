@@ -136,7 +136,8 @@ impl vatchain_kernel::worker::WorkerFactory for WithCrafty {
         vat: vatchain_kernel::VatId,
         source: &VatSource,
         bundle: Option<&[u8]>,
-    ) -> Result<Box<dyn vatchain_kernel::worker::VatWorker>, String> {
+    ) -> Result<Box<dyn vatchain_kernel::worker::VatWorker>, vatchain_kernel::worker::WorkerError>
+    {
         use vatchain_kernel::worker::{RawWorker, VatDelivery, VatSyscall};
         if source.bundle_id != "crafty" {
             return self.0.make_worker(vat, source, bundle);

@@ -163,6 +163,7 @@ impl Kernel {
             Work::Host(ev) => self.process_host(ev, &mut report),
             Work::Run(ev) => self.process(ev, &mut report),
         }
+        self.check_store();
         if self.halted.is_some() {
             // A node-local failure struck this crank: none of it happened (the event it
             // took stays queued), so a restart runs it as every other node does.
@@ -175,14 +176,26 @@ impl Kernel {
 
     /// Ends the crank, or aborts it if a node-local failure halted the kernel during it.
     pub(crate) fn end_or_abort_crank(&mut self) {
-        if self.halted.is_some() {
-            self.st.store.abort_crank();
-        } else {
-            self.end_crank();
+        self.end_crank();
+    }
+
+    /// Halts the kernel if a read of the store failed (the read answered "absent", so what
+    /// the crank computed from it must not stand).
+    pub(crate) fn check_store(&mut self) {
+        if let Some(f) = self.st.store.read_fault() {
+            self.halt(format!("the store could not be read: {f}"));
         }
     }
 
+    /// Ends the crank: commits it into the block, unless the kernel halted during it (a
+    /// node-local failure, a failed store read), when none of it happened.
     pub(crate) fn end_crank(&mut self) {
+        self.check_store();
+        if self.halted.is_some() {
+            self.st.store.abort_crank();
+            self.st.maybe_free.clear();
+            return;
+        }
         debug_assert!(
             !self.pending,
             "a crank ended on a kernel awaiting migration"

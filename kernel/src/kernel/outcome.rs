@@ -124,7 +124,7 @@ impl Kernel {
             // Building and replaying a worker is this node's business: its failure is not
             // the vat's fault, and other nodes do not have it (see `Kernel::halted`).
             Err(why) => {
-                self.halt(why);
+                self.halt(why.to_string());
                 return;
             }
         };
@@ -230,7 +230,7 @@ impl Kernel {
                 self.keep_worker(v, worker);
             }
             Err(e) => {
-                self.halt(e);
+                self.halt(e.to_string());
                 return;
             }
         }

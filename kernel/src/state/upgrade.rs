@@ -77,6 +77,29 @@ impl KState {
         abandoned
     }
 
+    /// Step 2c: releases the imports only the old incarnation's heap held: every `o-` entry
+    /// of `v`'s c-list that no stored data names. Liveslots counts every import that
+    /// virtual or durable data holds (`vom.rc.<vref>` in the vatstore, written as the data
+    /// changes); the new incarnation starts with an empty heap, so the rest it can never
+    /// name. Dropping and retiring them here is what the old incarnation's last
+    /// bringOutYourDead would have done for the dead ones, and more (the live ones too),
+    /// without running any of its code. Returns them (vref, kernel object) in vref order.
+    pub(crate) fn release_heap_only_imports(&mut self, v: VatId) -> Vec<(String, KRef)> {
+        let mut released = Vec::new();
+        for (vref, k) in self.clist_range(v, "o-", Some("o.")) {
+            if self
+                .get(&keys::vatstore(v, &format!("vom.rc.{vref}")))
+                .is_some()
+            {
+                continue;
+            }
+            self.clear_reachable_flag(v, k);
+            self.delete_clist_entry(v, k);
+            released.push((vref, k));
+        }
+        released
+    }
+
     /// Step 3: source, parameters and a new transcript span for the next incarnation.
     pub(crate) fn begin_incarnation(&mut self, v: VatId, req: &UpgradeRequest) -> u64 {
         let next = self.roll_over_incarnation(v, &req.bundle_id);

@@ -1,5 +1,12 @@
 //! The committed layer: RocksDB on disk, or an in-memory map for tests and dry runs.
+//!
+//! Reads cannot fail for bad input, only for a broken disk (or a fault injected to test
+//! that). Such a failure is this node's alone, so it must stop the node without changing
+//! state: the read answers "absent" and the failure is recorded ([`Backend::read_fault`]);
+//! the kernel checks it at the end of every crank and, finding one, undoes the crank and
+//! halts (`Kernel::halted`), so no answer of a failed read ever reaches a commit.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::Path;
@@ -9,14 +16,57 @@ use super::overlay::Slot;
 use super::StoreError;
 
 /// Where committed data lives.
-pub(crate) enum Backend {
+pub(crate) struct Backend {
+    data: Data,
+    /// The first read failure since open (see the module docs).
+    fault: RefCell<Option<String>>,
+    /// Reads of keys under this prefix of this family fail (fault injection).
+    injected: Option<(Cf, Vec<u8>)>,
+}
+
+enum Data {
     Memory(Box<[BTreeMap<Vec<u8>, Vec<u8>>; 4]>),
     Rocks(rocksdb::DB),
 }
 
 impl Backend {
+    fn new(data: Data) -> Backend {
+        Backend {
+            data,
+            fault: RefCell::new(None),
+            injected: None,
+        }
+    }
+
     pub(crate) fn memory() -> Backend {
-        Backend::Memory(Box::default())
+        Backend::new(Data::Memory(Box::default()))
+    }
+
+    /// The first read that failed since open, if one did.
+    pub(crate) fn read_fault(&self) -> Option<String> {
+        self.fault.borrow().clone()
+    }
+
+    /// From now on, reads of `cf` keys under `prefix` fail as a broken disk's would (`None`:
+    /// no more injected failures; one already recorded stays).
+    pub(crate) fn inject_read_faults(&mut self, at: Option<(Cf, Vec<u8>)>) {
+        self.injected = at;
+    }
+
+    /// Records a failed read; the caller answers as if nothing were there.
+    fn failed(&self, what: &str, e: impl std::fmt::Display) {
+        let mut f = self.fault.borrow_mut();
+        if f.is_none() {
+            tracing::error!(error = %e, "{what} failed: the store is unreadable");
+            *f = Some(format!("{what} failed: {e}"));
+        }
+    }
+
+    /// Whether a read of `cf` at `key` must fail (fault injection).
+    fn injected_at(&self, cf: Cf, key: &[u8]) -> bool {
+        self.injected
+            .as_ref()
+            .is_some_and(|(c, p)| *c == cf && key.starts_with(p))
     }
 
     pub(crate) fn open_rocks(path: &Path) -> Result<Backend, StoreError> {
@@ -31,7 +81,7 @@ impl Backend {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-        Ok(Backend::Rocks(db))
+        Ok(Backend::new(Data::Rocks(db)))
     }
 
     /// Bloom filters, on disk and in the memtable: the kernel reads many keys that do not
@@ -55,20 +105,25 @@ impl Backend {
     }
 
     pub(crate) fn get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
-        match self {
-            Backend::Memory(maps) => maps[cf.index()].get(key).cloned(),
-            Backend::Rocks(db) => db
-                .get_cf(Self::handle(db, cf), key)
-                .expect("RocksDB read failed: the database is unreadable"),
+        if self.injected_at(cf, key) {
+            self.failed("a read", "I/O error (injected)");
+            return None;
+        }
+        match &self.data {
+            Data::Memory(maps) => maps[cf.index()].get(key).cloned(),
+            Data::Rocks(db) => db.get_cf(Self::handle(db, cf), key).unwrap_or_else(|e| {
+                self.failed("a RocksDB read", e);
+                None
+            }),
         }
     }
 
     /// Whether `key` may be committed: `false` means certainly not (from the bloom filters,
     /// without reading data); `true` may be wrong.
     pub(crate) fn may_exist(&self, cf: Cf, key: &[u8]) -> bool {
-        match self {
-            Backend::Memory(maps) => maps[cf.index()].contains_key(key),
-            Backend::Rocks(db) => db.key_may_exist_cf(Self::handle(db, cf), key),
+        match &self.data {
+            Data::Memory(maps) => maps[cf.index()].contains_key(key),
+            Data::Rocks(db) => db.key_may_exist_cf(Self::handle(db, cf), key),
         }
     }
 
@@ -79,13 +134,21 @@ impl Backend {
         lower: Bound<&[u8]>,
         upper: Option<&[u8]>,
     ) -> Option<(Vec<u8>, Vec<u8>)> {
-        match self {
-            Backend::Memory(maps) => maps[cf.index()]
+        let at = match lower {
+            Bound::Included(k) | Bound::Excluded(k) => k,
+            Bound::Unbounded => &[],
+        };
+        if self.injected_at(cf, at) {
+            self.failed("an iteration", "I/O error (injected)");
+            return None;
+        }
+        match &self.data {
+            Data::Memory(maps) => maps[cf.index()]
                 .range::<[u8], _>((lower, Bound::Unbounded))
                 .next()
                 .filter(|(k, _)| upper.is_none_or(|u| k.as_slice() < u))
                 .map(|(k, v)| (k.clone(), v.clone())),
-            Backend::Rocks(db) => {
+            Data::Rocks(db) => {
                 let mut ro = rocksdb::ReadOptions::default();
                 if let Some(u) = upper {
                     ro.set_iterate_upper_bound(u.to_vec());
@@ -105,9 +168,13 @@ impl Backend {
                     (Some(k), Some(v)) => Some((k.to_vec(), v.to_vec())),
                     _ => None,
                 };
-                it.status()
-                    .expect("RocksDB iteration failed: the database is unreadable");
-                out
+                match it.status() {
+                    Ok(()) => out,
+                    Err(e) => {
+                        self.failed("a RocksDB iteration", e);
+                        None
+                    }
+                }
             }
         }
     }
@@ -116,7 +183,7 @@ impl Backend {
     /// Compacts every family's files (RocksDB's full compaction): what background
     /// compaction would reach on a node that has run a while.
     pub(crate) fn compact(&self) {
-        if let Backend::Rocks(db) = self {
+        if let Data::Rocks(db) = &self.data {
             for cf in Cf::ALL {
                 db.compact_range_cf(Self::handle(db, cf), None::<&[u8]>, None::<&[u8]>);
             }
@@ -126,12 +193,16 @@ impl Backend {
     /// Every committed entry under each of `prefixes`, with one iterator (it seeks forward
     /// when they come in key order).
     pub(crate) fn prefix_ranges(&self, cf: Cf, prefixes: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        match self {
-            Backend::Memory(_) => prefixes
+        if prefixes.iter().any(|p| self.injected_at(cf, p)) {
+            self.failed("an iteration", "I/O error (injected)");
+            return Vec::new();
+        }
+        match &self.data {
+            Data::Memory(_) => prefixes
                 .iter()
                 .flat_map(|p| self.range(cf, p, super::prefix_end(p).as_deref()))
                 .collect(),
-            Backend::Rocks(db) => {
+            Data::Rocks(db) => {
                 let mut out = Vec::new();
                 let mut ro = rocksdb::ReadOptions::default();
                 // Bounded by the last prefix: the iterator never walks past it over
@@ -150,9 +221,13 @@ impl Backend {
                         it.next();
                     }
                 }
-                it.status()
-                    .expect("RocksDB read failed: the database is unreadable");
-                out
+                match it.status() {
+                    Ok(()) => out,
+                    Err(e) => {
+                        self.failed("a RocksDB iteration", e);
+                        Vec::new()
+                    }
+                }
             }
         }
     }
@@ -164,13 +239,17 @@ impl Backend {
         end: Option<&[u8]>,
     ) -> Vec<(Vec<u8>, Vec<u8>)> {
         let below_end = |k: &[u8]| end.is_none_or(|e| k < e);
-        match self {
-            Backend::Memory(maps) => maps[cf.index()]
+        if self.injected_at(cf, start) {
+            self.failed("an iteration", "I/O error (injected)");
+            return Vec::new();
+        }
+        match &self.data {
+            Data::Memory(maps) => maps[cf.index()]
                 .range::<[u8], _>((Bound::Included(start), Bound::Unbounded))
                 .take_while(|(k, _)| below_end(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            Backend::Rocks(db) => {
+            Data::Rocks(db) => {
                 let mut out = Vec::new();
                 // The upper bound matters for speed, not only correctness: without it the
                 // iterator walks past `end` over every deletion tombstone until it finds a
@@ -188,17 +267,21 @@ impl Backend {
                     out.push((k.to_vec(), v.to_vec()));
                     it.next();
                 }
-                it.status()
-                    .expect("RocksDB iteration failed: the database is unreadable");
-                out
+                match it.status() {
+                    Ok(()) => out,
+                    Err(e) => {
+                        self.failed("a RocksDB iteration", e);
+                        Vec::new()
+                    }
+                }
             }
         }
     }
 
     /// Applies `writes` atomically: for RocksDB, one synced `WriteBatch`.
     pub(crate) fn write(&mut self, writes: &[(Cf, Vec<u8>, Slot)]) -> Result<(), StoreError> {
-        match self {
-            Backend::Memory(maps) => {
+        match &mut self.data {
+            Data::Memory(maps) => {
                 for (cf, k, slot) in writes {
                     match slot {
                         Some(v) => maps[cf.index()].insert(k.clone(), v.clone()),
@@ -207,7 +290,7 @@ impl Backend {
                 }
                 Ok(())
             }
-            Backend::Rocks(db) => {
+            Data::Rocks(db) => {
                 let mut batch = rocksdb::WriteBatch::default();
                 for (cf, k, slot) in writes {
                     let h = Self::handle(db, *cf);

@@ -29,7 +29,7 @@ const HOST_HEIGHT: &[u8] = b"store.height";
 const HOST_APP_HASH: &[u8] = b"store.app_hash";
 
 /// Errors of opening and committing. Reads never fail with bad input: a failing read is a
-/// broken disk, and aborts.
+/// broken disk, recorded for the kernel to stop on ([`Store::read_fault`]).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the store at {path}: {reason}")]
@@ -42,6 +42,8 @@ pub enum StoreError {
     HeightOrder { last: u64, got: u64 },
     #[error("writing the block batch failed: {0}")]
     Commit(String),
+    #[error("the store could not be read: {0}")]
+    Read(String),
     #[error(
         "the kernel halted for a failure of this node's own; the block must not be committed: {0}"
     )]
@@ -198,6 +200,9 @@ impl Store {
                 detail: format!("{} bytes, expected 32", b.len()),
             })?,
         };
+        if let Some(f) = backend.read_fault() {
+            return Err(StoreError::Read(f));
+        }
         Ok(Store {
             backend,
             cache: ReadCache::default(),
@@ -210,6 +215,21 @@ impl Store {
             absent_read_bytes: Cell::new(0),
             stats: Counters::default(),
         })
+    }
+
+    /// The first read of the committed layer that failed (a broken disk), if one did since
+    /// open. Its answer was "absent", so nothing computed after it may be committed: the
+    /// kernel checks this at every crank's end and halts.
+    pub fn read_fault(&self) -> Option<String> {
+        self.backend.read_fault()
+    }
+
+    /// Fault injection, for tests and the determinism harness: from now on reads of `cf`
+    /// keys under `prefix` fail as a broken disk's would (`None` ends it). Reads the caches
+    /// answer do not reach the disk, so they do not fail.
+    pub fn inject_read_faults(&mut self, at: Option<(Cf, &[u8])>) {
+        self.backend
+            .inject_read_faults(at.map(|(cf, p)| (cf, p.to_vec())));
     }
 
     /// The last committed height and app hash (what ABCI `Info` reports).
@@ -276,7 +296,9 @@ impl Store {
                 }
                 let v = self.cache.get(key, || self.backend_get(cf, key));
                 let bytes = self.absent_read_bytes.get();
-                if v.is_none() && bytes < MAX_ABSENT_READ_BYTES {
+                // (After a failed read nothing is known to be absent.)
+                let failed = self.backend.read_fault().is_some();
+                if v.is_none() && !failed && bytes < MAX_ABSENT_READ_BYTES {
                     // Most such keys are about to be made (a c-list entry, say), and many
                     // are gone again within the block.
                     self.absent.borrow_mut().insert(key.to_vec());

@@ -243,6 +243,34 @@ pub struct VatSource {
     pub bundle_id: String,
 }
 
+/// Why a worker could not be made (or brought up to date from its transcript). The kernel
+/// must tell the two apart: what follows from one may change consensus state, what follows
+/// from the other must not.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WorkerError {
+    /// The vat's code cannot run on this binary: its bundle no longer loads, or a recorded
+    /// delivery now fails when replayed (a later binary's tighter heap limit, say). The
+    /// same on every node running this binary, so an upgrade may go on without the old
+    /// incarnation (`crate::upgrade`).
+    #[error("{0}")]
+    Code(String),
+    /// This node's own failure: no runtime could be made, the bundle is missing from its
+    /// store, or its replay made other syscalls than its transcript recorded. Other nodes
+    /// do not see it, so the kernel halts (`Kernel::halted`) rather than act on it.
+    #[error("{0}")]
+    Node(String),
+}
+
+impl WorkerError {
+    /// The reason, prefixed (the kind is kept).
+    pub fn context(self, what: &str) -> WorkerError {
+        match self {
+            WorkerError::Code(e) => WorkerError::Code(format!("{what}: {e}")),
+            WorkerError::Node(e) => WorkerError::Node(format!("{what}: {e}")),
+        }
+    }
+}
+
 /// Makes workers for vats: the kernel calls it when a vat has no live worker, with the
 /// bundle's bytes when the `bundles` family holds them.
 pub trait WorkerFactory {
@@ -251,7 +279,7 @@ pub trait WorkerFactory {
         vat: VatId,
         source: &VatSource,
         bundle: Option<&[u8]>,
-    ) -> Result<Box<dyn VatWorker>, String>;
+    ) -> Result<Box<dyn VatWorker>, WorkerError>;
 }
 
 /// Makes QuickJS workers from stored bundles, sharing one bytecode cache.
@@ -267,14 +295,17 @@ impl WorkerFactory for JsWorkers {
         _vat: VatId,
         source: &VatSource,
         bundle: Option<&[u8]>,
-    ) -> Result<Box<dyn VatWorker>, String> {
-        let bytes =
-            bundle.ok_or_else(|| format!("bundle {} is not installed", source.bundle_id))?;
-        let b = bundle::Bundle::parse(bytes).map_err(|e| e.to_string())?;
-        Ok(Box::new(JsWorker::new(
-            &b,
-            self.limits,
-            self.cache.clone(),
-        )?))
+    ) -> Result<Box<dyn VatWorker>, WorkerError> {
+        // Bundles are consensus state: one missing here is this node's store's fault.
+        let bytes = bundle.ok_or_else(|| {
+            WorkerError::Node(format!("bundle {} is not installed", source.bundle_id))
+        })?;
+        // It parsed when it was installed: if this binary refuses it, every node with this
+        // binary does.
+        let b = bundle::Bundle::parse(bytes).map_err(|e| WorkerError::Code(e.to_string()))?;
+        // Only vat-independent set-up runs here (the vat's code loads at startVat), so a
+        // failure is this node's (no runtime, no memory).
+        let w = JsWorker::new(&b, self.limits, self.cache.clone()).map_err(WorkerError::Node)?;
+        Ok(Box::new(w))
     }
 }

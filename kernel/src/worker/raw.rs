@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{
     DeliveryOutcome, SyscallError, SyscallHandler, SyscallReply, VatDelivery, VatSource,
-    VatSyscall, VatWorker, WorkerFactory,
+    VatSyscall, VatWorker, WorkerError, WorkerFactory,
 };
 use crate::refs::VatId;
 
@@ -94,10 +94,13 @@ impl WorkerFactory for RawWorkers {
         vat: VatId,
         source: &VatSource,
         _bundle: Option<&[u8]>,
-    ) -> Result<Box<dyn VatWorker>, String> {
+    ) -> Result<Box<dyn VatWorker>, WorkerError> {
         match self.makers.get_mut(&source.bundle_id) {
             Some(make) => Ok(make(vat)),
-            None => Err(format!("no raw vat registered as {:?}", source.bundle_id)),
+            None => Err(WorkerError::Node(format!(
+                "no raw vat registered as {:?}",
+                source.bundle_id
+            ))),
         }
     }
 }

@@ -9,20 +9,19 @@ import { recorder } from './support.mjs';
 const flush = () => new Promise((r) => setImmediate(r));
 const undef = { body: '#"#undefined"', slots: [] };
 
-// The live incarnation of each store: before the next one starts, it gets the
-// bringOutYourDead the kernel delivers before every upgrade (which persists its counters).
-const previous = new WeakMap();
-
-/** One incarnation over `store`: returns its liveslots, recorded syscalls and root answers. */
+/**
+ * One incarnation over `store`: returns its liveslots, recorded syscalls and root answers.
+ * As the kernel's host does, each delivery ends with `flush` once the vat's jobs have run;
+ * the previous incarnation gets nothing more (no bringOutYourDead): the next one must find
+ * all it needs in the store already.
+ */
 async function incarnation(store, build) {
-  if (previous.has(store)) await previous.get(store).dispatch({ type: 'bringOutYourDead' });
   const { calls, syscall } = recorder(store);
   let ls;
   ls = makeLiveSlots(syscall, {
     loadVat: async () => ({ buildRootObject: (_powers, _params, baggage) => build({ ...ls.vatData, Far: ls.Far }, baggage, ls) }),
   });
   await ls.dispatch({ type: 'startVat', vatParameters: undef });
-  previous.set(store, ls);
   let n = 0;
   const call = async (method, ...args) => {
     n += 1;
@@ -30,6 +29,7 @@ async function incarnation(store, build) {
     const body = `#${JSON.stringify([method, args])}`;
     await ls.dispatch({ type: 'message', target: 'o+0', methargs: { body, slots: [] }, result });
     await flush();
+    ls.flush();
     const r = calls.find((c) => c[0] === 'resolve' && c[1][0].vpid === result);
     assert.ok(r, `no answer to ${method}`);
     const { rejected, data } = r[1][0];
@@ -194,6 +194,7 @@ test('a durable watcher on a local promise fires in the next incarnation (self-s
   const rejection = { body: '#{"incarnationNumber":0,"name":"vatUpgraded","upgradeMessage":"up"}', slots: [] };
   await v2.ls.dispatch({ type: 'notify', resolutions: [{ vpid, rejected: true, data: rejection }] });
   await flush();
+  v2.ls.flush();
   assert.equal(await v2.call('outcome'), 'rejected vatUpgraded 0');
   assert.equal(store.get(`watch.${vpid}`), undefined, 'the watch record is gone once it fired');
 });

@@ -112,8 +112,16 @@ export function deliverNotify(vpid, rejected, body, slots) {
 }
 
 // How the last delivery ended: 0 done, 1 still pending, 2 failed (see `failure()`).
-// A number, not a record: the host asks after every delivery.
+// A number, not a record: the host asks once after every delivery, when the vat's jobs
+// have run, which is when liveslots persists what the delivery changed (`flush`).
 export function outcome() {
+  if (state.error === null) {
+    try {
+      ls.flush();
+    } catch (e) {
+      markFailed(e);
+    }
+  }
   if (state.error !== null) return 2;
   return state.done ? 0 : 1;
 }

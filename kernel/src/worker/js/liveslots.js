@@ -37,22 +37,26 @@ const RangeErrorCtor = RangeError;
  *                   loadVat(): namespace with buildRootObject }
  */
 export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat, onFatal = () => {} } = {}) {
-  // Persisted at the end of every delivery that changed them (flush).
+  // Persisted at the end of every delivery that changed them (flush), so that the next
+  // incarnation finds them in the vatstore however this one ends.
   let counters = { exportID: 1, collectionID: 1, promiseID: 5 };
-  let savedCounters;
+  let countersDirty = false;
   const allocateExportID = () => {
     const id = counters.exportID;
     counters.exportID += 1;
+    countersDirty = true;
     return id;
   };
   const allocateCollectionID = () => {
     const id = counters.collectionID;
     counters.collectionID += 1;
+    countersDirty = true;
     return id;
   };
   const allocatePromiseID = () => {
     const id = counters.promiseID;
     counters.promiseID += 1;
+    countersDirty = true;
     return `p+${id}`;
   };
   const valToSlot = new WeakMap(); // value -> vref
@@ -302,7 +306,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     const raw = vs.get('idCounters');
     if (raw !== undefined) {
       counters = JSON.parse(raw);
-      savedCounters = raw;
+      countersDirty = false;
       return;
     }
     // First incarnation: the kind-handle kind, the store kinds, then baggage (o+d6/1).
@@ -316,18 +320,19 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   }
 
   /**
-   * Persists the counters and kind descriptors. Only the next incarnation reads them, and
-   * every upgrade first delivers bringOutYourDead to the old one, so they are written at
-   * the end of startVat and of every bringOutYourDead rather than after every delivery
-   * (a syscall per delivery otherwise: each send allocates a promise id). Within an
-   * incarnation, replay rebuilds them in memory.
+   * Persists the counters and the durable kinds' descriptors that changed. The host calls
+   * it at the end of every delivery that did not fail (after the vat's jobs ran), so the
+   * kernel holds them as they change: an upgrade needs nothing from this incarnation (not
+   * even a last bringOutYourDead, which may fail) for the next one never to reuse a vref.
+   * A failed delivery leaves them dirty: the kernel may have undone its writes.
+   * Invariant: after any successful delivery, the vatstore's `idCounters` is at least what
+   * this incarnation has allocated.
    */
   function flush() {
     kindsM.flush();
-    const now = JSON.stringify(counters);
-    if (now !== savedCounters) {
-      vs.set('idCounters', now);
-      savedCounters = now;
+    if (countersDirty) {
+      vs.set('idCounters', JSON.stringify(counters));
+      countersDirty = false;
     }
   }
 

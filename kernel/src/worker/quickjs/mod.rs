@@ -11,6 +11,7 @@
 
 mod alloc;
 mod bridge;
+mod math;
 mod modules;
 mod requests;
 
@@ -151,6 +152,7 @@ impl JsWorker {
         limits: JsLimits,
         cache: BytecodeCache,
     ) -> Result<JsWorker, String> {
+        math::ensure_linked();
         let heap = Rc::new(HeapMeter::default());
         // Room for the engine and liveslots on top of the vat's own heap.
         heap.limit.set(limits.heap_bytes.saturating_add(8 << 20));
@@ -255,6 +257,7 @@ impl JsWorker {
     /// fields as arguments, the rest as JSON.
     fn start(&self, delivery: &VatDelivery) -> Result<(), String> {
         self.ctx.with(|ctx| -> Result<(), String> {
+            set_stack_top(&ctx);
             let err = |e| js_error(&ctx, e);
             let restore = |f: &Persistent<Function<'static>>| f.clone().restore(&ctx).map_err(err);
             let strings = |items: &[String]| -> rquickjs::Result<rquickjs::Array<'_>> {
@@ -320,6 +323,24 @@ impl JsWorker {
             let f = f.clone().restore(&ctx).map_err(|e| js_error(&ctx, e))?;
             f.call::<_, T>(()).map_err(|e| js_error(&ctx, e))
         })
+    }
+}
+
+/// Measures the vat's stack from here. QuickJS checks its stack limit against the native
+/// stack pointer it recorded last, which rquickjs records afresh only when it runs a job: a
+/// delivery's first call would otherwise find its room decided by where on the native
+/// stack the previous job happened to run (a replay's call path is deeper than a live
+/// crank's), and the depth at which a vat's recursion overflows, which a vat can observe,
+/// would differ between nodes that took different paths. Called at the same place for
+/// every delivery, the room is the same for all of them.
+#[allow(unsafe_code)]
+fn set_stack_top(ctx: &Ctx<'_>) {
+    // SAFETY: `ctx` is a live context of this runtime, used on the runtime's own thread
+    // (it is inside `Context::with`); JS_UpdateStackTop only reads the stack pointer and
+    // writes two fields of the runtime.
+    unsafe {
+        let rt = rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr());
+        rquickjs::qjs::JS_UpdateStackTop(rt);
     }
 }
 
