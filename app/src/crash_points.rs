@@ -71,3 +71,19 @@ pub fn reached(point: &str) {
         .status();
     std::process::abort();
 }
+
+/// The environment variable of the other injected fault: `VATD_FAIL_READS=<kv-prefix>`
+/// makes every read of a committed `kv` key under the prefix fail from the start, as a
+/// broken disk sector would (the kernel halts at the first crank that reads one, and the
+/// node stops with exit 75). Unset on every real node.
+pub const FAIL_READS_ENV: &str = "VATD_FAIL_READS";
+
+/// Arms the read fault on `store` if `VATD_FAIL_READS` names a prefix.
+pub fn arm_read_faults(store: &mut vatchain_kernel::store::Store) {
+    if let Ok(prefix) = std::env::var(FAIL_READS_ENV) {
+        if !prefix.is_empty() {
+            eprintln!("vatd: {FAIL_READS_ENV}={prefix}: reads of kv keys under it will fail");
+            store.inject_read_faults(Some((vatchain_kernel::store::Cf::Kv, prefix.as_bytes())));
+        }
+    }
+}

@@ -299,3 +299,51 @@ fn bad_txs_are_refused_with_their_reason() {
     assert_eq!(bad.map_err(|e| e.0), Err(codes::INVALID_MSG));
     chain.stop();
 }
+
+/// vat-admin is upgradeable by governance like any vat (its state is durable; what that
+/// keeps working is tested in the kernel's `vat_admin_upgrades_keep_every_admin_node`): the
+/// proposal passes, vat-admin runs the new bundle, and vats go on being upgraded.
+#[test]
+fn governance_upgrades_vat_admin_itself() {
+    let (_home, mut chain, mut alice, mut bob) = fresh();
+    let src = vatchain_kernel::VAT_ADMIN_JS.replace("const VERSION = 1;", "const VERSION = 2;");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.js"), src).expect("write");
+    let r = chain.run_tx(alice.tx(vec![compose::install_bundle(
+        &alice.address,
+        &bundle_bytes(&bundle_json(dir.path())),
+        false,
+    )]));
+    assert_eq!(r.code, 0, "install: {}", r.log);
+    let id = event_attr(&r.events, "install_bundle", "bundle_id").expect("bundle id");
+    let p = pass_proposal(
+        &mut chain,
+        &mut alice,
+        vec![compose::upgrade_vat(
+            vatchain_kernel::VAT_ADMIN_NAME,
+            &id,
+            "",
+            "vat-admin v2",
+        )],
+    );
+    assert_eq!(p["status"], "PROPOSAL_STATUS_PASSED", "{p}");
+    let vat = chain.query(&format!("/vat/{}", vatchain_kernel::VAT_ADMIN_NAME));
+    assert_eq!(vat["incarnationNumber"], 1, "{vat}");
+    assert_eq!(vat["bundleID"], json!(id));
+    // The counter (a genesis vat) still upgrades by governance afterwards.
+    let v2 = demo("counter-v2");
+    let r = chain.run_tx(alice.tx(vec![compose::install_bundle(
+        &alice.address,
+        &bundle_bytes(&v2),
+        true,
+    )]));
+    let v2_id = event_attr(&r.events, "install_bundle", "bundle_id").expect("bundle id");
+    let p = pass_proposal(
+        &mut chain,
+        &mut alice,
+        vec![compose::upgrade_vat("counter", &v2_id, "", "to v2")],
+    );
+    assert_eq!(p["status"], "PROPOSAL_STATUS_PASSED", "{p}");
+    assert_eq!(deliver(&mut chain, &mut bob, "version", ""), json!("v2"));
+    chain.stop();
+}

@@ -345,3 +345,64 @@ fn a_full_disk_or_a_read_only_data_dir_stops_the_node_cleanly_and_it_runs_again(
     twin.process.kill9()?;
     Ok(())
 }
+
+/// A disk that can no longer be read (injected: `VATD_FAIL_READS` fails every read of the
+/// counter vat's vatstore) stops the node with the reason before FinalizeBlock is answered
+/// (exit 75) and commits nothing; once the disk reads again, the node runs the block and
+/// agrees with a twin whose disk never failed.
+#[test]
+fn a_store_that_cannot_be_read_stops_the_node_and_it_runs_again() -> anyhow::Result<()> {
+    let (mut alice, bob) = (Wallet::new(1, 0), Wallet::new(2, 1));
+    let mut chain = Chain::new(&alice, &bob);
+    for h in 1..=4u64 {
+        let tx = alice.tx(vec![compose::deliver(
+            &alice.address.clone(),
+            "counter",
+            "increment",
+            &format!("[{h}]"),
+        )]);
+        chain.blocks.push(vec![tx]);
+    }
+    let twin_home = tempfile::tempdir()?;
+    let mut twin = Node::start(twin_home.path(), &[])?;
+    chain.sync(&mut twin, 4)?;
+
+    let home = tempfile::tempdir()?;
+    let mut n = Node::start(home.path(), &[])?;
+    chain.sync(&mut n, 2)?;
+    let vat = n.abci.query_json("/vat/counter")?;
+    let id = vat["vatID"].as_str().expect("vatID").to_string();
+    n.process.kill9()?;
+    drop(n);
+
+    // Restarted with the counter's vatstore unreadable (nothing of it is cached yet).
+    let prefix = format!("{id}.vs.");
+    let mut n = Node::start(home.path(), &[("VATD_FAIL_READS", &prefix)])?;
+    assert_eq!(n.abci.info()?, (2, chain.hashes[1].clone()));
+    let r = n
+        .abci
+        .finalize_block(3, Chain::time(3), chain.blocks[2].clone());
+    assert!(r.is_err(), "block 3 must not be answered: {r:?}");
+    assert_eq!(n.exit_code()?, Some(75), "{}", n.process.log());
+    let log = n.process.log();
+    assert!(
+        log.contains("the store could not be read") && log.contains("injected"),
+        "{log}"
+    );
+    drop(n);
+
+    let mut n = Node::start(home.path(), &[])?;
+    assert_eq!(
+        n.abci.info()?,
+        (2, chain.hashes[1].clone()),
+        "nothing committed"
+    );
+    chain.sync(&mut n, 4)?;
+    assert_eq!(
+        n.abci.query_json("/data/counter.count")?,
+        serde_json::json!(count_after(4))
+    );
+    n.process.kill9()?;
+    twin.process.kill9()?;
+    Ok(())
+}

@@ -448,6 +448,14 @@ impl Kernel {
 
     /// Records a node-local failure (see [`Kernel::halted`]); the first reason is kept.
     pub(crate) fn halt(&mut self, why: String) {
+        // A failed store read is the root cause of whatever went wrong after it (a replay
+        // that read a missing transcript item diverges, say): name it first.
+        let why = match self.st.store.read_fault() {
+            Some(f) if !why.contains(&f) => {
+                format!("the store could not be read: {f} (then: {why})")
+            }
+            _ => why,
+        };
         tracing::error!(reason = %why, "the kernel stops: a failure of this node's own");
         self.halted.get_or_insert(why);
     }

@@ -38,7 +38,7 @@ pub use refs::{KRef, VRef, VatId};
 pub use state::keys;
 pub use state::objects::RefCount;
 pub use state::promises::PromiseState;
-pub use state::vat_admin::VAT_ADMIN_NAME;
+pub use state::vat_admin::{VAT_ADMIN_JS, VAT_ADMIN_NAME};
 pub use state::vats::VatOptions;
 pub use state::SCHEMA_VERSION;
 pub use store::IoStats;

@@ -231,7 +231,9 @@ pub fn start(config: NodeConfig) -> anyhow::Result<NodeHandle> {
 pub fn open_kernel(db: &Path, config: KernelConfig) -> anyhow::Result<Kernel> {
     std::fs::create_dir_all(db.parent().unwrap_or(Path::new(".")))
         .with_context(|| format!("creating {}", db.display()))?;
-    let store = Store::open(db).with_context(|| format!("opening the DB at {}", db.display()))?;
+    let mut store =
+        Store::open(db).with_context(|| format!("opening the DB at {}", db.display()))?;
+    crate::crash_points::arm_read_faults(&mut store);
     Kernel::new(store, Box::new(JsWorkers::default()), config).context("starting the kernel")
 }
 

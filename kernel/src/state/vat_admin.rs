@@ -19,7 +19,10 @@ use crate::worker::VatSource;
 
 /// The vat-admin vat's name (reserved).
 pub const VAT_ADMIN_NAME: &str = "vatAdmin";
-pub(crate) const VAT_ADMIN_JS: &str = include_str!("vat_admin/vat-admin.js");
+/// The built-in vat-admin vat's source (one module, `vat-admin.js`), which
+/// [`crate::Kernel::install_vat_admin`] installs. Its state is durable, so it can be upgraded
+/// like any vat (to a new version of this source) without breaking any adminNode.
+pub const VAT_ADMIN_JS: &str = include_str!("vat_admin/vat-admin.js");
 
 /// What a kernel hook asks the kernel to do after the delivery.
 pub(crate) enum HookEffect {

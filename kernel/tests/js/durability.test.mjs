@@ -217,3 +217,31 @@ test('vrefs are never reused by a later incarnation', async () => {
   assert.equal(first.length, 2);
   for (const s of second) assert.ok(!first.includes(s), `${s} reused`);
 });
+
+test('promise ids are not reused either, past any number of reservations', async () => {
+  const store = new Map();
+  // Each `tell` sends to an import, allocating a result promise (p+N) per send.
+  const sender = (vd, _baggage, ls) =>
+    vd.Far('root', {
+      tell: (target, n) => {
+        for (let i = 0; i < n; i += 1) ls.E(target).hi(i);
+      },
+    });
+  const sent = (calls) => calls.filter((c) => c[0] === 'send').map((c) => c[3]);
+  const tell = async (inc, n) => {
+    const body = `#${JSON.stringify(['tell', ['$0.Alleged: peer', n]])}`;
+    await inc.ls.dispatch({ type: 'message', target: 'o+0', methargs: { body, slots: ['o-1'] }, result: null });
+    await flush();
+    inc.ls.flush();
+  };
+  const v1 = await incarnation(store, sender);
+  await tell(v1, 150); // more than one reservation's worth
+  await tell(v1, 7);
+  const before = sent(v1.calls);
+  assert.equal(before.length, 157);
+  const v2 = await incarnation(store, sender);
+  await tell(v2, 3);
+  const ids = (vpids) => vpids.map((p) => Number(p.slice(2)));
+  const highest = Math.max(...ids(before));
+  for (const id of ids(sent(v2.calls))) assert.ok(id > highest, `p+${id} reused (had up to p+${highest})`);
+});

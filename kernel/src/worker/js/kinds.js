@@ -45,6 +45,8 @@ export function makeKindManager(deps) {
 
   /** Writes what changed since the last delivery (instance counters). */
   function flush() {
+    // (The host calls this after every delivery; nearly always there is nothing to do.)
+    if (dirtyDescriptors.size === 0) return;
     for (const kindID of [...dirtyDescriptors].sort((a, b) => a - b)) {
       saveDescriptor(kinds.get(kindID));
     }

@@ -37,28 +37,31 @@ const RangeErrorCtor = RangeError;
  *                   loadVat(): namespace with buildRootObject }
  */
 export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat, onFatal = () => {} } = {}) {
-  // Persisted at the end of every delivery that changed them (flush), so that the next
-  // incarnation finds them in the vatstore however this one ends.
+  // The next id of each kind. What is persisted (`idCounters`, by flush at the end of any
+  // delivery that moved it) is a reservation: a limit at least RESERVE past the counter,
+  // renewed only when the counter reaches it. A next incarnation starts at the limits, so
+  // it never reuses an id however this incarnation ends (no last bringOutYourDead needed),
+  // and a vat that allocates a promise per delivery writes once per RESERVE deliveries
+  // rather than every one. Ids skipped at an upgrade are never used; nothing depends on
+  // ids being dense.
+  // Invariant: after any delivery that did not fail, each persisted limit exceeds every id
+  // of its kind this incarnation has handed out.
+  const RESERVE = 100;
   let counters = { exportID: 1, collectionID: 1, promiseID: 5 };
+  let limits = { exportID: 1, collectionID: 1, promiseID: 5 };
   let countersDirty = false;
-  const allocateExportID = () => {
-    const id = counters.exportID;
-    counters.exportID += 1;
-    countersDirty = true;
+  const allocate = (kind) => {
+    const id = counters[kind];
+    counters[kind] = id + 1;
+    if (id + 1 > limits[kind]) {
+      limits[kind] = id + 1 + RESERVE;
+      countersDirty = true;
+    }
     return id;
   };
-  const allocateCollectionID = () => {
-    const id = counters.collectionID;
-    counters.collectionID += 1;
-    countersDirty = true;
-    return id;
-  };
-  const allocatePromiseID = () => {
-    const id = counters.promiseID;
-    counters.promiseID += 1;
-    countersDirty = true;
-    return `p+${id}`;
-  };
+  const allocateExportID = () => allocate('exportID');
+  const allocateCollectionID = () => allocate('collectionID');
+  const allocatePromiseID = () => `p+${allocate('promiseID')}`;
   const valToSlot = new WeakMap(); // value -> vref
   const slotToVal = new Map(); // vref -> WeakRef(value)
   const reachableExports = new Map(); // vref -> value: exports the kernel can reach (strong)
@@ -305,7 +308,9 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   function loadCounters() {
     const raw = vs.get('idCounters');
     if (raw !== undefined) {
-      counters = JSON.parse(raw);
+      // The last incarnation's reservations: this one starts past them.
+      limits = JSON.parse(raw);
+      counters = { ...limits };
       countersDirty = false;
       return;
     }
@@ -320,18 +325,19 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   }
 
   /**
-   * Persists the counters and the durable kinds' descriptors that changed. The host calls
+   * Persists the counters' reservations and the durable kinds' descriptors that changed. The host calls
    * it at the end of every delivery that did not fail (after the vat's jobs ran), so the
    * kernel holds them as they change: an upgrade needs nothing from this incarnation (not
    * even a last bringOutYourDead, which may fail) for the next one never to reuse a vref.
    * A failed delivery leaves them dirty: the kernel may have undone its writes.
-   * Invariant: after any successful delivery, the vatstore's `idCounters` is at least what
-   * this incarnation has allocated.
+   * Invariant: after any successful delivery, the vatstore's `idCounters` exceeds every id
+   * this incarnation has allocated, and each durable descriptor's `nextInstanceID` every
+   * instance id.
    */
   function flush() {
     kindsM.flush();
     if (countersDirty) {
-      vs.set('idCounters', JSON.stringify(counters));
+      vs.set('idCounters', JSON.stringify(limits));
       countersDirty = false;
     }
   }
