@@ -76,6 +76,22 @@ impl Chain {
         }
     }
 
+    /// A chain of `blocks` blocks, block `h` holding one tx that adds `h` to the counter.
+    fn counting(blocks: u64) -> Chain {
+        let (mut alice, bob) = (Wallet::new(1, 0), Wallet::new(2, 1));
+        let mut chain = Chain::new(&alice, &bob);
+        for h in 1..=blocks {
+            let tx = alice.tx(vec![compose::deliver(
+                &alice.address.clone(),
+                "counter",
+                "increment",
+                &format!("[{h}]"),
+            )]);
+            chain.blocks.push(vec![tx]);
+        }
+        chain
+    }
+
     fn time(h: u64) -> u64 {
         1_000 + 5 * h
     }
@@ -138,17 +154,7 @@ fn fastrand_like(seed: u64) -> impl FnMut() -> usize {
 #[test]
 fn a_kill_at_each_crash_point_loses_nothing_committed_and_keeps_nothing_else() -> anyhow::Result<()>
 {
-    let (mut alice, bob) = (Wallet::new(1, 0), Wallet::new(2, 1));
-    let mut chain = Chain::new(&alice, &bob);
-    for h in 1..=12u64 {
-        let tx = alice.tx(vec![compose::deliver(
-            &alice.address.clone(),
-            "counter",
-            "increment",
-            &format!("[{h}]"),
-        )]);
-        chain.blocks.push(vec![tx]);
-    }
+    let mut chain = Chain::counting(12);
     let twin_home = tempfile::tempdir()?;
     let mut twin = Node::start(twin_home.path(), &[])?;
     chain.sync(&mut twin, 12)?;
@@ -352,17 +358,7 @@ fn a_full_disk_or_a_read_only_data_dir_stops_the_node_cleanly_and_it_runs_again(
 /// agrees with a twin whose disk never failed.
 #[test]
 fn a_store_that_cannot_be_read_stops_the_node_and_it_runs_again() -> anyhow::Result<()> {
-    let (mut alice, bob) = (Wallet::new(1, 0), Wallet::new(2, 1));
-    let mut chain = Chain::new(&alice, &bob);
-    for h in 1..=4u64 {
-        let tx = alice.tx(vec![compose::deliver(
-            &alice.address.clone(),
-            "counter",
-            "increment",
-            &format!("[{h}]"),
-        )]);
-        chain.blocks.push(vec![tx]);
-    }
+    let mut chain = Chain::counting(4);
     let twin_home = tempfile::tempdir()?;
     let mut twin = Node::start(twin_home.path(), &[])?;
     chain.sync(&mut twin, 4)?;

@@ -109,7 +109,7 @@ impl Kernel {
             return Err(UpgradeError::Halted(why.to_string()));
         }
         let (report, outcome) = self.upgrade_in_crank(v, &req, false);
-        self.end_or_abort_crank();
+        self.end_crank();
         outcome.map(|()| report)
     }
 
@@ -142,7 +142,7 @@ impl Kernel {
             };
         }
         let (report, outcome) = self.upgrade_in_crank(v, &req, true);
-        self.end_or_abort_crank();
+        self.end_crank();
         DryRun { report, outcome }
     }
 

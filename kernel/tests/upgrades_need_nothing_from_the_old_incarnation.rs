@@ -147,6 +147,16 @@ fn world() -> World {
     }
 }
 
+/// Leaves the old incarnation a finalizer that exhausts `mode` ("meter" or "heap") at the
+/// next full collection, i.e. in its pre-upgrade bringOutYourDead.
+fn arm(w: &mut World, mode: &str) {
+    let body = format!("#[\"arm\",[\"{mode}\"]]");
+    assert_eq!(
+        call(&mut w.k, w.root, &body, &[]),
+        fulfilled("#\"#undefined\"")
+    );
+}
+
 fn upgrade(w: &mut World) -> UpgradeReport {
     let req = support::js::upgrade_request(&w.v2, "fix", "#{}");
     w.k.upgrade_vat(w.v, req).expect("the upgrade succeeds")
@@ -203,10 +213,7 @@ fn check_after(w: &mut World, report: &UpgradeReport) {
 #[test]
 fn a_bringoutyourdead_out_of_meter_is_skipped_and_the_upgrade_goes_on() {
     let mut w = world();
-    assert_eq!(
-        call(&mut w.k, w.root, "#[\"arm\",[\"meter\"]]", &[]),
-        fulfilled("#\"#undefined\"")
-    );
+    arm(&mut w, "meter");
     let span_before = w.k.transcript_spans(w.v).last().cloned().expect("span");
     let report = upgrade(&mut w);
     let why = report.boyd_skipped.clone().expect("the BOYD was skipped");
@@ -220,10 +227,7 @@ fn a_bringoutyourdead_out_of_meter_is_skipped_and_the_upgrade_goes_on() {
 #[test]
 fn a_bringoutyourdead_out_of_heap_is_skipped_and_the_upgrade_goes_on() {
     let mut w = world();
-    assert_eq!(
-        call(&mut w.k, w.root, "#[\"arm\",[\"heap\"]]", &[]),
-        fulfilled("#\"#undefined\"")
-    );
+    arm(&mut w, "heap");
     let report = upgrade(&mut w);
     let why = report.boyd_skipped.clone().expect("the BOYD was skipped");
     assert!(why.contains("memory limit"), "{why}");

@@ -163,20 +163,13 @@ impl Kernel {
             Work::Host(ev) => self.process_host(ev, &mut report),
             Work::Run(ev) => self.process(ev, &mut report),
         }
-        self.check_store();
+        self.end_crank();
+        // A node-local failure struck this crank: none of it happened (end_crank aborted
+        // it; the event it took stays queued), so a restart runs it as every other node does.
         if self.halted.is_some() {
-            // A node-local failure struck this crank: none of it happened (the event it
-            // took stays queued), so a restart runs it as every other node does.
-            self.st.store.abort_crank();
             return None;
         }
-        self.end_crank();
         Some(report)
-    }
-
-    /// Ends the crank, or aborts it if a node-local failure halted the kernel during it.
-    pub(crate) fn end_or_abort_crank(&mut self) {
-        self.end_crank();
     }
 
     /// Halts the kernel if a read of the store failed (the read answered "absent", so what

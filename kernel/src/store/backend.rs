@@ -47,6 +47,12 @@ impl Backend {
         self.fault.borrow().clone()
     }
 
+    /// Whether a read has failed since open (without copying the reason: asked on every
+    /// read that misses).
+    pub(crate) fn has_read_fault(&self) -> bool {
+        self.fault.borrow().is_some()
+    }
+
     /// From now on, reads of `cf` keys under `prefix` fail as a broken disk's would (`None`:
     /// no more injected failures; one already recorded stays).
     pub(crate) fn inject_read_faults(&mut self, at: Option<(Cf, Vec<u8>)>) {

@@ -297,7 +297,7 @@ impl Store {
                 let v = self.cache.get(key, || self.backend_get(cf, key));
                 let bytes = self.absent_read_bytes.get();
                 // (After a failed read nothing is known to be absent.)
-                let failed = self.backend.read_fault().is_some();
+                let failed = self.backend.has_read_fault();
                 if v.is_none() && !failed && bytes < MAX_ABSENT_READ_BYTES {
                     // Most such keys are about to be made (a c-list entry, say), and many
                     // are gone again within the block.
