@@ -3,15 +3,21 @@
 //! bits of the `libm` crate (a port of musl's libm), not of the system's C library: the
 //! known vectors below are inputs where glibc 2.36 rounds the last bit the other way
 //! (found by comparing the two on random inputs), so this fails if QuickJS ever calls the
-//! system's functions again. And the depth at which a vat's recursion hits the stack limit,
-//! which a vat can catch and turn into data, is the same live and after a replay (the
-//! replay checks it, since the answer is in the transcript).
+//! system's functions again.
+//!
+//! And the depth at which a vat's recursion hits the stack limit, which a vat can catch and
+//! turn into data, is the same on every node: live and after a replay (the replay checks it,
+//! since the answer is in the transcript), and whatever the binary's native frame sizes. A
+//! binary whose frames are k times larger is, to QuickJS, the same as one with k times less
+//! native room, so the tests vary the room: the deterministic limit (the patched engine's
+//! frame-cost count, worker/quickjs/stack.rs) must give the same depth at every room, where
+//! the native limit alone does not.
 
 mod support;
 
 use support::js::{call, create, fixture, named};
 use vatchain_kernel::store::Store;
-use vatchain_kernel::worker::JsWorkers;
+use vatchain_kernel::worker::{JsLimits, JsWorkers};
 use vatchain_kernel::{Kernel, KernelConfig, PromiseState, RunBudget};
 
 /// (function, x bits, y bits, the result's bits as `libm` computes them); glibc 2.36 gives
@@ -423,4 +429,100 @@ fn a_caught_stack_overflow_happens_at_the_same_depth_live_and_in_replay() {
         );
         assert_eq!(again, PromiseState::Fulfilled(first.clone()));
     }
+}
+
+/// A kernel running the numbers vat with the given stack limits; returns it and the root.
+fn numbers_vat_with(js_stack_bytes: u32, native_bytes: usize) -> (Kernel, vatchain_kernel::KRef) {
+    let workers = JsWorkers {
+        limits: JsLimits {
+            js_stack_bytes,
+            stack_bytes: native_bytes,
+            ..JsLimits::default()
+        },
+        ..JsWorkers::default()
+    };
+    let mut k = Kernel::new(
+        Store::in_memory(),
+        Box::new(workers),
+        KernelConfig::default(),
+    )
+    .expect("kernel");
+    let id = k.install_bundle(&fixture("numbers")).expect("install");
+    let (_, root) = create(&mut k, &id, named("numbers"), "#{}");
+    k.run(RunBudget::UNLIMITED);
+    (k, root)
+}
+
+/// The depth the vat reaches through `through` before a caught RangeError.
+fn depth_through(k: &mut Kernel, root: vatchain_kernel::KRef, through: &str) -> i64 {
+    match call(k, root, &format!("#[\"depth\",[\"{through}\"]]"), &[]) {
+        PromiseState::Fulfilled(d) => d.body[1..].parse().expect("a number"),
+        other => panic!("depth through {through} failed: {other:?}"),
+    }
+}
+
+/// What stands between two levels of recursion in the fixture: a plain call, a builtin
+/// calling back (Array.prototype.map), a getter, Reflect.apply. With the depth each reaches
+/// under the default limit: these numbers are consensus data (a vat can return them), so a
+/// change to them, by a change to liveslots or to the engine's frame costs, is a consensus
+/// change and must be one on purpose.
+const DEPTHS: &[(&str, i64)] = &[("call", 977), ("map", 761), ("getter", 655), ("apply", 727)];
+
+#[test]
+fn the_depth_limit_is_the_same_whatever_the_native_frame_sizes() {
+    let default = JsLimits::default();
+    // Native room of a quarter, all, and four times ours: frames four times larger than
+    // ours, ours, a quarter of ours.
+    let rooms = [
+        default.stack_bytes / 4,
+        default.stack_bytes,
+        default.stack_bytes * 4,
+    ];
+    for room in rooms {
+        let (mut k, root) = numbers_vat_with(default.js_stack_bytes, room);
+        for (through, expected) in DEPTHS {
+            let got = depth_through(&mut k, root, through);
+            assert_eq!(
+                got, *expected,
+                "through {through} with {room} bytes of native room the recursion got {got} deep"
+            );
+        }
+    }
+}
+
+#[test]
+fn without_the_deterministic_limit_the_depth_follows_the_native_room() {
+    // What the test above rules out: the native limit alone lets the room, that is the
+    // binary's frame sizes, decide the depth.
+    let depth_at = |room: usize| {
+        let (mut k, root) = numbers_vat_with(0, room);
+        depth_through(&mut k, root, "call")
+    };
+    let (small, large) = (depth_at(1 << 20), depth_at(4 << 20));
+    assert!(
+        large > 3 * small,
+        "native room ×4 took the depth from {small} to {large}"
+    );
+}
+
+#[test]
+fn native_only_recursion_fails_the_delivery_even_when_caught() {
+    let (mut k, root) = numbers_vat_with(JsLimits::default().js_stack_bytes, 16 << 20);
+    // Nested data within the native room: JSON.stringify recurses in C and succeeds.
+    let PromiseState::Fulfilled(ok) = call(&mut k, root, "#[\"nested\",[10000]]", &[]) else {
+        panic!("a 10,000-deep array did not stringify");
+    };
+    assert_eq!(ok.body, "#20002");
+    // Past it: the vat catches the RangeError, but where the native limit falls depends on
+    // the binary, so the delivery fails as a resource limit and its result says why.
+    match call(&mut k, root, "#[\"nested\",[400000]]", &[]) {
+        PromiseState::Rejected(why) => assert!(
+            why.body.contains("native stack exhausted"),
+            "rejected with {}",
+            why.body
+        ),
+        other => panic!("a 400,000-deep stringify gave {other:?}"),
+    }
+    // A resource limit rolls the message back; the vat is not terminated for it.
+    assert_eq!(depth_through(&mut k, root, "call"), DEPTHS[0].1);
 }

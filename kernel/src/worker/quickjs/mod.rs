@@ -6,14 +6,16 @@
 //! frees the rest at the same instruction everywhere); exact heap accounting with a hard
 //! limit ([`alloc`]); a per-delivery computron meter from the interrupt handler, which
 //! fires about once per 10,000 branches and aborts with an uncatchable error.
-//! Remaining risks: `Math.sin/exp/pow` use the system libm, and the depth at which a stack
-//! overflow is raised depends on native stack use (nodes must run the same binary).
+//! `Math.sin/exp/pow…` come from our own deterministic libm ([`math`]), and the depth at
+//! which recursion fails is a deterministic limit on frame costs, not on native stack use
+//! ([`stack`]).
 
 mod alloc;
 mod bridge;
 mod math;
 mod modules;
 mod requests;
+mod stack;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -28,6 +30,7 @@ use self::alloc::{HeapMeter, MeteredAlloc};
 use self::bridge::Bridge;
 pub use self::modules::BytecodeCache;
 use self::modules::{BundleLoader, BundleResolver, Sources, INSTANCE};
+use self::stack::VatStack;
 use super::bundle::Bundle;
 use super::{DeliveryOutcome, SyscallHandler, SyscallReply, VatDelivery, VatWorker};
 
@@ -55,7 +58,13 @@ pub struct JsLimits {
     pub heap_bytes: usize,
     /// Computrons (interrupt ticks, ~10,000 branches each) one delivery may use.
     pub delivery_computrons: u64,
-    /// Native stack the engine may use, in bytes.
+    /// The deterministic stack limit vat code meets: the sum of its frames' costs (a fixed
+    /// cost per call plus the bytes of the callee's locals; see [`stack`]), the same on
+    /// every machine whatever the binary's native frame sizes.
+    pub js_stack_bytes: u32,
+    /// Native stack QuickJS may use, in bytes: a safety net that JS recursion must never
+    /// reach before `js_stack_bytes`; the worker maps a stack of its own this large (plus
+    /// room for the host), committed only as it is touched.
     pub stack_bytes: usize,
 }
 
@@ -65,7 +74,13 @@ impl Default for JsLimits {
             heap_bytes: 64 << 20,
             // About a third of a second of JS on our machine (see "Metering").
             delivery_computrons: 5_000,
-            stack_bytes: 256 << 10,
+            // About 1,900 calls of a small function (a fixed 512 bytes per bytecode call, 256
+            // per builtin, plus 16 per local and operand slot). Our build's native use per
+            // such level is 1.2 to 1.8 times that (measured through plain calls, getters,
+            // Reflect.apply and Array.prototype.map), so 16 MiB of native room leaves a
+            // binary with frames several times larger still meeting this limit first.
+            js_stack_bytes: 1 << 20,
+            stack_bytes: 16 << 20,
         }
     }
 }
@@ -126,6 +141,8 @@ pub struct JsWorker {
     replaying: bool,
     /// The kernel's limit for live deliveries (`None`: `limits.delivery_computrons`).
     delivery_limit: Option<u64>,
+    /// The native stack every call into JS runs on (declared after `rt`: dropped after it).
+    stack: VatStack,
 }
 
 fn js_error(ctx: &Ctx<'_>, e: rquickjs::Error) -> String {
@@ -159,6 +176,7 @@ impl JsWorker {
         let rt = Runtime::new_with_alloc(MeteredAlloc::new(heap.clone()))
             .map_err(|e| format!("cannot create a QuickJS runtime: {e}"))?;
         rt.set_max_stack_size(limits.stack_bytes);
+        let stack = VatStack::new(limits.stack_bytes)?;
         rt.set_gc_threshold(usize::MAX);
         let meter = Rc::new(Meter::default());
         meter.limit.set(u64::MAX);
@@ -182,32 +200,37 @@ impl JsWorker {
         let bridge = Bridge::default();
         let b = bridge.clone();
         let sys_meter = meter.clone();
-        let setup = ctx.with(
-            |ctx| -> Result<[Persistent<Function<'static>>; 5], String> {
-                let sys = syscall_function(&ctx, b, sys_meter).map_err(|e| js_error(&ctx, e))?;
-                let gc = Function::new(ctx.clone(), |ctx: Ctx<'_>| ctx.run_gc())
-                    .map_err(|e| js_error(&ctx, e))?;
-                let g = ctx.globals();
-                g.set("__syscall", sys).map_err(|e| js_error(&ctx, e))?;
-                g.set("__gc", gc).map_err(|e| js_error(&ctx, e))?;
-                let instance = Module::import(&ctx, INSTANCE).map_err(|e| js_error(&ctx, e))?;
-                let ns: rquickjs::Object = instance.finish().map_err(|e| js_error(&ctx, e))?;
-                let export = |name: &str| -> Result<Persistent<Function<'static>>, String> {
-                    let f: Function = ns.get(name).map_err(|e| js_error(&ctx, e))?;
-                    Ok(Persistent::save(&ctx, f))
-                };
-                let fns = [
-                    export("deliver")?,
-                    export("deliverMessage")?,
-                    export("deliverNotify")?,
-                    export("outcome")?,
-                    export("failure")?,
-                ];
-                ctx.eval::<(), _>(include_str!("../js/lockdown.js"))
-                    .map_err(|e| format!("lockdown failed: {}", js_error(&ctx, e)))?;
-                Ok(fns)
-            },
-        )?;
+        let setup = stack.on_stack(|| {
+            ctx.with(
+                |ctx| -> Result<[Persistent<Function<'static>>; 5], String> {
+                    stack::set_stack_top(&ctx);
+                    stack::set_js_stack_limit(&ctx, limits.js_stack_bytes);
+                    let sys =
+                        syscall_function(&ctx, b, sys_meter).map_err(|e| js_error(&ctx, e))?;
+                    let gc = Function::new(ctx.clone(), |ctx: Ctx<'_>| ctx.run_gc())
+                        .map_err(|e| js_error(&ctx, e))?;
+                    let g = ctx.globals();
+                    g.set("__syscall", sys).map_err(|e| js_error(&ctx, e))?;
+                    g.set("__gc", gc).map_err(|e| js_error(&ctx, e))?;
+                    let instance = Module::import(&ctx, INSTANCE).map_err(|e| js_error(&ctx, e))?;
+                    let ns: rquickjs::Object = instance.finish().map_err(|e| js_error(&ctx, e))?;
+                    let export = |name: &str| -> Result<Persistent<Function<'static>>, String> {
+                        let f: Function = ns.get(name).map_err(|e| js_error(&ctx, e))?;
+                        Ok(Persistent::save(&ctx, f))
+                    };
+                    let fns = [
+                        export("deliver")?,
+                        export("deliverMessage")?,
+                        export("deliverNotify")?,
+                        export("outcome")?,
+                        export("failure")?,
+                    ];
+                    ctx.eval::<(), _>(include_str!("../js/lockdown.js"))
+                        .map_err(|e| format!("lockdown failed: {}", js_error(&ctx, e)))?;
+                    Ok(fns)
+                },
+            )
+        })?;
         let [deliver_fn, message_fn, notify_fn, outcome_fn, failure_fn] = setup;
         Ok(JsWorker {
             deliver_fn,
@@ -223,6 +246,7 @@ impl JsWorker {
             limits,
             replaying: false,
             delivery_limit: None,
+            stack,
         })
     }
 
@@ -257,7 +281,7 @@ impl JsWorker {
     /// fields as arguments, the rest as JSON.
     fn start(&self, delivery: &VatDelivery) -> Result<(), String> {
         self.ctx.with(|ctx| -> Result<(), String> {
-            set_stack_top(&ctx);
+            stack::set_stack_top(&ctx);
             let err = |e| js_error(&ctx, e);
             let restore = |f: &Persistent<Function<'static>>| f.clone().restore(&ctx).map_err(err);
             let strings = |items: &[String]| -> rquickjs::Result<rquickjs::Array<'_>> {
@@ -298,7 +322,7 @@ impl JsWorker {
         })
     }
 
-    fn run(&mut self, delivery: &VatDelivery) -> Result<(), String> {
+    fn run(&self, delivery: &VatDelivery) -> Result<(), String> {
         self.start(delivery)?;
         self.drain()?;
         let status = self.call_js::<i32>(&self.outcome_fn)?;
@@ -323,24 +347,6 @@ impl JsWorker {
             let f = f.clone().restore(&ctx).map_err(|e| js_error(&ctx, e))?;
             f.call::<_, T>(()).map_err(|e| js_error(&ctx, e))
         })
-    }
-}
-
-/// Measures the vat's stack from here. QuickJS checks its stack limit against the native
-/// stack pointer it recorded last, which rquickjs records afresh only when it runs a job: a
-/// delivery's first call would otherwise find its room decided by where on the native
-/// stack the previous job happened to run (a replay's call path is deeper than a live
-/// crank's), and the depth at which a vat's recursion overflows, which a vat can observe,
-/// would differ between nodes that took different paths. Called at the same place for
-/// every delivery, the room is the same for all of them.
-#[allow(unsafe_code)]
-fn set_stack_top(ctx: &Ctx<'_>) {
-    // SAFETY: `ctx` is a live context of this runtime, used on the runtime's own thread
-    // (it is inside `Context::with`); JS_UpdateStackTop only reads the stack pointer and
-    // writes two fields of the runtime.
-    unsafe {
-        let rt = rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr());
-        rquickjs::qjs::JS_UpdateStackTop(rt);
     }
 }
 
@@ -415,10 +421,14 @@ impl VatWorker for JsWorker {
             .limit
             .set(self.limits.heap_bytes.saturating_add(8 << 20));
         let bridge = self.bridge.clone();
-        let result = bridge.with_handler(syscalls, || self.run(delivery));
+        let result = self
+            .stack
+            .on_stack(|| bridge.with_handler(syscalls, || self.run(delivery)));
+        let native_exhausted = self.ctx.with(|ctx| stack::take_native_exhausted(&ctx));
         self.meter.limit.set(u64::MAX);
         let computrons = 1 + self.meter.used();
-        let resource_limit = self.meter.exceeded.get() || self.heap.exceeded.get();
+        let resource_limit =
+            self.meter.exceeded.get() || self.heap.exceeded.get() || native_exhausted;
         let status = if self.meter.exceeded.get() {
             Err(format!(
                 "computron limit exceeded: the delivery ran past {limit} computrons"
@@ -427,6 +437,12 @@ impl VatWorker for JsWorker {
             Err(format!(
                 "memory limit exceeded: the vat heap would pass {} bytes",
                 self.limits.heap_bytes
+            ))
+        } else if native_exhausted {
+            Err(format!(
+                "native stack exhausted: native recursion (nested data, proxies, bound \
+                 functions) passed {} bytes",
+                self.limits.stack_bytes
             ))
         } else {
             result
