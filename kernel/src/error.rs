@@ -33,6 +33,12 @@ pub enum KernelError {
     UnknownVat(String),
     #[error("bad bundle: {0}")]
     Bundle(#[from] BundleError),
+    #[error("bundle {0} is not installed")]
+    UnknownBundle(String),
+    #[error("bad bundle name {0:?}: use 1 to 200 characters")]
+    BadBundleName(String),
+    #[error("bootstrap() was already queued, to {0}")]
+    AlreadyBootstrapped(String),
     #[error("cannot open the slog file {path}: {reason}")]
     Slog { path: String, reason: String },
 }

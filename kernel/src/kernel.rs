@@ -286,9 +286,89 @@ impl Kernel {
             self.st
                 .store
                 .set(Cf::Bundles, id.as_bytes(), &b.canonical_bytes());
+            self.st.notify_bundle_installed(&id);
             self.st.store.commit_crank();
         }
         Ok(id)
+    }
+
+    /// Registers `bundle_id` (installed) under `name`, for vat-admin's
+    /// `getNamedBundleCap(name)` and `createVatByName(name)` (upstream's named bundles, set
+    /// up from the chain's genesis). A name may be pointed at a new bundle later.
+    pub fn name_bundle(&mut self, name: &str, bundle_id: &str) -> Result<(), KernelError> {
+        self.ready()?;
+        if name.is_empty() || name.len() > 200 {
+            return Err(KernelError::BadBundleName(name.to_string()));
+        }
+        if !self.has_bundle(bundle_id) {
+            return Err(KernelError::UnknownBundle(bundle_id.to_string()));
+        }
+        self.st.set(&keys::named_bundle(name), bundle_id);
+        self.st.store.commit_crank();
+        Ok(())
+    }
+
+    /// The bundle registered under `name` ([`Kernel::name_bundle`]).
+    pub fn named_bundle(&self, name: &str) -> Option<String> {
+        self.st.named_bundle(name)
+    }
+
+    /// Queues `bootstrap(vats, devices)` to the root of static vat `v`, as upstream's
+    /// kernel does to the vat its config names: `vats` maps every static vat's name
+    /// (vat-admin's is `vatAdmin`) to its root, `devices.vatAdmin` is what
+    /// `E(vats.vatAdmin).createVatAdminService(devices.vatAdmin)` takes. Once per kernel.
+    pub fn bootstrap(&mut self, v: VatId) -> Result<(), KernelError> {
+        self.ready()?;
+        if !self.st.vat_is_live(v) || self.st.vat_options(v).is_some_and(|o| o.dynamic) {
+            return Err(KernelError::UnknownVat(v.to_string()));
+        }
+        if let Some(done) = self.st.get(keys::BOOTSTRAP) {
+            return Err(KernelError::AlreadyBootstrapped(done));
+        }
+        let mut slots = Vec::new();
+        let mut vats = serde_json::Map::new();
+        let names: Vec<String> = self.st.get_json(keys::VAT_NAMES).unwrap_or_default();
+        let mut named: Vec<(String, KRef)> = Vec::new();
+        for name in names {
+            let root = self
+                .st
+                .vat_id_by_name(&name)
+                .filter(|w| self.st.vat_is_live(*w))
+                .and_then(|w| self.st.clist_kref(w, "o+0"));
+            if let Some(root) = root {
+                named.push((name, root));
+            }
+        }
+        named.sort();
+        let slot_of = |k: KRef, slots: &mut Vec<KRef>| {
+            let i = slots.iter().position(|s| *s == k).unwrap_or_else(|| {
+                slots.push(k);
+                slots.len() - 1
+            });
+            serde_json::Value::String(format!("${i}.Alleged: root"))
+        };
+        for (name, root) in &named {
+            vats.insert(name.clone(), slot_of(*root, &mut slots));
+        }
+        let mut devices = serde_json::Map::new();
+        if let Some(admin) = named.iter().find(|(n, _)| n == VAT_ADMIN_NAME) {
+            devices.insert("vatAdmin".into(), slot_of(admin.1, &mut slots));
+        }
+        let methargs = capdata::methargs(
+            "bootstrap",
+            vec![
+                serde_json::Value::Object(vats),
+                serde_json::Value::Object(devices),
+            ],
+            slots,
+        );
+        let target = self
+            .st
+            .clist_kref(v, "o+0")
+            .ok_or_else(|| KernelError::UnknownVat(v.to_string()))?;
+        self.st.set(keys::BOOTSTRAP, &v.to_string());
+        self.queue_to_kref(target, methargs, false)?;
+        Ok(())
     }
 
     /// Whether the `bundles` family holds `bundle_id`.
@@ -311,6 +391,21 @@ impl Kernel {
     /// Live vats, static then dynamic, in creation order.
     pub fn vats(&self) -> Vec<VatId> {
         self.st.live_vats()
+    }
+
+    /// A live vat's options.
+    pub fn vat_options(&self, v: VatId) -> Option<VatOptions> {
+        self.st.vat_options(v).filter(|_| self.st.vat_is_live(v))
+    }
+
+    /// A live vat's name.
+    pub fn vat_name(&self, v: VatId) -> Option<String> {
+        self.vat_options(v).map(|o| o.name)
+    }
+
+    /// A live vat's own reap interval (`None`: the kernel default).
+    pub fn vat_reap_interval(&self, v: VatId) -> Option<u64> {
+        self.vat_options(v).and_then(|o| o.reap_interval)
     }
 
     /// The kernel object of a vat's root.
@@ -474,7 +569,7 @@ impl Kernel {
         self.drop_worker(v);
         let why = capdata::error(reason);
         self.st.notify_vat_admin(v, true, &why);
-        self.st.terminate_vat(v, &why);
+        self.st.terminate_vat(v);
         self.end_crank();
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The structured crank log ("slog"): one JSON line per delivery, for operators and for
-//! debugging determinism. Not consensus state: a node may switch it on or off freely.
+//! debugging determinism, and the vats' console output. Not consensus state: a node may
+//! switch it on or off freely.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -7,7 +8,7 @@ use std::path::Path;
 
 use crate::refs::VatId;
 use crate::transcript::SyscallRecord;
-use crate::worker::VatDelivery;
+use crate::worker::{ConsoleLine, VatDelivery};
 
 pub(crate) struct Slog {
     out: BufWriter<File>,
@@ -40,6 +41,20 @@ impl Slog {
             "status": match failure { None => serde_json::json!("ok"), Some(f) => serde_json::json!({ "failed": f }) },
         });
         self.write(&line);
+    }
+
+    /// A vat's console output during a live delivery (`"type": "console"`, one line each).
+    pub(crate) fn console(&mut self, crank: u64, vat: VatId, lines: &[ConsoleLine]) {
+        for l in lines {
+            let line = serde_json::json!({
+                "type": "console",
+                "crank": crank,
+                "vatID": vat.to_string(),
+                "level": l.level,
+                "text": l.text,
+            });
+            self.write(&line);
+        }
     }
 
     /// A kernel decision about a vat that is not a delivery (`"type": kind`), with why.

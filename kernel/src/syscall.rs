@@ -461,7 +461,7 @@ impl SyscallCtx<'_> {
     fn abandon_exports(&mut self, vrefs: &[String]) -> Outcome {
         for (_, k) in self.gc_refs(vrefs, true)? {
             self.st.delete_clist_entry(self.vat, k);
-            self.st.orphan_object(k, None);
+            self.st.orphan_object(k);
         }
         Ok(SyscallReply::Done)
     }

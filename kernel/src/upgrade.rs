@@ -10,7 +10,7 @@
 //!    `{ name: "vatUpgraded", upgradeMessage, incarnationNumber: old }`, deleting the vat's
 //!    c-list entry unless the vat subscribed to it itself (then the notify queued to the new
 //!    incarnation removes it); abandon every non-durable export (`o+N` but `o+0`, `o+v…`),
-//!    whose sends from then on reject with the same disconnection value; drop and retire
+//!    whose sends from then on reject with upstream's `Error('vat terminated')`; drop and retire
 //!    every import no stored data names (only the old heap held it);
 //! 3. close the transcript span (kept, never erased) and open one with incarnation + 1,
 //!    recording the new bundle and vat parameters;
@@ -66,7 +66,8 @@ pub enum UpgradeError {
     BadParameters(KRef),
     #[error("this node cannot run the upgrade (a failure of its own; it must stop): {0}")]
     Halted(String),
-    #[error("the new version failed startVat: {0}")]
+    /// Upstream's wording first (what an upgrade's caller sees there), then the reason.
+    #[error("vat-upgrade failure: the new version failed startVat: {0}")]
     StartVat(String),
 }
 
@@ -77,7 +78,8 @@ pub struct DryRun {
     pub outcome: Result<(), UpgradeError>,
 }
 
-/// The value promises and abandoned objects of an upgraded vat are rejected with.
+/// The value an upgraded vat's decided promises are rejected with (its abandoned objects'
+/// sends reject with `Error('vat terminated')`, as upstream's do).
 pub(crate) fn disconnection(upgrade_message: &str, old_incarnation: u64) -> KCapData {
     crate::capdata::json(&serde_json::json!({
         "incarnationNumber": old_incarnation,
@@ -204,7 +206,7 @@ impl Kernel {
         let why = disconnection(&req.upgrade_message, report.old_incarnation);
         let leak = self.legacy_v2();
         report.rejected_promises = self.st.reject_decided_promises(v, &why, leak);
-        report.abandoned_exports = self.st.abandon_non_durable_exports(v, &why);
+        report.abandoned_exports = self.st.abandon_non_durable_exports(v);
         report.released_imports = self.st.release_heap_only_imports(v);
 
         // 3. A new span, source and parameters.
@@ -312,6 +314,11 @@ impl Kernel {
         report.computrons = r.computrons;
         if let Err(e) = &outcome {
             tracing::warn!(vat = %vat_id, reason = %e, "vat upgrade failed; the old version goes on");
+            // The caller's rejection says only `vat-upgrade failure`; the reason is here.
+            if let Some(slog) = &mut self.slog {
+                let crank = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
+                slog.note(crank, vat_id, "upgrade-failed", &e.to_string());
+            }
         }
         upgrade_callback(
             &mut self.st,
@@ -332,7 +339,15 @@ fn upgrade_callback(st: &mut KState, upgrade_id: u64, outcome: Result<u64, Upgra
             serde_json::json!(n),
         ],
         Err(e) => {
-            let msg = format!("vat-upgrade failure: {e}");
+            // The new version failed: upstream's value exactly (vat code cannot see why; the
+            // reason is in the slog, as upstream keeps it in the console), which upstream
+            // code compares. A request the kernel refused before trying (no such bundle, bad
+            // parameters) names its cause, as upstream's vat-admin refuses a bad bundlecap
+            // with its own error before any upgrade starts.
+            let msg = match e {
+                UpgradeError::StartVat(_) => "vat-upgrade failure".to_string(),
+                other => format!("vat-upgrade failure: {other}"),
+            };
             vec![
                 serde_json::json!(upgrade_id),
                 serde_json::json!(false),

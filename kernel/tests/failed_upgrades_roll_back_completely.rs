@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use support::js::{
     audit, call, call_for_objects, create, dump_without_crank_number, fixture, fulfilled,
-    js_kernel, named, upgrade_request,
+    js_kernel, js_kernel_with_slog, named, slog_lines, upgrade_request,
 };
 use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::store::Cf;
@@ -197,8 +197,10 @@ fn a_limit_reached_during_start_vat() {
 }
 
 #[test]
-fn through_vat_admin_the_requester_learns_the_cause_and_the_vat_is_untouched() {
-    let mut k = js_kernel();
+fn through_vat_admin_the_requester_gets_upstreams_failure_and_the_slog_the_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let slog = dir.path().join("slog");
+    let mut k = js_kernel_with_slog(&slog);
     k.install_vat_admin().expect("vat-admin");
     let service = k.vat_admin_service().expect("service");
     let v1 = k.install_bundle(&fixture("durable-v1")).expect("v1");
@@ -232,13 +234,19 @@ fn through_vat_admin_the_requester_learns_the_cause_and_the_vat_is_untouched() {
     let PromiseState::Fulfilled(answer) = call(&mut k, creator, &up, &[]) else {
         panic!("upgrade() should settle");
     };
-    assert!(
-        answer.body.contains("the new version failed startVat")
-            && answer.body.contains("v2 refuses to start"),
-        "{}",
-        answer.body
-    );
+    // Upstream's rejection exactly: `Error('vat-upgrade failure')`, no details for vat code.
+    assert_eq!(answer.body, "#\"upgrade failed: vat-upgrade failure\"");
     assert!(vat_state(&k) == before, "the vat's records changed");
     assert_eq!(call(&mut k, creator, &child("bump"), &[]), fulfilled("#2"));
     audit(&k);
+    // The cause goes to the operator.
+    drop(k);
+    let noted = slog_lines(&slog).into_iter().any(|l| {
+        l["type"] == "upgrade-failed"
+            && l["vatID"] == kid.to_string()
+            && l["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("v2 refuses to start"))
+    });
+    assert!(noted, "the slog names the cause");
 }

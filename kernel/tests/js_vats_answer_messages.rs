@@ -95,11 +95,28 @@ fn terminated_for(method: &str, reason: &str) {
     let (h, hostile) = vat(&mut k, "hostile", "hostile", "#{}");
     let (_, good) = vat(&mut k, "pingpong", "good", "#{}");
     k.run(RunBudget::UNLIMITED);
-    let s = call(&mut k, hostile, &format!("#[\"{method}\",[]]"), &[]);
-    let PromiseState::Rejected(e) = s else {
-        panic!("{method}: {s:?}")
-    };
-    assert!(e.body.contains(reason), "{method}: {}", e.body);
+    let kp = k
+        .queue_to_kref(hostile, CapData::data(format!("#[\"{method}\",[]]")), true)
+        .expect("send")
+        .expect("a result");
+    let report = k.run(RunBudget::UNLIMITED);
+    // The sender sees upstream's value; the reason is the host's (and vat-admin's).
+    assert_eq!(
+        k.promise_state(kp),
+        Some(PromiseState::Rejected(CapData::data(
+            "#{\"#error\":\"vat terminated\",\"name\":\"Error\"}"
+        ))),
+        "{method}"
+    );
+    assert!(
+        report
+            .terminated
+            .iter()
+            .any(|(v, why)| *v == h && why.contains(reason)),
+        "{method}: {:?}",
+        report.terminated
+    );
+    k.unpin(kp);
     assert!(
         !k.vats().contains(&h),
         "{method}: the hostile vat is terminated"

@@ -9,13 +9,13 @@ use vatchain_kernel::worker::{VatDelivery, VatSyscall};
 use vatchain_kernel::{PromiseState, VatId};
 
 /// Alice is introduced to Bob by the host: `init(bob)`.
-fn introduce(w: &mut World, alice: VatId, bob: VatId) {
+fn introduce(w: &mut World, alice: VatId, bob: VatId) -> vatchain_kernel::RunReport {
     let bob_root = w.kernel.vat_root(bob).expect("bob root");
     let alice_root = w.kernel.vat_root(alice).expect("alice root");
     w.kernel
         .queue_to_kref(alice_root, kmethargs("init", &[bob_root]), false)
         .expect("host send");
-    w.run();
+    w.run()
 }
 
 fn notify_data(d: &VatDelivery) -> Option<(String, bool, String, Vec<String>)> {
@@ -291,16 +291,23 @@ fn fulfilling_a_promise_to_a_bare_promise_is_illegal() {
     });
     let mut w = world(vec![("alice", alice), ("bob", bob)]);
     let (a, b) = (w.vats[0], w.vats[1]);
-    introduce(&mut w, a, b);
+    let report = introduce(&mut w, a, b);
     assert!(!w.live(b), "bob is terminated");
+    assert!(
+        report
+            .terminated
+            .iter()
+            .any(|(v, why)| *v == b && why.contains("cannot be fulfilled to a promise")),
+        "{:?}",
+        report.terminated
+    );
     let notes: Vec<_> = w.received(a).iter().filter_map(notify_data).collect();
     assert_eq!(notes.len(), 1);
     assert!(notes[0].1, "alice's answer is rejected");
-    assert!(notes[0].2.contains("vat terminated"), "{}", notes[0].2);
-    assert!(
-        notes[0].2.contains("cannot be fulfilled to a promise"),
-        "{}",
-        notes[0].2
+    // Upstream's value; the cause is in the host's report (below).
+    assert_eq!(
+        notes[0].2,
+        "#{\"#error\":\"vat terminated\",\"name\":\"Error\"}"
     );
     w.audit();
 }

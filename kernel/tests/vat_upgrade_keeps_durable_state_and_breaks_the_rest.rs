@@ -21,10 +21,19 @@ fn request(bundle_id: &str, message: &str, params: &str) -> UpgradeRequest {
     upgrade_request(bundle_id, message, params)
 }
 
+/// What the promises an upgraded vat decided are rejected with.
 fn disconnected(message: &str, incarnation: u64) -> PromiseState {
     PromiseState::Rejected(CapData::data(format!(
         "#{{\"incarnationNumber\":{incarnation},\"name\":\"vatUpgraded\",\"upgradeMessage\":\"{message}\"}}"
     )))
+}
+
+/// What sends to an object the upgrade abandoned are rejected with: upstream's value, which
+/// upstream code checks for (not the disconnection record).
+fn vat_terminated() -> PromiseState {
+    PromiseState::Rejected(CapData::data(
+        "#{\"#error\":\"vat terminated\",\"name\":\"Error\"}",
+    ))
 }
 
 /// A kernel with both versions installed and a vat running v1; returns (vat, root, v1, v2).
@@ -105,15 +114,9 @@ fn durable_objects_keep_working_and_everything_else_is_disconnected() {
         call(&mut k, root, "#[\"params\",[]]", &[]),
         fulfilled("#{\"x\":1}")
     );
-    // Ephemeral and virtual exports are gone: sends reject with the disconnection value.
-    assert_eq!(
-        call(&mut k, eph, "#[\"hi\",[]]", &[]),
-        disconnected("up1", 0)
-    );
-    assert_eq!(
-        call(&mut k, virt, "#[\"hi\",[]]", &[]),
-        disconnected("up1", 0)
-    );
+    // Ephemeral and virtual exports are gone: sends reject as upstream's do.
+    assert_eq!(call(&mut k, eph, "#[\"hi\",[]]", &[]), vat_terminated());
+    assert_eq!(call(&mut k, virt, "#[\"hi\",[]]", &[]), vat_terminated());
     // The promise it decided is rejected, and the vat's c-list no longer names it.
     assert_eq!(k.promise_state(hung), Some(disconnected("up1", 0)));
     assert_eq!(k.kv_get(&format!("{v}.c.{hung}")), None);
@@ -266,7 +269,7 @@ fn messages_queued_before_an_upgrade_reach_the_new_version_or_reject() {
         .expect("upgrade");
     k.run(RunBudget::UNLIMITED);
     assert_eq!(k.promise_state(to_counter), Some(fulfilled("#\"v2:10\"")));
-    assert_eq!(k.promise_state(to_eph), Some(disconnected("queued", 0)));
+    assert_eq!(k.promise_state(to_eph), Some(vat_terminated()));
     assert_eq!(k.promise_state(to_root), Some(fulfilled("#\"v2\"")));
     for p in [to_counter, to_eph, to_root, counter, eph] {
         k.unpin(p);

@@ -9,10 +9,16 @@ use vatchain_kernel::capdata::CapData;
 use vatchain_kernel::worker::{SyscallHandler, SyscallReply, VResolution, VatDelivery, VatSyscall};
 use vatchain_kernel::{KernelConfig, VatId};
 
+/// What every promise a terminated vat decided, and every send to its objects, is rejected
+/// with: upstream's value, whatever the vat died of (that goes to vat-admin's `done()`).
+const VAT_TERMINATED: &str = "#{\"#error\":\"vat terminated\",\"name\":\"Error\"}";
+
 /// Alice asks Bob `get` (and listens); Bob keeps the answer undecided. Then the host tells
 /// Bob `act`, and Bob runs `act`: first a legal send to Alice (which must vanish if the
 /// crank is rolled back), then whatever `act` does.
-fn scenario(act: impl FnMut(&mut dyn SyscallHandler) + 'static) -> (World, VatId, VatId) {
+fn scenario(
+    act: impl FnMut(&mut dyn SyscallHandler) + 'static,
+) -> (World, VatId, VatId, vatchain_kernel::RunReport) {
     let alice: Behavior = Box::new(|d, sys| {
         if method_of(d).as_deref() == Some("init") {
             send(sys, &arg_slots(d)[0], "get", &["o+0"], Some("p+5"));
@@ -42,8 +48,7 @@ fn scenario(act: impl FnMut(&mut dyn SyscallHandler) + 'static) -> (World, VatId
         .queue_to_kref(rb, kmethargs("act", &[]), false)
         .expect("send");
     let report = w.run();
-    let _ = report;
-    (w, a, b)
+    (w, a, b, report)
 }
 
 fn alice_answer(w: &World, a: VatId) -> Option<VResolution> {
@@ -60,7 +65,7 @@ fn from_bob_arrived(w: &World, a: VatId) -> bool {
 }
 
 fn assert_terminated_for(act: impl FnMut(&mut dyn SyscallHandler) + 'static, reason: &str) {
-    let (w, a, b) = scenario(act);
+    let (w, a, b, report) = scenario(act);
     assert!(!w.live(b), "bob should be terminated ({reason})");
     assert!(w.live(a));
     assert!(
@@ -69,10 +74,16 @@ fn assert_terminated_for(act: impl FnMut(&mut dyn SyscallHandler) + 'static, rea
     );
     let ans = alice_answer(&w, a).expect("alice's promise is settled");
     assert!(ans.rejected, "{reason}");
+    // Upstream's value for every promise a terminated vat decided; the reason goes to
+    // vat-admin's done() and the host's report.
+    assert_eq!(ans.data.body, VAT_TERMINATED, "({reason})");
     assert!(
-        ans.data.body.contains("vat terminated") && ans.data.body.contains(reason),
-        "rejection {:?} should name {reason:?}",
-        ans.data.body
+        report
+            .terminated
+            .iter()
+            .any(|(v, why)| *v == b && why.contains(reason)),
+        "the report should name {reason:?}: {:?}",
+        report.terminated
     );
     assert!(
         w.kernel.kv_scan(&format!("{b}.")).is_empty(),
@@ -158,7 +169,7 @@ fn resolving_nothing() {
 #[test]
 fn exit_with_failure_naming_objects_of_the_rolled_back_crank() {
     // The info's slot o+9 was allocated in the crank that exit(true) rolls back.
-    let (w, a, b) = scenario(|sys| {
+    let (w, a, b, _) = scenario(|sys| {
         syscall(
             sys,
             VatSyscall::Exit {
@@ -172,10 +183,7 @@ fn exit_with_failure_naming_objects_of_the_rolled_back_crank() {
     });
     assert!(!w.live(b));
     let ans = alice_answer(&w, a).expect("settled");
-    assert!(
-        ans.rejected && ans.data.body.contains("vat exited with failure"),
-        "{ans:?}"
-    );
+    assert!(ans.rejected && ans.data.body == VAT_TERMINATED, "{ans:?}");
     w.audit();
 }
 
@@ -239,7 +247,7 @@ fn oversized_vatstore_keys_and_values_roll_the_message_back() {
             "byte limit",
         ),
     ] {
-        let (w, a, b) = scenario(move |sys| {
+        let (w, a, b, _) = scenario(move |sys| {
             let e = sys.syscall(sc.clone()).expect_err("refused");
             assert!(e.0.contains(reason), "{e}");
             assert!(sys
@@ -297,13 +305,13 @@ fn a_failed_delivery() {
     );
     assert!(!w.live(b));
     let ans = alice_answer(&w, a).expect("settled");
-    assert!(ans.rejected && ans.data.body.contains("boom"));
+    assert!(ans.rejected && ans.data.body == VAT_TERMINATED, "{ans:?}");
     w.audit();
 }
 
 #[test]
-fn exit_without_failure_keeps_the_crank_and_rejects_with_the_info() {
-    let (w, a, b) = scenario(|sys| {
+fn exit_without_failure_keeps_the_crank_and_rejects_as_upstream_does() {
+    let (w, a, b, _) = scenario(|sys| {
         syscall(
             sys,
             VatSyscall::Exit {
@@ -316,13 +324,13 @@ fn exit_without_failure_keeps_the_crank_and_rejects_with_the_info() {
     assert!(from_bob_arrived(&w, a), "exit(false) commits the crank");
     let ans = alice_answer(&w, a).expect("settled");
     assert!(ans.rejected);
-    assert_eq!(ans.data.body, "#\"goodbye\"");
+    assert_eq!(ans.data.body, VAT_TERMINATED);
     w.audit();
 }
 
 #[test]
 fn exit_with_failure_rolls_the_crank_back() {
-    let (w, a, b) = scenario(|sys| {
+    let (w, a, b, _) = scenario(|sys| {
         syscall(
             sys,
             VatSyscall::Exit {
@@ -335,7 +343,7 @@ fn exit_with_failure_rolls_the_crank_back() {
     assert!(!from_bob_arrived(&w, a));
     assert_eq!(
         alice_answer(&w, a).expect("settled").data.body,
-        "#\"broken\""
+        VAT_TERMINATED
     );
     w.audit();
 }
@@ -393,8 +401,8 @@ fn messages_queued_to_a_dead_vat_are_rejected_and_other_vats_carry_on() {
         .collect();
     let by_vpid = |p: &str| answers.iter().find(|r| r.vpid == p).cloned().expect(p);
     assert!(by_vpid("p+5").rejected);
-    // Sends to the dead vat's objects are rejected with what it died of.
-    assert_eq!(by_vpid("p+5").data.body, "#\"dead\"");
+    // Sends to the dead vat's objects are rejected as upstream rejects them.
+    assert_eq!(by_vpid("p+5").data.body, VAT_TERMINATED);
     assert_eq!(by_vpid("p+6").data.body, "#\"pong\"");
     assert!(!w
         .received(b)

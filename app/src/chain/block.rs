@@ -181,6 +181,23 @@ impl BlockRunner {
             let id = k.install_bundle(&bytes).map_err(|e| vat(e.to_string()))?;
             exec::create_vat(k, &v.name, &id, &v.parameters).map_err(|e| vat(e.to_string()))?;
         }
+        for b in &state.bundles {
+            let bad = |why: String| GenesisError::Bundle {
+                name: b.name.clone(),
+                why,
+            };
+            let bytes = serde_json::to_vec(&b.bundle).expect("a JSON value serializes");
+            let id = k.install_bundle(&bytes).map_err(|e| bad(e.to_string()))?;
+            k.name_bundle(&b.name, &id)
+                .map_err(|e| bad(e.to_string()))?;
+        }
+        if let Some(name) = &state.bootstrap {
+            let v = k.vat_id(name).ok_or_else(|| GenesisError::Vat {
+                name: name.clone(),
+                why: "the bootstrap vat is not a genesis vat".into(),
+            })?;
+            k.bootstrap(v)?;
+        }
         tracing::info!(
             chain_id,
             vats = state.vats.len(),

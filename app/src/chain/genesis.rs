@@ -32,6 +32,8 @@ pub enum GenesisError {
     NoPower(String),
     #[error("genesis vat {name}: {why}")]
     Vat { name: String, why: String },
+    #[error("genesis bundle {name}: {why}")]
+    Bundle { name: String, why: String },
     #[error(transparent)]
     Kernel(#[from] KernelError),
     #[error(transparent)]
@@ -54,6 +56,22 @@ pub struct AppState {
     /// from its DB alone).
     #[serde(default)]
     pub vats: Vec<GenesisVat>,
+    /// Bundles installed at genesis under a name, for vat-admin's `getNamedBundleCap` and
+    /// `createVatByName` (upstream's config `bundles`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bundles: Vec<GenesisBundle>,
+    /// The genesis vat that receives `bootstrap(vats, devices)` once every genesis vat
+    /// exists (upstream's config `bootstrap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisBundle {
+    pub name: String,
+    /// The bundle itself (the JSON a `vatd bundle DIR` prints).
+    pub bundle: serde_json::Value,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -141,6 +141,12 @@ impl Chain {
             .expect("genesis applies");
     }
 
+    /// InitChain, returning why genesis was refused.
+    pub fn try_init(&self, app_state: &Value) -> Result<(), String> {
+        self.node
+            .init_chain(CHAIN_ID, 1, app_state.to_string().as_bytes())
+    }
+
     /// Finalizes and commits a block 5 s after the last one.
     pub fn block(&mut self, txs: Vec<Vec<u8>>) -> BlockOutcome {
         let out = self.finalize(txs);

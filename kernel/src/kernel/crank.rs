@@ -212,7 +212,7 @@ impl Kernel {
                     self.st.push_run(&KernelEvent::Send { target, msg })
                 }
                 _ => {
-                    let why = self.st.disconnection(target);
+                    let why = crate::state::KState::orphan_rejection();
                     self.splat(target, &msg, &why);
                 }
             },
@@ -306,7 +306,7 @@ impl Kernel {
                 };
                 match receiver {
                     None => {
-                        let why = self.st.disconnection(target);
+                        let why = crate::state::KState::orphan_rejection();
                         self.splat(target, &msg, &why);
                     }
                     Some(v) => {

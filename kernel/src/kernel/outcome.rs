@@ -58,8 +58,12 @@ impl Kernel {
         let (fault, exit) = (ctx.fault.take(), ctx.exit.take());
         let limit_hit = ctx.limit.take();
         let terminations = std::mem::take(&mut ctx.terminations);
+        for l in &outcome.console {
+            tracing::debug!(target: "vat_console", vat = %v, level = %l.level, "{}", l.text);
+        }
         if let Some(slog) = &mut self.slog {
             let crank = self.st.get_u64(keys::CRANK_NUMBER).unwrap_or(0);
+            slog.console(crank, v, &outcome.console);
             let status = fault
                 .clone()
                 .or_else(|| limit_hit.clone())
@@ -166,7 +170,7 @@ impl Kernel {
             } else {
                 self.drop_worker(v);
                 self.st.notify_vat_admin(v, false, &exit.info);
-                self.st.terminate_vat(v, &exit.info);
+                self.st.terminate_vat(v);
                 report.terminated = Some((v, why.to_string()));
             }
         }
@@ -246,7 +250,7 @@ impl Kernel {
             if self.st.vat_is_live(t) {
                 self.st.notify_vat_admin(t, true, &reason);
                 self.drop_worker(t);
-                self.st.terminate_vat(t, &reason);
+                self.st.terminate_vat(t);
             }
         }
     }
@@ -265,7 +269,7 @@ impl Kernel {
         self.st.maybe_free.clear();
         self.drop_worker(v);
         self.st.notify_vat_admin(v, true, rejection);
-        self.st.terminate_vat(v, rejection);
+        self.st.terminate_vat(v);
         report.terminated = Some((v, why.to_string()));
     }
 }

@@ -10,6 +10,8 @@
 //! | `vat.dynamicIDs` | JSON array of vatIDs | dynamic vats, creation order |
 //! | `vat.nextUpgradeID` | decimal | ids of `upgradeVat` events (vat-admin matches replies) |
 //! | `vats.terminated` | JSON array of vatIDs | terminated vats (cleanup is immediate) |
+//! | `bundle.name.<name>` | bundleID | named bundles (`getNamedBundleCap`, `createVatByName`) |
+//! | `bootstrap` | vatID | the bootstrap vat, once `bootstrap()` was queued to it |
 //! | `vN.source` | JSON `{"bundleID"}` | |
 //! | `vN.options` | JSON `VatOptions` | |
 //! | `vN.vatParameters` | JSON kernel capdata | slots hold refcounts |
@@ -24,7 +26,7 @@
 //! | `vN.vsBytes` | decimal | the vatstore's keys and values, in bytes (absent: 0), against its quota |
 //! | `koN.owner` | vatID | absent = orphaned |
 //! | `koN.refCount` | `reachable,recognizable` | presence = object exists |
-//! | `koN.disconnect` | smallcaps body | orphans only: why sends to it are rejected |
+//! | `koN.disconnect` | smallcaps body | legacy, no longer written (orphans of earlier versions); deleted with the object |
 //! | `kpN.state` | `unresolved` / `fulfilled` / `rejected` | presence = promise exists |
 //! | `kpN.refCount` | decimal | |
 //! | `kpN.decider` | vatID or empty | unresolved only |
@@ -102,6 +104,12 @@ fn push_padded(s: &mut String, n: u64) {
 pub fn vat_name(name: &str) -> String {
     format!("vat.name.{name}")
 }
+
+pub fn named_bundle(name: &str) -> String {
+    format!("bundle.name.{name}")
+}
+
+pub const BOOTSTRAP: &str = "bootstrap";
 
 /// Prefix of every key of one vat (`vN.`).
 pub fn vat_prefix(v: VatId) -> String {

@@ -155,25 +155,22 @@ impl KState {
 
     /// The object loses its owner (owner terminated, upgraded away, or it abandoned it).
     /// Counts are unchanged; the crank's end decides whether it can be freed. Sends to it
-    /// will be rejected with `disconnect` (data without slots), or a generic error.
-    pub(crate) fn orphan_object(&mut self, k: KRef, disconnect: Option<&KCapData>) {
+    /// are rejected with [`KState::orphan_rejection`].
+    pub(crate) fn orphan_object(&mut self, k: KRef) {
         self.del(&keys::ko_owner(k));
-        if let Some(d) = disconnect.filter(|d| d.slots.is_empty()) {
-            self.set(&keys::ko_disconnect(k), &d.body);
-        }
         self.maybe_free.insert(k);
     }
 
-    /// What a send to orphan `k` is rejected with.
-    pub(crate) fn disconnection(&self, k: KRef) -> KCapData {
-        match self.get(&keys::ko_disconnect(k)) {
-            Some(body) => KCapData::data(body),
-            None => crate::capdata::error("vat terminated"),
-        }
+    /// What a send to an orphan is rejected with, however it lost its owner: upstream's
+    /// `Error('vat terminated')`, which upstream code checks for (reference §6, "Observable
+    /// afterwards"; an object abandoned by an upgrade too, upstream issue 9582).
+    pub(crate) fn orphan_rejection() -> KCapData {
+        crate::capdata::error("vat terminated")
     }
 
     pub(crate) fn delete_object(&mut self, k: KRef) {
         // Every key of the object, in key order (as a prefix delete would, without a scan).
+        // `koN.disconnect` is no longer written, but DBs of earlier versions have it.
         self.delete_existing([keys::ko_disconnect(k), keys::ko_owner(k), keys::refcount(k)]);
         debug_assert!(
             self.scan(&keys::kref_prefix(k)).is_empty(),

@@ -3,19 +3,23 @@
 //! Order (reference §4, with upstream #10261 fixed): reject the promises the vat decides,
 //! orphan its exports, delete its imports, delete *and decref* its promise entries, release
 //! its vat parameters, then delete every remaining `vN.` key.
+//!
+//! What others observe is upstream's: the promises it decided reject with
+//! `Error('vat terminated')`, as do sends to its exports; only vat-admin's `done()` promise
+//! carries the termination's own reason (`KState::notify_vat_admin`).
 
-use crate::events::KCapData;
 use crate::refs::{KRef, VatId};
 use crate::state::promises::PromiseState;
 use crate::state::{keys, KState};
 
 impl KState {
-    /// Terminates `v`, rejecting its decided promises with `rejection`. Returns false if the
-    /// vat was not live.
-    pub(crate) fn terminate_vat(&mut self, v: VatId, rejection: &KCapData) -> bool {
+    /// Terminates `v`, rejecting its decided promises with `Error('vat terminated')`.
+    /// Returns false if the vat was not live.
+    pub(crate) fn terminate_vat(&mut self, v: VatId) -> bool {
         if !self.vat_is_live(v) {
             return false;
         }
+        let rejection = &KState::orphan_rejection();
         let clist = keys::clist_prefix(v);
         // 0. The kernel's hold on the vat's root goes with the vat.
         if let Some(root) = self.clist_kref(v, "o+0") {
@@ -34,7 +38,7 @@ impl KState {
         for (_, kref) in self.scan(&format!("{clist}o+")) {
             let k: KRef = kref.parse().expect("c-list holds krefs");
             self.delete_clist_entry(v, k);
-            self.orphan_object(k, Some(rejection));
+            self.orphan_object(k);
         }
         // 3. Imports and promise entries release what they counted.
         for (_, kref) in self.scan(&format!("{clist}o-")) {

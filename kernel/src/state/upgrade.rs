@@ -57,11 +57,7 @@ impl KState {
 
     /// Step 2b: abandons `v`'s non-durable exports. The scan skips durable `o+d…` entries,
     /// so its cost does not grow with the number of durable objects others hold.
-    pub(crate) fn abandon_non_durable_exports(
-        &mut self,
-        v: VatId,
-        why: &KCapData,
-    ) -> Vec<(String, KRef)> {
+    pub(crate) fn abandon_non_durable_exports(&mut self, v: VatId) -> Vec<(String, KRef)> {
         let mut entries = self.clist_range(v, "o+", Some("o+d"));
         entries.extend(self.clist_range(v, "o+v", None));
         let mut abandoned = Vec::new();
@@ -71,7 +67,7 @@ impl KState {
                 continue;
             }
             self.delete_clist_entry(v, k);
-            self.orphan_object(k, Some(why));
+            self.orphan_object(k);
             abandoned.push((vref, k));
         }
         abandoned

@@ -40,6 +40,16 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
+/// A reap interval as vat-admin passes it: a positive whole number, or `"never"` (the
+/// largest interval there is).
+fn reap_interval_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().filter(|n| *n > 0),
+        Value::String(s) if s == "never" => Some(u64::MAX),
+        _ => None,
+    }
+}
+
 /// A smallcaps string as plain text (`!`-escaped strings unescaped).
 fn text(v: &Value) -> Option<String> {
     let s = v.as_str()?;
@@ -106,9 +116,27 @@ impl KState {
                         "createVat(bundleID, options): the bundle id must be a string".into(),
                     );
                 };
-                let vat_name = options.and_then(|o| o.get("name")).and_then(text);
-                let Some(vat_name) = vat_name else {
-                    return refuse("createVat options need a name".into());
+                // The name is optional, as upstream's: a nameless vat is named after its id.
+                let vat_name = match options.and_then(|o| o.get("name")) {
+                    None => format!("dynamic-v{}", self.get_u64(keys::VAT_NEXT_ID).unwrap_or(1)),
+                    Some(n) => match text(n) {
+                        Some(n) => n,
+                        None => return refuse("createVat: the vat name must be a string".into()),
+                    },
+                };
+                let enable_pipelining = match options.and_then(|o| o.get("enablePipelining")) {
+                    None => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(_) => {
+                        return refuse("createVat: enablePipelining must be a boolean".into())
+                    }
+                };
+                let reap_interval = match options.and_then(|o| o.get("reapInterval")) {
+                    None => None,
+                    Some(r) => match reap_interval_of(r) {
+                        Some(r) => Some(r),
+                        None => return refuse("invalid reapInterval value".into()),
+                    },
                 };
                 if !self.store.has(Cf::Bundles, bundle_id.as_bytes()) {
                     return refuse(format!("bundle {bundle_id} is not installed"));
@@ -124,6 +152,8 @@ impl KState {
                 let opts = VatOptions {
                     name: vat_name,
                     dynamic: true,
+                    enable_pipelining,
+                    reap_interval,
                     ..VatOptions::default()
                 };
                 match self.create_vat(&VatSource { bundle_id }, &opts, &params) {
@@ -218,8 +248,68 @@ impl KState {
                     &serde_json::json!({ "upgradeID": upgrade_id }),
                 )))
             }
+            "hasBundle" => {
+                let Some(bundle_id) = body.get(0).and_then(text) else {
+                    return refuse("hasBundle(bundleID): the bundle id must be a string".into());
+                };
+                let installed = self.store.has(Cf::Bundles, bundle_id.as_bytes());
+                Ok(HookEffect::Reply(crate::capdata::json(
+                    &serde_json::json!({ "installed": installed }),
+                )))
+            }
+            "bundleIDByName" => {
+                let Some(name) = body.get(0).and_then(text) else {
+                    return refuse("a bundle name must be a string".into());
+                };
+                match self.named_bundle(&name) {
+                    Some(id) => Ok(HookEffect::Reply(crate::capdata::json(
+                        &serde_json::json!({ "bundleID": id }),
+                    ))),
+                    None => refuse(format!("unregistered bundle name '{name}'")),
+                }
+            }
+            "changeOptions" => {
+                let target = body
+                    .get(0)
+                    .and_then(text)
+                    .and_then(|s| s.parse::<VatId>().ok())
+                    .filter(|t| {
+                        self.vat_is_live(*t) && self.vat_options(*t).is_some_and(|o| o.dynamic)
+                    });
+                let (Some(target), Some(Value::Object(opts))) = (target, body.get(1)) else {
+                    return refuse("changeOptions: not a live dynamic vat, or no options".into());
+                };
+                let mut options = self.vat_options(target).unwrap_or_default();
+                for (k, v) in opts {
+                    match (k.as_str(), reap_interval_of(v)) {
+                        ("reapInterval", Some(r)) => options.reap_interval = Some(r),
+                        ("reapInterval", None) => {
+                            return refuse("invalid reapInterval value".into())
+                        }
+                        (other, _) => return refuse(format!("invalid option \"{other}\"")),
+                    }
+                }
+                self.set_json(&keys::vat_options(target), &options);
+                Ok(HookEffect::Reply(crate::capdata::undefined()))
+            }
             other => Err(format!("unknown kernel hook {other:?}")),
         }
+    }
+
+    /// The bundle id registered under `name` ([`crate::Kernel::name_bundle`]).
+    pub(crate) fn named_bundle(&self, name: &str) -> Option<String> {
+        self.get(&keys::named_bundle(name))
+    }
+
+    /// Tells the vat-admin vat that a bundle was installed (settling `waitForBundleCap`),
+    /// as upstream's kernel does on every install.
+    pub(crate) fn notify_bundle_installed(&mut self, bundle_id: &str) {
+        let args = vec![serde_json::Value::String(bundle_id.to_string())];
+        self.send_to_vat_admin(crate::capdata::methargs(
+            "bundleInstalled",
+            args,
+            Vec::new(),
+        ));
     }
 
     /// Tells the vat-admin vat that dynamic vat `v` ended (settling `adminNode.done()`).

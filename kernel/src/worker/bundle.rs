@@ -166,9 +166,77 @@ pub fn resolve_relative(base: &str, spec: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Where a bare specifier (`pkg`, `pkg/sub/path.js`, `@scope/pkg/…`) imported by bundle
+/// module `importer` may be found inside the bundle, in the order to try: the package's
+/// directory under `node_modules/` in the importer's directory and each directory above it
+/// (as Node looks), the subpath (or `index.js` for the package itself, with `.js` and
+/// `/index.js` added to a subpath that has neither). `None` for a specifier that is not a
+/// package name.
+pub fn package_candidates(importer: &str, spec: &str) -> Option<Vec<String>> {
+    let mut segs = spec.split('/');
+    let first = segs.next()?;
+    let pkg = if first.starts_with('@') {
+        format!("{first}/{}", segs.next()?)
+    } else {
+        first.to_string()
+    };
+    let sub: Vec<&str> = segs.collect();
+    let valid = |s: &str| !s.is_empty() && s != "." && s != "..";
+    if !pkg.split('/').all(valid) || !sub.iter().all(|s| valid(s)) {
+        return None;
+    }
+    let tails: Vec<String> = if sub.is_empty() {
+        vec!["index.js".to_string()]
+    } else {
+        let sub = sub.join("/");
+        if sub.ends_with(".js") {
+            vec![sub]
+        } else {
+            vec![format!("{sub}.js"), format!("{sub}/index.js")]
+        }
+    };
+    let mut dirs: Vec<&str> = importer.split('/').collect();
+    dirs.pop(); // the importing file itself
+    let mut out = Vec::new();
+    loop {
+        // Not inside `node_modules/node_modules/…`: Node skips those directories.
+        if dirs.last() != Some(&"node_modules") {
+            let prefix: String = dirs.iter().map(|d| format!("{d}/")).collect();
+            for t in &tails {
+                out.push(format!("{prefix}node_modules/{pkg}/{t}"));
+            }
+        }
+        if dirs.pop().is_none() {
+            break;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packages_are_looked_up_in_node_modules_from_the_importer_upward() {
+        assert_eq!(
+            package_candidates("main.js", "lodash").expect("a package"),
+            ["node_modules/lodash/index.js"]
+        );
+        assert_eq!(
+            package_candidates("node_modules/a/lib/x.js", "@s/b/util").expect("a package"),
+            [
+                "node_modules/a/lib/node_modules/@s/b/util.js",
+                "node_modules/a/lib/node_modules/@s/b/util/index.js",
+                "node_modules/a/node_modules/@s/b/util.js",
+                "node_modules/a/node_modules/@s/b/util/index.js",
+                "node_modules/@s/b/util.js",
+                "node_modules/@s/b/util/index.js",
+            ]
+        );
+        assert_eq!(package_candidates("main.js", "@scope"), None);
+        assert_eq!(package_candidates("main.js", "a/../../etc.js"), None);
+    }
 
     fn modules(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -209,6 +209,17 @@ pub struct DeliveryOutcome {
     pub resource_limit: bool,
     /// Work done, in computrons (counted toward the block budget and the vat's meter).
     pub computrons: u64,
+    /// What the vat wrote to its `console`, in order. Never consensus state: the kernel
+    /// writes it to the slog for a live delivery and drops it in replay.
+    pub console: Vec<ConsoleLine>,
+}
+
+/// One line of a vat's console output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleLine {
+    /// `log`, `info`, `warn`, `error`, `debug` or `trace`.
+    pub level: String,
+    pub text: String,
 }
 
 /// A running incarnation of a vat.

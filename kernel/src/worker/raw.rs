@@ -58,6 +58,7 @@ impl<V: RawVat> VatWorker for RawWorker<V> {
             status,
             resource_limit: false,
             computrons: 1 + counting.count,
+            console: Vec::new(),
         }
     }
 }

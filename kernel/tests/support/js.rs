@@ -155,3 +155,25 @@ pub fn pingpong_pair(k: &mut Kernel) -> (KRef, KRef) {
     k.run(RunBudget::UNLIMITED);
     (roots[0], roots[1])
 }
+
+/// A kernel like [`js_kernel`] that writes its slog to `path`.
+pub fn js_kernel_with_slog(path: &Path) -> Kernel {
+    Kernel::new(
+        vatchain_kernel::store::Store::in_memory(),
+        Box::new(vatchain_kernel::worker::JsWorkers::default()),
+        vatchain_kernel::KernelConfig {
+            slog: Some(path.to_path_buf()),
+            ..vatchain_kernel::KernelConfig::default()
+        },
+    )
+    .expect("kernel")
+}
+
+/// The slog's lines at `path` (flushed when the kernel commits or drops), parsed.
+pub fn slog_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a slog line is JSON"))
+        .collect()
+}

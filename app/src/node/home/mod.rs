@@ -95,6 +95,7 @@ pub fn init(o: InitOptions<'_>) -> anyhow::Result<Initialized> {
             moniker: "validator".into(),
         }],
         vats: Vec::new(),
+        ..AppState::default()
     };
     if o.demo {
         let bundle: Value = serde_json::from_slice(&demo_bundle()?.canonical_bytes())?;

@@ -189,6 +189,7 @@ fn genesis_doc(
             bundle,
             parameters: Value::Null,
         }],
+        ..AppState::default()
     };
     state.check().map_err(|e| anyhow::anyhow!("{e}"))?;
     let validators: Vec<Value> = nodes

@@ -5,9 +5,13 @@
 //                             answer out (undefined, a vatstore string or null, a kernel
 //                             hook's capdata), or throws
 //   __gc()                    a full garbage collection
+//   __console(level, text)    one line of console output (taken by console.js), kept out
+//                             of consensus state
 // It exports `deliver(json)`, which starts a delivery (and `deliverMessage`/`deliverNotify`,
 // which start the two common ones from their fields), and `outcome()` (with `failure()`),
 // which report how the last one ended once the host has drained the job queue.
+import './console.js';
+import './errors.js';
 import { makeLiveSlots, harden } from './liveslots.js';
 
 const rawSyscall = globalThis.__syscall;

@@ -113,9 +113,9 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   }
 
   function resolveVpid(vpid, rejected, value) {
-    // QuickJS reports a native stack overflow as a catchable RangeError. One that escapes to
-    // a result is fatal to the delivery: the depth at which it happens depends on the
-    // native stack, which no vat should be able to turn into an answer.
+    // A stack overflow (QuickJS's catchable RangeError) that escapes to a result is fatal
+    // to the delivery: a vat whose recursion ran away is broken. (Where it happens is
+    // deterministic, worker/quickjs/stack.rs, so a vat that catches it may go on.)
     if (rejected && value instanceof RangeErrorCtor && /call stack/.test(value.message)) {
       onFatal(`stack overflow: ${value.message}`);
       return;
@@ -362,6 +362,25 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   const prepareKindMulti = (baggage, tag, init, behavior, options) =>
     kindsM.defineDurableKindMulti(provideKindHandle(baggage, tag), init, behavior, options);
   const thisful = (options = {}) => ({ ...options, thisfulMethods: true });
+  // As upstream's @agoric/vat-data (exo-utils.js): exo classes are kinds with thisful
+  // methods (interface guards are accepted and not enforced; see ARCHITECTURE's list of
+  // differences).
+  const defineVirtualExoClass = (tag, _guard, init, methods, options) =>
+    kindsM.defineKind(tag, init, methods, thisful(options));
+  const defineVirtualExoClassKit = (tag, _guards, init, facets, options) =>
+    kindsM.defineKindMulti(tag, init, facets, thisful(options));
+  const defineDurableExoClass = (handle, _guard, init, methods, options) =>
+    kindsM.defineDurableKind(handle, init, methods, thisful(options));
+  const defineDurableExoClassKit = (handle, _guards, init, facets, options) =>
+    kindsM.defineDurableKindMulti(handle, init, facets, thisful(options));
+  const pickFacet = (maker, facetName) => (...args) => maker(...args)[facetName];
+  const partialAssign = (target, source) => {
+    for (const [key, value] of Object.entries(source)) {
+      if (!(key in target)) throw TypeError(`partialAssign: ${JSON.stringify(key)} is not a field of the target`);
+      target[key] = value;
+    }
+  };
+  const ignoreContext = (fn) => (_context, ...args) => fn(...args);
   const prepareExoClass = (baggage, tag, _guard, init, methods, options) =>
     prepareKind(baggage, tag, init, methods, thisful(options));
   const prepareExoClassKit = (baggage, tag, _guards, init, facets, options) =>
@@ -467,6 +486,13 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     prepareExoClassKit,
     prepareExo,
     prepareSingleton,
+    defineVirtualExoClass,
+    defineVirtualExoClassKit,
+    defineDurableExoClass,
+    defineDurableExoClassKit,
+    pickFacet,
+    partialAssign,
+    ignoreContext,
     makeScalarBigMapStore,
     makeScalarBigSetStore,
     makeScalarBigWeakMapStore,
@@ -524,6 +550,24 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   function E(target) {
     return new ProxyCtor({ target }, eHandler);
   }
+  // The rest of upstream's E: `E.when` and `E.resolve` (a promise of the value, in a later
+  // turn), `E.sendOnly` (a send whose answer nobody waits for), `E.get` (an eventual
+  // property read, of local objects and of records passed by copy).
+  E.when = (x, onFulfilled, onRejected) => PromiseCtor.resolve(x).then(onFulfilled, onRejected);
+  E.resolve = (x) => PromiseCtor.resolve(x);
+  E.sendOnly = (target) => {
+    const p = E(target);
+    return new ProxyCtor({}, {
+      get: (_h, method) => (...args) => {
+        p[method](...args).catch(() => {});
+      },
+    });
+  };
+  const getHandler = freeze({
+    get: (holder, prop) => PromiseCtor.resolve(holder.target).then((o) => o[prop]),
+  });
+  E.get = (target) => new ProxyCtor({ target }, getHandler);
+  freeze(E);
 
   // Userspace vatstore: confined to "vvs." so it cannot touch liveslots' own records.
   const USER = 'vvs.';

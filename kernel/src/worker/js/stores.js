@@ -9,6 +9,7 @@
 //   vc.<C>.|label        the label given at creation
 // '|' sorts after every key-encoding letter, so entries come first in a scan.
 
+import { passStyleOf } from './marshal.js';
 import { encodeKey, decodeKey } from './keys.js';
 import { matches } from './patterns.js';
 
@@ -223,7 +224,9 @@ export function makeCollectionManager(deps) {
 export function makeHeapStores(Far) {
   function heapStore(kindName, label) {
     const { weak, set } = { weak: kindName.includes('Weak'), set: kindName.includes('Set') };
-    const map = new Map();
+    // A weak store holds its keys weakly, as upstream's does: only remotables can be keys
+    // (upstream's rule), and an entry goes when its key is collected.
+    const map = weak ? new WeakMap() : new Map();
     const ordinals = new WeakMap();
     let nextOrdinal = 1;
     const slotFor = (r) => {
@@ -233,7 +236,13 @@ export function makeHeapStores(Far) {
       }
       return ordinals.get(r);
     };
-    const check = (k) => encodeKey(k, slotFor); // throws for non-keys
+    const check = weak
+      ? (k) => {
+          if (passStyleOf(k) !== 'remotable') {
+            throw TypeError(`only remotables can be keys of scalar WeakStores: ${q(k)}`);
+          }
+        }
+      : (k) => encodeKey(k, slotFor); // throws for non-keys
     const ops = {
       has: (k) => map.has(k),
       get: (k) => map.get(k),
@@ -242,7 +251,7 @@ export function makeHeapStores(Far) {
         map.set(k, v);
       },
       remove: (k) => map.delete(k),
-      size: () => map.size,
+      size: () => (weak ? undefined : map.size),
       *entries() {
         const sorted = [...map.entries()].map(([k, v]) => [check(k), k, v]).sort((a, b) => (a[0] < b[0] ? -1 : 1));
         for (const [, k, v] of sorted) yield [k, v];

@@ -12,6 +12,7 @@
 
 mod alloc;
 mod bridge;
+mod console;
 mod math;
 mod modules;
 mod requests;
@@ -28,6 +29,7 @@ use rquickjs::{
 
 use self::alloc::{HeapMeter, MeteredAlloc};
 use self::bridge::Bridge;
+use self::console::ConsoleBuffer;
 pub use self::modules::BytecodeCache;
 use self::modules::{BundleLoader, BundleResolver, Sources, INSTANCE};
 use self::stack::VatStack;
@@ -136,6 +138,8 @@ pub struct JsWorker {
     bridge: Bridge,
     meter: Rc<Meter>,
     heap: Rc<HeapMeter>,
+    /// The current delivery's console output.
+    console: Rc<ConsoleBuffer>,
     limits: JsLimits,
     /// Replaying a transcript: no computron limit (see `VatWorker::set_replaying`).
     replaying: bool,
@@ -200,6 +204,8 @@ impl JsWorker {
         let bridge = Bridge::default();
         let b = bridge.clone();
         let sys_meter = meter.clone();
+        let console = Rc::new(ConsoleBuffer::default());
+        let (out, out_meter) = (console.clone(), meter.clone());
         let setup = stack.on_stack(|| {
             ctx.with(
                 |ctx| -> Result<[Persistent<Function<'static>>; 5], String> {
@@ -212,6 +218,15 @@ impl JsWorker {
                     let g = ctx.globals();
                     g.set("__syscall", sys).map_err(|e| js_error(&ctx, e))?;
                     g.set("__gc", gc).map_err(|e| js_error(&ctx, e))?;
+                    // Charged like a syscall carrying the line; past the meter the line is
+                    // not kept and the delivery fails by its computron limit.
+                    let con = Function::new(ctx.clone(), move |level: String, text: String| {
+                        if out_meter.charge_syscall(level.len() + text.len()) {
+                            out.write(&level, &text);
+                        }
+                    })
+                    .map_err(|e| js_error(&ctx, e))?;
+                    g.set("__console", con).map_err(|e| js_error(&ctx, e))?;
                     let instance = Module::import(&ctx, INSTANCE).map_err(|e| js_error(&ctx, e))?;
                     let ns: rquickjs::Object = instance.finish().map_err(|e| js_error(&ctx, e))?;
                     let export = |name: &str| -> Result<Persistent<Function<'static>>, String> {
@@ -243,6 +258,7 @@ impl JsWorker {
             bridge,
             meter,
             heap,
+            console,
             limits,
             replaying: false,
             delivery_limit: None,
@@ -411,6 +427,7 @@ impl VatWorker for JsWorker {
         self.meter.ticks.set(0);
         self.meter.millis.set(0);
         self.meter.exceeded.set(false);
+        self.console.take();
         let limit = self
             .delivery_limit
             .unwrap_or(self.limits.delivery_computrons);
@@ -451,6 +468,7 @@ impl VatWorker for JsWorker {
             status,
             resource_limit,
             computrons,
+            console: self.console.take(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The module graph a vat runtime can import: liveslots and the upstream-named built-ins
-//! (`@endo/far`, `@endo/promise-kit`, `@agoric/vat-data`, `@agoric/store`, `@endo/exo`,
+//! (`@endo/far`, `@endo/promise-kit`, `@endo/errors`, `@endo/eventual-send`,
+//! `@endo/pass-style`, `@endo/marshal`, `@agoric/vat-data`, `@agoric/store`, `@endo/exo`,
 //! `@endo/patterns`, `@agoric/zone`), plus the vat's own bundle under `vat/`.
 
 use std::cell::RefCell;
@@ -12,9 +13,35 @@ use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
 use rquickjs::{Ctx, Error, Module, WriteOptions};
 
-use crate::worker::bundle::{resolve_relative, Bundle};
+use crate::worker::bundle::{package_candidates, resolve_relative, Bundle};
 
 pub(crate) const INSTANCE: &str = "vatchain/instance.js";
+
+/// Built-in packages that share liveslots' state (its marshal's remotables, its virtual
+/// object manager, its eventual send): a bundle's own copy of one could not work, so these
+/// always resolve to the built-in. Every other bare specifier resolves inside the bundle
+/// first (`node_modules/`, see [`package_candidates`]), then to a built-in of that name.
+const LIVESLOTS_COUPLED: &[&str] = &[
+    "@agoric/store",
+    "@agoric/vat-data",
+    "@agoric/zone",
+    "@endo/eventual-send",
+    "@endo/exo",
+    "@endo/far",
+    "@endo/marshal",
+    "@endo/pass-style",
+    "@endo/patterns",
+];
+
+/// The package a bare specifier names (`@scope/pkg` or `pkg`).
+fn package_of(spec: &str) -> &str {
+    let end = if spec.starts_with('@') {
+        spec.match_indices('/').nth(1).map(|(i, _)| i)
+    } else {
+        spec.find('/')
+    };
+    end.map_or(spec, |i| &spec[..i])
+}
 const BUNDLE_PREFIX: &str = "vat/";
 
 const FAR: &str = r#"import { ls } from 'vatchain/instance.js';
@@ -48,6 +75,17 @@ const VAT_DATA: &[&str] = &[
     "prepareExoClassKit",
     "prepareExo",
     "prepareSingleton",
+    "defineVirtualExoClass",
+    "defineVirtualExoClassKit",
+    "defineDurableExoClass",
+    "defineDurableExoClassKit",
+    "pickFacet",
+    "partialAssign",
+    "ignoreContext",
+    "makeScalarMapStore",
+    "makeScalarSetStore",
+    "makeScalarWeakMapStore",
+    "makeScalarWeakSetStore",
     "makeScalarBigMapStore",
     "makeScalarBigSetStore",
     "makeScalarBigWeakMapStore",
@@ -73,6 +111,10 @@ const STORE: &[&str] = &[
     "M",
     "matches",
     "mustMatch",
+    "initEmpty",
+    "defineExoClass",
+    "defineExoClassKit",
+    "makeExo",
 ];
 const EXO: &[&str] = &[
     "defineExoClass",
@@ -82,6 +124,24 @@ const EXO: &[&str] = &[
 ];
 const PATTERNS: &[&str] = &["M", "matches", "mustMatch"];
 const ZONE: &[&str] = &["makeHeapZone", "makeDurableZone"];
+
+/// `@endo/errors`: the whole module (`js/errors.js`).
+const ERRORS: &str = r#"export {
+  assert, Fail, q, X, b, quote, details, bare, makeError, note, annotateError, redacted,
+  throwRedacted, hideAndHardenFunction,
+} from 'vatchain/errors.js';
+"#;
+
+/// What `@endo/pass-style` exports that we have (`js/passstyle.js`).
+const PASS_STYLE_NAMES: &str =
+    "Far, Remotable, getInterfaceOf, passStyleOf, PASS_STYLE, isPrimitive, \
+  isObject, isRemotable, isRecord, isCopyArray, assertRemotable, assertRecord, assertCopyArray, \
+  isPassable, assertPassable, isErrorLike, getErrorConstructor, toPassableError, toThrowable, \
+  deeplyFulfilled";
+
+const EVENTUAL_SEND: &str = r#"import { ls } from 'vatchain/instance.js';
+export const E = ls.E;
+"#;
 
 const PROMISE_KIT: &str = r#"export function makePromiseKit() {
   let resolve;
@@ -119,6 +179,19 @@ impl Sources {
         );
         m.insert("@endo/far".into(), FAR.into());
         m.insert("@endo/promise-kit".into(), PROMISE_KIT.into());
+        m.insert("@endo/errors".into(), ERRORS.into());
+        m.insert("@endo/eventual-send".into(), EVENTUAL_SEND.into());
+        m.insert(
+            "@endo/pass-style".into(),
+            format!("export {{ {PASS_STYLE_NAMES} }} from 'vatchain/passstyle.js';\n"),
+        );
+        m.insert(
+            "@endo/marshal".into(),
+            format!(
+                "export {{ {PASS_STYLE_NAMES}, makeMarshal, stringify, parse, QCLASS }} \
+                 from 'vatchain/passstyle.js';\n"
+            ),
+        );
         m.insert("@agoric/vat-data".into(), vat_data_module(VAT_DATA));
         m.insert("@agoric/store".into(), vat_data_module(STORE));
         m.insert("@endo/exo".into(), vat_data_module(EXO));
@@ -131,6 +204,9 @@ impl Sources {
             m.insert(z.into(), vat_data_module(ZONE));
         }
         for (name, src) in [
+            ("console.js", include_str!("../js/console.js")),
+            ("errors.js", include_str!("../js/errors.js")),
+            ("passstyle.js", include_str!("../js/passstyle.js")),
             ("patterns.js", include_str!("../js/patterns.js")),
             ("keys.js", include_str!("../js/keys.js")),
             ("kinds.js", include_str!("../js/kinds.js")),
@@ -169,6 +245,14 @@ impl Resolver for BundleResolver {
             (base == INSTANCE).then(|| name.to_string())
         } else if from_vat && name.starts_with("vatchain/") {
             None
+        } else if from_vat && !LIVESLOTS_COUPLED.contains(&package_of(name)) {
+            let importer = &base[BUNDLE_PREFIX.len()..];
+            package_candidates(importer, name)
+                .into_iter()
+                .flatten()
+                .map(|p| format!("{BUNDLE_PREFIX}{p}"))
+                .find(|p| self.0.get(p).is_some())
+                .or_else(|| Some(name.to_string()))
         } else {
             Some(name.to_string())
         };
