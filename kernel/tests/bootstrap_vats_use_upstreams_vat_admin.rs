@@ -98,6 +98,9 @@ fn a_bootstrap_vat_creates_and_upgrades_vats_from_bundlecaps() {
             "bump: 2",
             // Upstream's value for a send to an export the upgrade abandoned.
             "ephemeral: rejected: vat terminated",
+            // And @agoric/internal's upgrade API recognizes both rejections.
+            "abandoned: true",
+            "disconnected: true up 0",
             "unknown id: rejected: bundleID not yet installed: b1-nope",
             "not a cap: rejected: Vat Creation Error: createVat() requires a bundlecap",
             "by name: rejected: unregistered bundle name 'nobody'",

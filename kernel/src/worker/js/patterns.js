@@ -38,6 +38,7 @@ export const M = freeze({
   scalar: () => make('any'),
   pattern: () => make('any'),
   promise: () => make('promise'),
+  error: () => make('error'),
   remotable: (label = 'Remotable') => make('remotable', { label }),
   record: () => make('record'),
   array: () => make('array'),
@@ -77,6 +78,7 @@ export function matches(value, pattern) {
     case 'undefined':
     case 'null':
     case 'promise':
+    case 'error':
     case 'remotable':
       return style === pattern.matcher;
     case 'number':

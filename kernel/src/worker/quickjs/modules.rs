@@ -132,6 +132,14 @@ const ERRORS: &str = r#"export {
 } from 'vatchain/errors.js';
 "#;
 
+/// `@agoric/internal`'s commonly used helpers (`js/internal.js`).
+const INTERNAL: &str = r#"export {
+  Fail, makeUpgradeDisconnection, isUpgradeDisconnection, isAbandonedError, objectMap,
+  fromUniqueEntries, deeplyFulfilledObject, allValues, zip, assertAllDefined, deepCopyJsonable,
+  naiveCompare, stripPrefix, PromiseAllOrErrors, aggregateTryFinally, makeTracer,
+} from 'vatchain/internal.js';
+"#;
+
 /// What `@endo/pass-style` exports that we have (`js/passstyle.js`).
 const PASS_STYLE_NAMES: &str =
     "Far, Remotable, getInterfaceOf, passStyleOf, PASS_STYLE, isPrimitive, \
@@ -180,6 +188,12 @@ impl Sources {
         m.insert("@endo/far".into(), FAR.into());
         m.insert("@endo/promise-kit".into(), PROMISE_KIT.into());
         m.insert("@endo/errors".into(), ERRORS.into());
+        for name in [
+            "@agoric/internal",
+            "@agoric/internal/src/upgrade-api.js",
+        ] {
+            m.insert(name.into(), INTERNAL.into());
+        }
         m.insert("@endo/eventual-send".into(), EVENTUAL_SEND.into());
         m.insert(
             "@endo/pass-style".into(),
@@ -206,6 +220,7 @@ impl Sources {
         for (name, src) in [
             ("console.js", include_str!("../js/console.js")),
             ("errors.js", include_str!("../js/errors.js")),
+            ("internal.js", include_str!("../js/internal.js")),
             ("passstyle.js", include_str!("../js/passstyle.js")),
             ("patterns.js", include_str!("../js/patterns.js")),
             ("keys.js", include_str!("../js/keys.js")),
