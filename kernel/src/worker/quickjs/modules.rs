@@ -188,10 +188,7 @@ impl Sources {
         m.insert("@endo/far".into(), FAR.into());
         m.insert("@endo/promise-kit".into(), PROMISE_KIT.into());
         m.insert("@endo/errors".into(), ERRORS.into());
-        for name in [
-            "@agoric/internal",
-            "@agoric/internal/src/upgrade-api.js",
-        ] {
+        for name in ["@agoric/internal", "@agoric/internal/src/upgrade-api.js"] {
             m.insert(name.into(), INTERNAL.into());
         }
         m.insert("@endo/eventual-send".into(), EVENTUAL_SEND.into());
