@@ -433,20 +433,11 @@ fn a_caught_stack_overflow_happens_at_the_same_depth_live_and_in_replay() {
 
 /// A kernel running the numbers vat with the given stack limits; returns it and the root.
 fn numbers_vat_with(js_stack_bytes: u32, native_bytes: usize) -> (Kernel, vatchain_kernel::KRef) {
-    let workers = JsWorkers {
-        limits: JsLimits {
-            js_stack_bytes,
-            stack_bytes: native_bytes,
-            ..JsLimits::default()
-        },
-        ..JsWorkers::default()
-    };
-    let mut k = Kernel::new(
-        Store::in_memory(),
-        Box::new(workers),
-        KernelConfig::default(),
-    )
-    .expect("kernel");
+    let mut k = support::js::js_kernel_with_limits(JsLimits {
+        js_stack_bytes,
+        stack_bytes: native_bytes,
+        ..JsLimits::default()
+    });
     let id = k.install_bundle(&fixture("numbers")).expect("install");
     let (_, root) = create(&mut k, &id, named("numbers"), "#{}");
     k.run(RunBudget::UNLIMITED);

@@ -5,26 +5,16 @@
 mod support;
 
 use support::js::{audit, call, create, fixture, fulfilled};
-use vatchain_kernel::store::Store;
-use vatchain_kernel::worker::{JsLimits, JsWorkers};
-use vatchain_kernel::{Kernel, KernelConfig, RunBudget};
+use vatchain_kernel::worker::JsLimits;
+use vatchain_kernel::RunBudget;
 
 #[test]
 fn thirty_thousand_virtual_objects_fit_in_a_small_heap() {
-    let workers = JsWorkers {
-        limits: JsLimits {
-            heap_bytes: 1 << 20,
-            delivery_computrons: 10_000_000,
-            ..JsLimits::default()
-        },
-        ..JsWorkers::default()
-    };
-    let mut k = Kernel::new(
-        Store::in_memory(),
-        Box::new(workers),
-        KernelConfig::default(),
-    )
-    .expect("kernel");
+    let mut k = support::js::js_kernel_with_limits(JsLimits {
+        heap_bytes: 1 << 20,
+        delivery_computrons: 10_000_000,
+        ..JsLimits::default()
+    });
     let id = k.install_bundle(&fixture("durable-v1")).expect("install");
     let (v, root) = create(
         &mut k,

@@ -169,13 +169,7 @@ impl KState {
                 }
             }
             "terminate" => {
-                let target = body
-                    .get(0)
-                    .and_then(text)
-                    .and_then(|s| s.parse::<VatId>().ok());
-                let Some(target) = target.filter(|t| {
-                    self.vat_is_live(*t) && self.vat_options(*t).is_some_and(|o| o.dynamic)
-                }) else {
+                let Some(target) = self.live_dynamic_vat(body.get(0)) else {
                     return refuse("terminate: not a live dynamic vat".into());
                 };
                 let reason = body.get(1).cloned().unwrap_or(Value::Null);
@@ -188,14 +182,7 @@ impl KState {
                 Ok(HookEffect::Terminate(target, reason))
             }
             "upgrade" => {
-                let target = body
-                    .get(0)
-                    .and_then(text)
-                    .and_then(|s| s.parse::<VatId>().ok())
-                    .filter(|t| {
-                        self.vat_is_live(*t) && self.vat_options(*t).is_some_and(|o| o.dynamic)
-                    });
-                let Some(target) = target else {
+                let Some(target) = self.live_dynamic_vat(body.get(0)) else {
                     return refuse("upgrade: the vat is no longer running".into());
                 };
                 let Some(bundle_id) = body.get(1).and_then(text) else {
@@ -269,13 +256,7 @@ impl KState {
                 }
             }
             "changeOptions" => {
-                let target = body
-                    .get(0)
-                    .and_then(text)
-                    .and_then(|s| s.parse::<VatId>().ok())
-                    .filter(|t| {
-                        self.vat_is_live(*t) && self.vat_options(*t).is_some_and(|o| o.dynamic)
-                    });
+                let target = self.live_dynamic_vat(body.get(0));
                 let (Some(target), Some(Value::Object(opts))) = (target, body.get(1)) else {
                     return refuse("changeOptions: not a live dynamic vat, or no options".into());
                 };
@@ -294,6 +275,14 @@ impl KState {
             }
             other => Err(format!("unknown kernel hook {other:?}")),
         }
+    }
+
+    /// The live dynamic vat a hook argument names (vat-admin passes vat ids as strings);
+    /// hooks act on nothing else.
+    fn live_dynamic_vat(&self, arg: Option<&Value>) -> Option<VatId> {
+        arg.and_then(text)
+            .and_then(|s| s.parse::<VatId>().ok())
+            .filter(|t| self.vat_is_live(*t) && self.vat_options(*t).is_some_and(|o| o.dynamic))
     }
 
     /// The bundle id registered under `name` ([`crate::Kernel::name_bundle`]).

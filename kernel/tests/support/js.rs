@@ -114,11 +114,15 @@ pub fn dump_without_crank_number(
 /// A kernel on an in-memory store running JavaScript vats with tight limits (16 MiB of
 /// heap, 2,000 computrons a delivery), so that hostile vats reach them quickly.
 pub fn limited_js_kernel() -> Kernel {
-    let limits = vatchain_kernel::worker::JsLimits {
+    js_kernel_with_limits(vatchain_kernel::worker::JsLimits {
         heap_bytes: 16 << 20,
         delivery_computrons: 2_000,
         ..vatchain_kernel::worker::JsLimits::default()
-    };
+    })
+}
+
+/// A kernel on an in-memory store running JavaScript vats under `limits`.
+pub fn js_kernel_with_limits(limits: vatchain_kernel::worker::JsLimits) -> Kernel {
     Kernel::new(
         vatchain_kernel::store::Store::in_memory(),
         Box::new(vatchain_kernel::worker::JsWorkers {

@@ -41,17 +41,15 @@ export const fromUniqueEntries = (allEntries) => {
   return harden(result);
 };
 
-export const deeplyFulfilledObject = async (obj) => {
-  passStyleOf(obj) === 'copyRecord' || Fail`param must be a record: ${q(passStyleOf(obj))}`;
+export const allValues = async (obj) => {
   const ks = keys(obj);
   const values = await Promise.all(ks.map((k) => obj[k]));
   return harden(fromEntries(ks.map((k, i) => [k, values[i]])));
 };
 
-export const allValues = async (obj) => {
-  const ks = keys(obj);
-  const values = await Promise.all(ks.map((k) => obj[k]));
-  return harden(fromEntries(ks.map((k, i) => [k, values[i]])));
+export const deeplyFulfilledObject = async (obj) => {
+  passStyleOf(obj) === 'copyRecord' || Fail`param must be a record: ${q(passStyleOf(obj))}`;
+  return allValues(obj);
 };
 
 export const zip = (xs, ys) => harden(xs.map((x, i) => [x, ys[+i]]));

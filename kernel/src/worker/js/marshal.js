@@ -296,4 +296,4 @@ export function makeMarshal(convertValToSlot, convertSlotToVal) {
   return freeze({ serialize, unserialize });
 }
 
-export { isFrozen };
+export { isFrozen, ERRORS };

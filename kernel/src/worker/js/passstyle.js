@@ -1,7 +1,7 @@
 // The parts of `@endo/pass-style` and `@endo/marshal` upstream vat code imports, over our
 // marshal (smallcaps only; no tagged values, see ARCHITECTURE's list of differences).
 
-import { Far, Remotable, getInterfaceOf, passStyleOf, makeMarshal as makeSmallcaps } from './marshal.js';
+import { Far, Remotable, getInterfaceOf, passStyleOf, makeMarshal as makeSmallcaps, ERRORS } from './marshal.js';
 import { Fail, q } from './errors.js';
 import { harden } from './liveslots.js';
 
@@ -46,7 +46,6 @@ export const assertPassable = (v) => {
 };
 
 export const isErrorLike = (v) => v instanceof Error;
-const ERRORS = { Error, TypeError, RangeError, EvalError, ReferenceError, SyntaxError, URIError };
 export const getErrorConstructor = (name) => ERRORS[name];
 export const toPassableError = (e) => (e instanceof Error ? e : Error(String(e)));
 export const toThrowable = toPassableError;
