@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README; .ci/run calls exactly this): set-up, one build of everything,
-# every test (Rust, the v2 kernel's migration tests, the JS liveslots tests under Node,
-# then cosmjs against `vatd dev` and against a 4-validator localnet on real CometBFT), then
+# every test (Rust, the v2 kernel's migration tests, the JS liveslots tests under Node, a
+# check that the upstream-made bundles are what @endo/bundle-source makes, then cosmjs against `vatd dev` and against a 4-validator localnet on real CometBFT), then
 # one closing line with the totals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,10 @@ no_rocksdb_rebuild "${SOAK_BUILD[@]}"
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
 "${LEGACY_TESTS[@]}" 2>&1 | tee -a "$log"
 node --test --test-reporter=tap kernel/tests/js/ 2>&1 | tee -a "$log"
+# The endoZipBase64 bundles the kernel's tests install are what the real
+# @endo/bundle-source (npm, pinned by the lock file) makes from their sources.
+(cd kernel/tests/fixtures/endo && npm ci --no-audit --no-fund --loglevel=error &&
+  node make-bundles.mjs --check)
 # The determinism harness as a command, a short run: its figures go to the log (the Rust
 # test nodes_agree_through_random_blocks_and_kills asserts on another run).
 "$(target_dir)/debug/vatchain-soak" --nodes 4 --blocks 30 --progress-every 0

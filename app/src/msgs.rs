@@ -317,7 +317,7 @@ pub fn decode_tx_msg(any: &Any, signer: &str, params: &Params) -> Result<TxMsg, 
                 )));
             }
             // Parsing now gives the sender the bundle's own error (syntax, missing entry).
-            vatchain_kernel::worker::bundle::Bundle::parse(&bundle)
+            vatchain_kernel::worker::parse_bundle(&bundle)
                 .map_err(|e| MsgError::Bundle(format!("bad bundle: {e}")))?;
             Ok(TxMsg::InstallBundle { bundle })
         }

@@ -110,6 +110,21 @@ fn the_dev_chain_upgrades_a_vat_through_the_cli_and_survives_kill_9() {
     let id = event(&r, "submit_proposal", "proposal_id");
     let id = id.as_str().expect("proposal id");
     tx(&["gov", "vote", id, "yes"]);
+
+    // A bundle as upstream makes it (`@endo/bundle-source`'s endoZipBase64) installs by
+    // the CLI and MsgInstallBundle, under upstream's id.
+    let endo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kernel/tests/fixtures/endo/bundles/counter-v1.json");
+    let endo = endo.to_str().expect("utf-8 path");
+    let sha: Value = serde_json::from_slice(&std::fs::read(endo).expect("bundle")).expect("JSON");
+    let endo_id = format!(
+        "b1-{}",
+        sha["endoZipBase64Sha512"].as_str().expect("a string")
+    );
+    assert_eq!(cli(&["bundle", endo]).trim(), endo_id);
+    let r = tx(&["swingset", "install-bundle", endo]);
+    assert_eq!(event(&r, "install_bundle", "bundle_id"), json!(endo_id));
+
     let start = Instant::now();
     let proposal = loop {
         let p = query(&["proposal", id]);

@@ -280,7 +280,7 @@ impl Kernel {
     /// same bundle twice is harmless.
     pub fn install_bundle(&mut self, bytes: &[u8]) -> Result<String, KernelError> {
         self.ready()?;
-        let b = Bundle::parse(bytes)?;
+        let b = crate::worker::parse_bundle(bytes)?;
         let id = b.id();
         if !self.st.store.has(Cf::Bundles, id.as_bytes()) {
             self.st

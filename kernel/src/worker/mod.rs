@@ -282,6 +282,15 @@ impl WorkerError {
     }
 }
 
+/// Parses and checks bundle bytes of either format, and that this kernel can run the
+/// bundle (an `endoZipBase64` archive may hold modules it cannot: CommonJS, host modules),
+/// so that what cannot run is refused when it is installed rather than when a vat starts.
+pub fn parse_bundle(bytes: &[u8]) -> Result<bundle::AnyBundle, bundle::BundleError> {
+    let b = bundle::AnyBundle::parse(bytes)?;
+    quickjs::VatModules::of_any(&b).map_err(bundle::BundleError::Unrunnable)?;
+    Ok(b)
+}
+
 /// Makes workers for vats: the kernel calls it when a vat has no live worker, with the
 /// bundle's bytes when the `bundles` family holds them.
 pub trait WorkerFactory {
@@ -313,10 +322,12 @@ impl WorkerFactory for JsWorkers {
         })?;
         // It parsed when it was installed: if this binary refuses it, every node with this
         // binary does.
-        let b = bundle::Bundle::parse(bytes).map_err(|e| WorkerError::Code(e.to_string()))?;
+        let b = bundle::AnyBundle::parse(bytes).map_err(|e| WorkerError::Code(e.to_string()))?;
+        let modules = quickjs::VatModules::of_any(&b).map_err(WorkerError::Code)?;
         // Only vat-independent set-up runs here (the vat's code loads at startVat), so a
         // failure is this node's (no runtime, no memory).
-        let w = JsWorker::new(&b, self.limits, self.cache.clone()).map_err(WorkerError::Node)?;
+        let w = JsWorker::with_modules(&modules, self.limits, self.cache.clone())
+            .map_err(WorkerError::Node)?;
         Ok(Box::new(w))
     }
 }

@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cosmrs::proto::cosmos::gov::v1::VoteOption;
 use serde_json::Value;
-use vatchain_kernel::worker::bundle::Bundle;
+use vatchain_kernel::worker::bundle::{AnyBundle, Bundle};
 
 use crate::client::compose;
 use crate::host::params::Params;
@@ -111,8 +111,10 @@ pub enum Command {
         #[command(subcommand)]
         command: GenesisCommand,
     },
-    /// Make a bundle from a directory of ES modules; prints its id and writes the JSON.
+    /// Make a bundle from a directory of ES modules, or check a bundle file (either format,
+    /// e.g. an `@endo/bundle-source` one); prints its id and writes the JSON.
     Bundle {
+        /// A directory of ES modules, or a bundle JSON file.
         dir: PathBuf,
         /// The entry module, relative to DIR.
         #[arg(long, default_value = "main.js")]
@@ -341,7 +343,8 @@ fn print(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
-/// A bundle's canonical bytes from a directory (entry `main.js`) or a bundle JSON file.
+/// A bundle's canonical bytes from a directory (entry `main.js`) or a bundle JSON file (of
+/// either format: `vatd bundle`'s, or `@endo/bundle-source`'s `endoZipBase64`).
 pub fn load_bundle(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path.is_dir() {
         Ok(Bundle::from_dir(path, "main.js")
@@ -349,7 +352,7 @@ pub fn load_bundle(path: &Path) -> anyhow::Result<Vec<u8>> {
             .canonical_bytes())
     } else {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        Ok(Bundle::parse(&bytes)
+        Ok(vatchain_kernel::worker::parse_bundle(&bytes)
             .with_context(|| format!("{} is not a bundle", path.display()))?
             .canonical_bytes())
     }
@@ -451,8 +454,17 @@ pub fn run_tool(command: Command) -> anyhow::Result<()> {
             }
         },
         Command::Bundle { dir, entry, out } => {
-            let b = Bundle::from_dir(&dir, &entry)
-                .with_context(|| format!("bundling {}", dir.display()))?;
+            let b = if dir.is_dir() {
+                AnyBundle::Source(
+                    Bundle::from_dir(&dir, &entry)
+                        .with_context(|| format!("bundling {}", dir.display()))?,
+                )
+            } else {
+                let bytes =
+                    std::fs::read(&dir).with_context(|| format!("reading {}", dir.display()))?;
+                vatchain_kernel::worker::parse_bundle(&bytes)
+                    .with_context(|| format!("{} is not a bundle", dir.display()))?
+            };
             if let Some(out) = out {
                 crate::files::write(&out, &b.canonical_bytes(), crate::files::Mode::Replace)
                     .with_context(|| format!("writing {}", out.display()))?;

@@ -13,6 +13,7 @@
 mod alloc;
 mod bridge;
 mod console;
+mod endo_modules;
 mod math;
 mod modules;
 mod requests;
@@ -30,6 +31,7 @@ use rquickjs::{
 use self::alloc::{HeapMeter, MeteredAlloc};
 use self::bridge::Bridge;
 use self::console::ConsoleBuffer;
+pub(crate) use self::endo_modules::VatModules;
 pub use self::modules::BytecodeCache;
 use self::modules::{BundleLoader, BundleResolver, Sources, INSTANCE};
 use self::stack::VatStack;
@@ -173,6 +175,15 @@ impl JsWorker {
         limits: JsLimits,
         cache: BytecodeCache,
     ) -> Result<JsWorker, String> {
+        JsWorker::with_modules(&VatModules::of_bundle(bundle), limits, cache)
+    }
+
+    /// Builds a runtime for these modules (see [`JsWorker::new`]).
+    pub(crate) fn with_modules(
+        vat: &VatModules,
+        limits: JsLimits,
+        cache: BytecodeCache,
+    ) -> Result<JsWorker, String> {
         math::ensure_linked();
         let heap = Rc::new(HeapMeter::default());
         // Room for the engine and liveslots on top of the vat's own heap.
@@ -194,7 +205,7 @@ impl JsWorker {
                 false
             }
         })));
-        let sources = Rc::new(Sources::new(bundle));
+        let sources = Rc::new(Sources::new(vat));
         rt.set_loader(
             BundleResolver(sources.clone()),
             BundleLoader { sources, cache },

@@ -13,7 +13,9 @@ use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
 use rquickjs::{Ctx, Error, Module, WriteOptions};
 
-use crate::worker::bundle::{package_candidates, resolve_relative, Bundle};
+use crate::worker::bundle::{package_candidates, resolve_relative, AnyBundle, Bundle};
+
+use super::endo_modules::{self, Builtins, VatModules, LINKER};
 
 pub(crate) const INSTANCE: &str = "vatchain/instance.js";
 
@@ -162,21 +164,111 @@ const PROMISE_KIT: &str = r#"export function makePromiseKit() {
 }
 "#;
 
+impl VatModules {
+    /// A native bundle's modules, as they are.
+    pub(crate) fn of_bundle(bundle: &Bundle) -> VatModules {
+        VatModules {
+            entry: bundle.entry.clone(),
+            modules: bundle.modules.clone(),
+            absolute_imports: false,
+        }
+    }
+
+    /// The modules of a bundle of either format: an `endoZipBase64` archive's are
+    /// generated from it (`endo_modules`), and this is where one that cannot run here is
+    /// refused.
+    pub(crate) fn of_any(bundle: &AnyBundle) -> Result<VatModules, String> {
+        match bundle {
+            AnyBundle::Source(b) => Ok(VatModules::of_bundle(b)),
+            AnyBundle::EndoZip(z) => {
+                let builtins = builtin_sources();
+                endo_modules::vat_modules(z.archive(), &RuntimeBuiltins(&builtins), BUNDLE_PREFIX)
+            }
+        }
+    }
+}
+
+/// The built-ins of [`builtin_sources`], as generated modules see them.
+struct RuntimeBuiltins<'a>(&'a BTreeMap<String, String>);
+
+impl Builtins for RuntimeBuiltins<'_> {
+    fn coupled(&self, package: &str) -> bool {
+        LIVESLOTS_COUPLED.contains(&package)
+    }
+    fn has(&self, spec: &str) -> bool {
+        !spec.starts_with("vatchain/") && self.0.contains_key(spec)
+    }
+}
+
 /// Every module source of one vat runtime, by the name the engine knows it by.
-pub(crate) struct Sources(BTreeMap<String, String>);
+pub(crate) struct Sources {
+    modules: BTreeMap<String, String>,
+    /// See [`VatModules::absolute_imports`].
+    absolute_imports: bool,
+}
+
+/// The modules every vat runtime has (liveslots' own and the upstream-named built-ins),
+/// without the vat's entry.
+fn builtin_sources() -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    m.insert(
+        "vatchain/marshal.js".into(),
+        include_str!("../js/marshal.js").into(),
+    );
+    m.insert(
+        "vatchain/liveslots.js".into(),
+        include_str!("../js/liveslots.js").into(),
+    );
+    m.insert("@endo/far".into(), FAR.into());
+    m.insert("@endo/promise-kit".into(), PROMISE_KIT.into());
+    m.insert("@endo/errors".into(), ERRORS.into());
+    for name in ["@agoric/internal", "@agoric/internal/src/upgrade-api.js"] {
+        m.insert(name.into(), INTERNAL.into());
+    }
+    m.insert("@endo/eventual-send".into(), EVENTUAL_SEND.into());
+    m.insert(
+        "@endo/pass-style".into(),
+        format!("export {{ {PASS_STYLE_NAMES} }} from 'vatchain/passstyle.js';\n"),
+    );
+    m.insert(
+        "@endo/marshal".into(),
+        format!(
+            "export {{ {PASS_STYLE_NAMES}, makeMarshal, stringify, parse, QCLASS }} \
+                 from 'vatchain/passstyle.js';\n"
+        ),
+    );
+    m.insert("@agoric/vat-data".into(), vat_data_module(VAT_DATA));
+    m.insert("@agoric/store".into(), vat_data_module(STORE));
+    m.insert("@endo/exo".into(), vat_data_module(EXO));
+    m.insert("@endo/patterns".into(), vat_data_module(PATTERNS));
+    for z in [
+        "@agoric/zone",
+        "@agoric/zone/durable.js",
+        "@agoric/zone/heap.js",
+    ] {
+        m.insert(z.into(), vat_data_module(ZONE));
+    }
+    for (name, src) in [
+        ("console.js", include_str!("../js/console.js")),
+        ("errors.js", include_str!("../js/errors.js")),
+        ("internal.js", include_str!("../js/internal.js")),
+        ("passstyle.js", include_str!("../js/passstyle.js")),
+        ("patterns.js", include_str!("../js/patterns.js")),
+        ("keys.js", include_str!("../js/keys.js")),
+        ("kinds.js", include_str!("../js/kinds.js")),
+        ("stores.js", include_str!("../js/stores.js")),
+        ("watchers.js", include_str!("../js/watchers.js")),
+    ] {
+        m.insert(format!("vatchain/{name}"), src.into());
+    }
+    m.insert(LINKER.into(), include_str!("../js/endo-link.js").into());
+    m
+}
 
 impl Sources {
-    pub(crate) fn new(bundle: &Bundle) -> Sources {
-        let mut m = BTreeMap::new();
-        m.insert(
-            "vatchain/marshal.js".into(),
-            include_str!("../js/marshal.js").into(),
-        );
-        m.insert(
-            "vatchain/liveslots.js".into(),
-            include_str!("../js/liveslots.js").into(),
-        );
-        let entry = serde_json::to_string(&format!("{BUNDLE_PREFIX}{}", bundle.entry))
+    pub(crate) fn new(vat: &VatModules) -> Sources {
+        let mut m = builtin_sources();
+        let entry = serde_json::to_string(&format!("{BUNDLE_PREFIX}{}", vat.entry))
             .expect("a string serializes");
         m.insert(
             INSTANCE.into(),
@@ -185,56 +277,17 @@ impl Sources {
                 include_str!("../js/instance.js")
             ),
         );
-        m.insert("@endo/far".into(), FAR.into());
-        m.insert("@endo/promise-kit".into(), PROMISE_KIT.into());
-        m.insert("@endo/errors".into(), ERRORS.into());
-        for name in ["@agoric/internal", "@agoric/internal/src/upgrade-api.js"] {
-            m.insert(name.into(), INTERNAL.into());
-        }
-        m.insert("@endo/eventual-send".into(), EVENTUAL_SEND.into());
-        m.insert(
-            "@endo/pass-style".into(),
-            format!("export {{ {PASS_STYLE_NAMES} }} from 'vatchain/passstyle.js';\n"),
-        );
-        m.insert(
-            "@endo/marshal".into(),
-            format!(
-                "export {{ {PASS_STYLE_NAMES}, makeMarshal, stringify, parse, QCLASS }} \
-                 from 'vatchain/passstyle.js';\n"
-            ),
-        );
-        m.insert("@agoric/vat-data".into(), vat_data_module(VAT_DATA));
-        m.insert("@agoric/store".into(), vat_data_module(STORE));
-        m.insert("@endo/exo".into(), vat_data_module(EXO));
-        m.insert("@endo/patterns".into(), vat_data_module(PATTERNS));
-        for z in [
-            "@agoric/zone",
-            "@agoric/zone/durable.js",
-            "@agoric/zone/heap.js",
-        ] {
-            m.insert(z.into(), vat_data_module(ZONE));
-        }
-        for (name, src) in [
-            ("console.js", include_str!("../js/console.js")),
-            ("errors.js", include_str!("../js/errors.js")),
-            ("internal.js", include_str!("../js/internal.js")),
-            ("passstyle.js", include_str!("../js/passstyle.js")),
-            ("patterns.js", include_str!("../js/patterns.js")),
-            ("keys.js", include_str!("../js/keys.js")),
-            ("kinds.js", include_str!("../js/kinds.js")),
-            ("stores.js", include_str!("../js/stores.js")),
-            ("watchers.js", include_str!("../js/watchers.js")),
-        ] {
-            m.insert(format!("vatchain/{name}"), src.into());
-        }
-        for (path, src) in &bundle.modules {
+        for (path, src) in &vat.modules {
             m.insert(format!("{BUNDLE_PREFIX}{path}"), src.clone());
         }
-        Sources(m)
+        Sources {
+            modules: m,
+            absolute_imports: vat.absolute_imports,
+        }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&String> {
-        self.0.get(name)
+        self.modules.get(name)
     }
 }
 
@@ -253,8 +306,11 @@ impl Resolver for BundleResolver {
             // Relative imports stay on their side: bundle code cannot reach liveslots.
             resolve_relative(base, name).filter(|p| p.starts_with(BUNDLE_PREFIX) == from_vat)
         } else if name.starts_with(BUNDLE_PREFIX) {
-            // Only the liveslots instance names the vat's entry module directly.
-            (base == INSTANCE).then(|| name.to_string())
+            // The liveslots instance names the vat's entry module directly, and generated
+            // modules name one another so.
+            (base == INSTANCE || (from_vat && self.0.absolute_imports)).then(|| name.to_string())
+        } else if from_vat && name == LINKER && self.0.absolute_imports {
+            Some(name.to_string())
         } else if from_vat && name.starts_with("vatchain/") {
             None
         } else if from_vat && !LIVESLOTS_COUPLED.contains(&package_of(name)) {

@@ -1,5 +1,12 @@
-//! Source bundles: a JSON document naming an entry module and its ES module sources.
+//! Bundles: the code of a vat, in one of two module formats.
 //!
+//! - `vatchain-bundle-v1` ([`Bundle`]): a JSON document naming an entry module and its ES
+//!   module sources, as `vatd bundle` makes them from a directory.
+//! - `endoZipBase64` ([`EndoZipBundle`]): what upstream's `@endo/bundle-source` makes.
+//!
+//! [`AnyBundle`] takes either; both kinds give the worker a [`ModuleGraph`] to load.
+//!
+//! The native format:
 //! ```json
 //! {"moduleFormat":"vatchain-bundle-v1","entry":"main.js","modules":{"main.js":"…","lib/util.js":"…"}}
 //! ```
@@ -13,7 +20,14 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
 
-/// The only module format this kernel loads.
+mod endo_zip;
+mod zip_archive;
+
+pub use endo_zip::{
+    resolve_specifier, Archive, EndoZipBundle, MjsRecord, ModuleEntry, ModuleRef, ENDO_ZIP_FORMAT,
+};
+
+/// The native module format.
 pub const MODULE_FORMAT: &str = "vatchain-bundle-v1";
 /// Largest bundle accepted (canonical bytes).
 pub const MAX_BUNDLE_BYTES: usize = 8 << 20;
@@ -36,8 +50,14 @@ pub struct Bundle {
 pub enum BundleError {
     #[error("bundle is not valid JSON of the expected shape: {0}")]
     Malformed(String),
-    #[error("bundle module format is {0:?}; this kernel loads {MODULE_FORMAT:?}")]
+    #[error(
+        "bundle module format is {0:?}; this kernel loads {MODULE_FORMAT:?} and {ENDO_ZIP_FORMAT:?}"
+    )]
     Format(String),
+    #[error("endoZipBase64 bundle refused: {0}")]
+    Archive(String),
+    #[error("bundle cannot run on this kernel: {0}")]
+    Unrunnable(String),
     #[error("bundle entry module {0:?} is not among its modules")]
     MissingEntry(String),
     #[error("bundle module path {0:?} is not a relative .js path without . or .. segments")]
@@ -146,6 +166,50 @@ impl Bundle {
             }
         }
         Bundle::new(entry, modules)
+    }
+}
+
+/// A bundle of either module format.
+#[derive(Clone, Debug)]
+pub enum AnyBundle {
+    Source(Bundle),
+    EndoZip(EndoZipBundle),
+}
+
+impl AnyBundle {
+    /// Parses and checks bundle bytes of either format, told apart by `moduleFormat`.
+    pub fn parse(bytes: &[u8]) -> Result<AnyBundle, BundleError> {
+        if bytes.len() > MAX_BUNDLE_BYTES {
+            return Err(BundleError::TooLarge(bytes.len()));
+        }
+        #[derive(Deserialize)]
+        struct Format {
+            #[serde(rename = "moduleFormat")]
+            module_format: String,
+        }
+        let f: Format =
+            serde_json::from_slice(bytes).map_err(|e| BundleError::Malformed(e.to_string()))?;
+        match f.module_format.as_str() {
+            MODULE_FORMAT => Bundle::parse(bytes).map(AnyBundle::Source),
+            ENDO_ZIP_FORMAT => EndoZipBundle::parse(bytes).map(AnyBundle::EndoZip),
+            _ => Err(BundleError::Format(f.module_format)),
+        }
+    }
+
+    /// The bundle's id (`b1-…`), by its format's rule.
+    pub fn id(&self) -> String {
+        match self {
+            AnyBundle::Source(b) => b.id(),
+            AnyBundle::EndoZip(b) => b.id(),
+        }
+    }
+
+    /// The bytes the kernel stores: the bundle's JSON, keys sorted, no whitespace.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        match self {
+            AnyBundle::Source(b) => b.canonical_bytes(),
+            AnyBundle::EndoZip(b) => b.canonical_bytes(),
+        }
     }
 }
 
