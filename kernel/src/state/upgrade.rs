@@ -79,7 +79,10 @@ impl KState {
     /// changes); the new incarnation starts with an empty heap, so the rest it can never
     /// name. Dropping and retiring them here is what the old incarnation's last
     /// bringOutYourDead would have done for the dead ones, and more (the live ones too),
-    /// without running any of its code. Returns them (vref, kernel object) in vref order.
+    /// without running any of its code. An import that a weak store still recognizes (a
+    /// `vom.ir.<vref>` record: the store's key, not a reference) is only dropped: the
+    /// new incarnation retires it when the last such entry goes, or forgets the entries
+    /// when the kernel retires it. Returns them (vref, kernel object) in vref order.
     pub(crate) fn release_heap_only_imports(&mut self, v: VatId) -> Vec<(String, KRef)> {
         let mut released = Vec::new();
         for (vref, k) in self.clist_range(v, "o-", Some("o.")) {
@@ -90,7 +93,12 @@ impl KState {
                 continue;
             }
             self.clear_reachable_flag(v, k);
-            self.delete_clist_entry(v, k);
+            if self
+                .get(&keys::vatstore(v, &format!("vom.ir.{vref}")))
+                .is_none()
+            {
+                self.delete_clist_entry(v, k);
+            }
             released.push((vref, k));
         }
         released

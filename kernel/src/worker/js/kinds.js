@@ -407,6 +407,49 @@ export function makeKindManager(deps) {
     return parseVref(vref) !== undefined;
   }
 
+  /** The vrefs of an instance: its facets', or its own. */
+  function facetVrefs(baseRef) {
+    const p = parseVref(baseRef);
+    if (p === undefined || p.kindID === KIND_HANDLE_KIND) return [baseRef];
+    const kind = kinds.get(p.kindID);
+    const facets = kind ? kind.facetNames : p.durable ? descriptor(p.kindID)?.facets : undefined;
+    return facets ? facets.map((_, i) => facetVref(baseRef, i)) : [baseRef];
+  }
+
+  /** Deletes an instance's state, releasing what it named (the GC decided it is garbage). */
+  function deleteInstance(baseRef) {
+    const raw = vs.get(`vom.${baseRef}`);
+    if (raw === undefined) return;
+    vs.delete(`vom.${baseRef}`);
+    cache.delete(baseRef);
+    const rec = JSON.parse(raw);
+    for (const prop of keys(rec).sort()) removeDataRefs(rec[prop].slots);
+  }
+
+  /**
+   * Up to `budget` instances of virtual kinds of earlier incarnations (kind ids below
+   * `firstKindID`): nothing can reach them, and the GC deletes them.
+   */
+  // Where the scan for them resumes: what it returned is deleted before the next scan, and
+  // starting after it skips the deleted keys (a scan walks over those one by one).
+  let oldCursor = 'vom.o+v';
+  function oldInstances(firstKindID, budget) {
+    const out = [];
+    let k = vs.getNextKey(oldCursor);
+    while (out.length < budget && k !== undefined && k.startsWith('vom.o+v')) {
+      const kindID = Number(/^vom\.o\+v(\d+)\//.exec(k)?.[1]);
+      if (!(kindID < firstKindID)) {
+        // This incarnation's kind: skip all of its instances ('~' sorts after digits).
+        k = vs.getNextKey(`vom.o+v${kindID}/~`);
+        continue;
+      }
+      out.push(k.slice('vom.'.length));
+      oldCursor = k;
+      k = vs.getNextKey(k);
+    }
+    return out;
+  }
+
   return freeze({
     defineKind: (tag, init, behavior, options) => defineKindInternal(tag, init, behavior, options, false),
     defineKindMulti: (tag, init, behavior, options) => defineKindInternal(tag, init, behavior, options, true),
@@ -417,6 +460,9 @@ export function makeKindManager(deps) {
     reanimate,
     parseVref,
     isVirtualVref,
+    facetVrefs,
+    deleteInstance,
+    oldInstances,
     flush,
   });
 }

@@ -11,14 +11,17 @@
 // Durability (kinds.js, stores.js, watchers.js): virtual and durable objects and stores
 // keep their state in the vatstore; `baggage` carries durable state to the next
 // incarnation. Counters are persisted (`idCounters`) so no incarnation reuses a vref.
-// Imports named by stored data are counted (`vom.rc.<vref>`) and never dropped while
-// counted; ephemeral exports named by virtual data are held in memory while named.
+// Garbage (gc.js): imports and virtual/durable objects named by stored data are counted
+// (`vom.rc.<baseRef>`); virtual and durable objects the kernel can reach are recorded
+// (`vom.es.<vref>`); ephemeral exports named by virtual data are held in memory while
+// named. At bringOutYourDead what nothing holds is dropped, deleted and retired.
 
 import { Far, Remotable, passStyleOf, makeMarshal, getInterfaceOf } from './marshal.js';
 import { makeKindManager, KIND_HANDLE_KIND } from './kinds.js';
 import { makeCollectionManager, makeHeapStores, STORE_KINDS, FIRST_STORE_KIND } from './stores.js';
 import { makeWatcherManager } from './watchers.js';
 import { M, matches, mustMatch } from './patterns.js';
+import { makeGC, baseRefOf } from './gc.js';
 
 const { freeze, isFrozen, getOwnPropertyDescriptor } = Object;
 const { ownKeys } = Reflect;
@@ -67,15 +70,20 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   const reachableExports = new Map(); // vref -> value: exports the kernel can reach (strong)
   const droppedExports = new Set(); // vrefs the kernel dropped (may be retired once dead)
   const importedPromises = new Map(); // vpid -> { resolve, reject } for promises others decide
-  const deadImports = new Set(); // presences collected since the last reap
-  const registry = new FinalizationRegistry((vref) => deadImports.add(vref));
+  // Counts `toKernel` serializations under way: what they name, the kernel can reach (an
+  // export); what other serializations name is stored data, which gc.js counts instead.
+  let toKernel = 0;
 
+  // Only the tables are touched when these run (what they note is acted on at
+  // bringOutYourDead), so when they run cannot change what the vat does.
+  // A presence, or a heap remotable keying a weak store, is gone: it may be garbage.
+  const registry = new FinalizationRegistry((vref) => gc.possiblyDead(vref));
   // A virtual representative's entry goes when it is collected (a new one may be made for
-  // the same vref later): otherwise every instance ever touched would leave an entry. Only
-  // the table is touched, so when this runs cannot change what the vat does.
+  // the same vref later): otherwise every instance ever touched would leave an entry.
   const repRegistry = new FinalizationRegistry((vref) => {
     const w = slotToVal.get(vref);
     if (w !== undefined && w.deref() === undefined) slotToVal.delete(vref);
+    gc.possiblyDead(baseRefOf(vref));
   });
 
   function register(vref, v) {
@@ -122,11 +130,11 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     }
     let data;
     try {
-      data = m.serialize(value);
+      data = serializeToKernel(value);
     } catch (e) {
       // An unpassable answer rejects the promise instead of breaking the vat.
       rejected = true;
-      data = m.serialize(Error(`unpassable result: ${e.message}`));
+      data = serializeToKernel(Error(`unpassable result: ${e.message}`));
     }
     syscall.resolve([{ vpid, rejected, data }]);
   }
@@ -134,9 +142,13 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   function convertValToSlot(v) {
     const known = valToSlot.get(v);
     if (known !== undefined) {
-      if (known.startsWith('o+') && !isVirtual(known)) {
-        reachableExports.set(known, v); // re-exported after a drop: reachable again
-        droppedExports.delete(known);
+      if (toKernel > 0 && known.startsWith('o+')) {
+        if (isVirtual(known)) {
+          gc.exported(known);
+        } else {
+          reachableExports.set(known, v); // (re-)exported: the kernel can reach it
+          droppedExports.delete(known);
+        }
       }
       return known;
     }
@@ -144,7 +156,8 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
       case 'remotable': {
         const vref = `o+${allocateExportID()}`;
         register(vref, v);
-        reachableExports.set(vref, v);
+        // Named by stored data only, it is held while the data names it (addDataRefs).
+        if (toKernel > 0) reachableExports.set(vref, v);
         return vref;
       }
       case 'promise':
@@ -169,7 +182,6 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
       const presence = Remotable(iface ?? 'Alleged: presence', undefined, {});
       register(vref, presence);
       registry.register(presence, vref);
-      deadImports.delete(vref);
       return presence;
     }
     if (vref.startsWith('p')) {
@@ -181,6 +193,15 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   }
 
   const m = makeMarshal(convertValToSlot, convertSlotToVal);
+  // Serializes what goes to the kernel (a send, a resolution, an exit, a kernel hook).
+  const serializeToKernel = (v) => {
+    toKernel += 1;
+    try {
+      return m.serialize(v);
+    } finally {
+      toKernel -= 1;
+    }
+  };
 
   // ---- durability ----
 
@@ -225,13 +246,19 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   }
 
   const heldByData = new Map(); // ephemeral vref -> { value, count } named by virtual data
-  const rcKey = (vref) => `vom.rc.${vref}`;
+  const gc = makeGC({
+    vs,
+    lookup,
+    forget: (vref) => slotToVal.delete(vref),
+    isVirtual,
+    syscall,
+  });
 
   function addDataRefs(slots) {
     for (const vref of slots) {
-      if (vref.startsWith('o-')) {
-        vs.set(rcKey(vref), String(Number(vs.get(rcKey(vref)) ?? '0') + 1));
-      } else if (!isVirtual(vref)) {
+      if (vref.startsWith('o-') || isVirtual(vref)) {
+        gc.addRef(vref);
+      } else {
         const h = heldByData.get(vref);
         if (h) h.count += 1;
         else heldByData.set(vref, { value: lookup(vref), count: 1 });
@@ -241,15 +268,9 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
 
   function removeDataRefs(slots) {
     for (const vref of slots) {
-      if (vref.startsWith('o-')) {
-        const n = Number(vs.get(rcKey(vref)) ?? '0') - 1;
-        if (n > 0) {
-          vs.set(rcKey(vref), String(n));
-        } else {
-          vs.delete(rcKey(vref));
-          deadImports.add(vref); // dropped at the next reap if no presence is left
-        }
-      } else if (!isVirtual(vref)) {
+      if (vref.startsWith('o-') || isVirtual(vref)) {
+        gc.removeRef(vref); // collected at the next reap if nothing else holds it
+      } else {
         const h = heldByData.get(vref);
         if (h) {
           h.count -= 1;
@@ -289,6 +310,11 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     addDataRefs,
     removeDataRefs,
     allocateCollectionID,
+    gc,
+    // A heap remotable keying a weak store: its entry goes when it does.
+    weakKey: (vref, key) => {
+      if (vref.startsWith('o+') && !isVirtual(vref)) registry.register(key, vref);
+    },
   });
   const watchers = makeWatcherManager({
     vs,
@@ -305,12 +331,53 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     expectNotify: (vpid) => lookup(vpid) ?? makeImportedPromise(vpid),
   });
 
+  // The first ids of this incarnation: below them, virtual (not durable) kinds and stores
+  // are an earlier incarnation's, which nothing can reach any more.
+  let firstIDs = { ...counters };
+  const isOld = (baseRef) => {
+    const p = kindsM.parseVref(baseRef);
+    if (p === undefined || p.durable) return false;
+    return collections.isCollectionKind(p.kindID)
+      ? p.instance < firstIDs.collectionID
+      : p.kindID < firstIDs.exportID;
+  };
+  // Objects never collected: kind handles, baggage, the promise-watcher table.
+  const pinnedRefs = new Set();
+  gc.connect({
+    objects: {
+      facetVrefs: (baseRef) => kindsM.facetVrefs(baseRef),
+      pinned: (baseRef) => {
+        const p = kindsM.parseVref(baseRef);
+        return p.kindID === KIND_HANDLE_KIND || pinnedRefs.has(baseRef);
+      },
+      isOld,
+      delete: (baseRef) => {
+        const p = kindsM.parseVref(baseRef);
+        if (collections.isCollectionKind(p.kindID)) collections.deleteCollection(p.kindID, p.instance);
+        else kindsM.deleteInstance(baseRef);
+      },
+    },
+    weakEntries: { delete: (collectionID, keyVref) => collections.deleteWeakEntry(collectionID, keyVref) },
+    heap: {
+      kernelRecognizes: (vref) => droppedExports.has(vref),
+      retired: (vref) => {
+        droppedExports.delete(vref);
+        slotToVal.delete(vref);
+      },
+    },
+  });
+
   function loadCounters() {
     const raw = vs.get('idCounters');
+    gc.startCounting(raw === undefined);
+    // A first incarnation has no earlier garbage; a later one sweeps what the last left.
+    if (raw === undefined) vs.set('vom.oldGarbageSwept', '1');
+    else vs.delete('vom.oldGarbageSwept');
     if (raw !== undefined) {
       // The last incarnation's reservations: this one starts past them.
       limits = JSON.parse(raw);
       counters = { ...limits };
+      firstIDs = { ...limits };
       countersDirty = false;
       return;
     }
@@ -407,6 +474,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
         watcherTable = makeScalarBigMapStore('promiseWatcherByKind', { durable: true });
         vs.set('promiseWatcherByKindTableID', valToSlot.get(watcherTable));
       }
+      pinnedRefs.add(valToSlot.get(watcherTable));
     }
     return provide(watcherTable, handle, () => make());
   };
@@ -527,7 +595,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
       const rvpid = allocatePromiseID();
       const result = makeImportedPromise(rvpid);
       // `args` is hardened already, and the pair itself never leaves this function.
-      syscall.send(vref, m.serialize([method, args]), rvpid);
+      syscall.send(vref, serializeToKernel([method, args]), rvpid);
       syscall.subscribe(rvpid);
       return result;
     }
@@ -589,11 +657,11 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   });
 
   const vatPowers = freeze({
-    exitVat: (completion) => syscall.exit(false, m.serialize(completion)),
-    exitVatWithFailure: (reason) => syscall.exit(true, m.serialize(reason)),
+    exitVat: (completion) => syscall.exit(false, serializeToKernel(completion)),
+    exitVatWithFailure: (reason) => syscall.exit(true, serializeToKernel(reason)),
     vatstore,
     // Only the vat-admin vat may use this (the kernel refuses it from any other vat).
-    kernelHook: (name, ...args) => m.unserialize(syscall.kernelHook(name, m.serialize(harden(args)))),
+    kernelHook: (name, ...args) => m.unserialize(syscall.kernelHook(name, serializeToKernel(harden(args)))),
   });
 
   // ---- deliveries ----
@@ -658,6 +726,9 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     if (typeof loadVat !== 'function') throw Error('liveslots: no vat code to start');
     loadCounters();
     const baggage = collections.provideBaggage();
+    pinnedRefs.add(valToSlot.get(baggage));
+    const watcherTableID = vs.get('promiseWatcherByKindTableID');
+    if (watcherTableID !== undefined) pinnedRefs.add(watcherTableID);
     let ns;
     try {
       ns = await loadVat();
@@ -686,26 +757,27 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     flush();
   }
 
+  // Virtual objects and store entries of earlier incarnations deleted per reap: enough to
+  // keep up with any vat, few enough that one reap stays small.
+  const OLD_GARBAGE_PER_REAP = 200;
+
+  // Set once no earlier incarnation's virtual garbage is left (cleared at each upgrade).
+  const SWEPT = 'vom.oldGarbageSwept';
+
   async function bringOutYourDead() {
-    // The host collects garbage; finalizers then run as jobs, before this continues.
-    await gcAndFinalize();
-    // An import named by stored data stays: the data can revive its presence later.
-    const dead = [...deadImports]
-      .filter((v) => lookup(v) === undefined && vs.get(rcKey(v)) === undefined)
-      .sort();
-    deadImports.clear();
-    for (const vref of dead) slotToVal.delete(vref);
-    if (dead.length > 0) {
-      syscall.dropImports(dead);
-      // Nothing can recognise a collected presence (no weak collections hold it).
-      syscall.retireImports(dead);
+    // An earlier incarnation's virtual garbage, a budget's worth at a time.
+    if (vs.get(SWEPT) === undefined) {
+      let budget = OLD_GARBAGE_PER_REAP;
+      budget -= collections.sweepOld(firstIDs.collectionID, budget);
+      const old = kindsM.oldInstances(firstIDs.exportID, Math.max(budget, 0));
+      for (const baseRef of old) gc.possiblyDead(baseRef);
+      if (budget === OLD_GARBAGE_PER_REAP && old.length === 0) vs.set(SWEPT, '1');
     }
-    const gone = [...droppedExports].filter((v) => lookup(v) === undefined).sort();
-    for (const vref of gone) {
-      droppedExports.delete(vref);
-      slotToVal.delete(vref);
-    }
-    if (gone.length > 0) syscall.retireExports(gone);
+    // Heap exports the kernel dropped are retired once they are gone.
+    for (const vref of droppedExports) gc.possiblyDead(vref);
+    // The host collects garbage (finalizers then run as jobs) before gc.js decides.
+    const retire = await gc.collect(gcAndFinalize);
+    if (retire.length > 0) syscall.retireExports(retire);
     flush();
   }
 
@@ -723,14 +795,21 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
         deliverNotify(d.resolutions);
         return undefined;
       case 'dropExports':
-        // Virtual and durable objects live in the vatstore, whoever holds them.
-        for (const vref of d.vrefs.filter((v) => !isVirtual(v))) {
-          reachableExports.delete(vref);
-          droppedExports.add(vref);
+        for (const vref of d.vrefs) {
+          if (isVirtual(vref)) {
+            gc.dropped(vref);
+          } else {
+            reachableExports.delete(vref);
+            droppedExports.add(vref);
+          }
         }
         return undefined;
       case 'retireExports':
-        for (const vref of d.vrefs.filter((v) => !isVirtual(v))) {
+        for (const vref of d.vrefs) {
+          if (isVirtual(vref)) {
+            gc.retired(vref);
+            continue;
+          }
           const v = lookup(vref);
           if (v !== undefined) valToSlot.delete(v);
           slotToVal.delete(vref);
@@ -742,6 +821,8 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
           const v = lookup(vref);
           if (v !== undefined) valToSlot.delete(v);
           slotToVal.delete(vref);
+          // Weak stores keyed by it forget it (the kernel will not name it again).
+          gc.importRetired(vref);
         }
         return undefined;
       case 'startVat':

@@ -7,7 +7,10 @@
 //   vc.<C>.<encodedKey>  JSON capdata of the value (sets: of null)
 //   vc.<C>.|entryCount   decimal
 //   vc.<C>.|label        the label given at creation
+//   vc.<C>.|kind         its kind id (absent in stores made before it was recorded)
 // '|' sorts after every key-encoding letter, so entries come first in a scan.
+// A weak store's object keys are not references (gc.js): each entry keyed by an object
+// is recorded as a recognizer of it instead, and goes when the object does.
 
 import { passStyleOf } from './marshal.js';
 import { encodeKey, decodeKey } from './keys.js';
@@ -104,7 +107,9 @@ function storeMethods(label, ops, { set, weak }) {
 /** Stores whose entries live in the vatstore (virtual or durable). */
 export function makeCollectionManager(deps) {
   const { vs, register, lookup, slotFor, valFor, serialize, unserialize, Far } = deps;
-  const { checkDurable, addDataRefs, removeDataRefs, allocateCollectionID } = deps;
+  const { checkDurable, addDataRefs, removeDataRefs, allocateCollectionID, gc, weakKey } = deps;
+  const isWeakKind = (kindID) => STORE_KINDS[kindID - FIRST_STORE_KIND].includes('Weak');
+  const keySlotOf = (encoded) => (encoded.startsWith('r') ? encoded.slice(1) : undefined);
 
   function flavour(kindName) {
     return {
@@ -151,8 +156,13 @@ export function makeCollectionManager(deps) {
         vs.set(key, JSON.stringify(data));
         if (old) removeDataRefs(old.slots);
         if (isNew) {
-          const keySlot = key.slice(prefix.length).startsWith('r') ? [key.slice(prefix.length + 1)] : [];
-          addDataRefs(keySlot);
+          const keySlot = keySlotOf(key.slice(prefix.length));
+          if (keySlot !== undefined && weak) {
+            gc.recognize(keySlot, collectionID);
+            weakKey(keySlot, k);
+          } else if (keySlot !== undefined) {
+            addDataRefs([keySlot]);
+          }
           vs.set(countKey, String(count() + 1));
         }
       },
@@ -161,8 +171,9 @@ export function makeCollectionManager(deps) {
         const old = JSON.parse(vs.get(key));
         vs.delete(key);
         removeDataRefs(old.slots);
-        const keySlot = key.slice(prefix.length).startsWith('r') ? [key.slice(prefix.length + 1)] : [];
-        removeDataRefs(keySlot);
+        const keySlot = keySlotOf(key.slice(prefix.length));
+        if (keySlot !== undefined && weak) gc.unrecognize(keySlot, collectionID);
+        else if (keySlot !== undefined) removeDataRefs([keySlot]);
         vs.set(countKey, String(count() - 1));
       },
       size: count,
@@ -187,7 +198,89 @@ export function makeCollectionManager(deps) {
     const prefix = `vc.${collectionID}.`;
     vs.set(`${prefix}|label`, String(label));
     vs.set(`${prefix}|entryCount`, '0');
+    vs.set(`${prefix}|kind`, String(kindID));
     return makeRep(kindID, collectionID, String(label));
+  }
+
+  /** Deletes one entry of an entry's data, releasing what it named. */
+  function deleteEntry(collectionID, key, weak) {
+    const raw = vs.get(key);
+    if (raw === undefined) return;
+    vs.delete(key);
+    removeDataRefs(JSON.parse(raw).slots);
+    const keySlot = keySlotOf(key.slice(`vc.${collectionID}.`.length));
+    if (keySlot !== undefined && weak) gc.unrecognize(keySlot, collectionID);
+    else if (keySlot !== undefined) removeDataRefs([keySlot]);
+  }
+
+  /**
+   * Deletes up to `budget` entries of collection `collectionID` (kind `kindID`), from the
+   * first after `from` (default: its first), and the collection's own records once it has
+   * no entries left. Returns the entries deleted and the last one's key (undefined once
+   * the collection is gone).
+   */
+  function deleteEntries(kindID, collectionID, budget, from = `vc.${collectionID}.`) {
+    const prefix = `vc.${collectionID}.`;
+    const weak = isWeakKind(kindID);
+    let n = 0;
+    let k = vs.getNextKey(from);
+    while (k !== undefined && k.startsWith(prefix) && k[prefix.length] !== '|') {
+      if (n >= budget) return { n, last: from };
+      const next = vs.getNextKey(k);
+      deleteEntry(collectionID, k, weak);
+      n += 1;
+      from = k;
+      k = next;
+    }
+    for (const field of ['|entryCount', '|kind', '|label']) vs.delete(`${prefix}${field}`);
+    return { n, last: undefined };
+  }
+
+  /** Deletes a collection the GC found unreachable (all of it: its entries are paid for). */
+  function deleteCollection(kindID, collectionID) {
+    deleteEntries(kindID, collectionID, Infinity);
+  }
+
+  /** The weak store entry of `collectionID` keyed by `keyVref` goes (its key is gone). */
+  function deleteWeakEntry(collectionID, keyVref) {
+    const prefix = `vc.${collectionID}.`;
+    const key = `${prefix}r${keyVref}`;
+    const raw = vs.get(key);
+    if (raw === undefined) return;
+    vs.delete(key);
+    removeDataRefs(JSON.parse(raw).slots);
+    vs.set(`${prefix}|entryCount`, String(Number(vs.get(`${prefix}|entryCount`) ?? '1') - 1));
+  }
+
+  // Where the sweep of earlier incarnations' stores resumes (as kinds.js's oldInstances).
+  let sweepCursor = 'vc.';
+
+  /**
+   * Deletes up to `budget` entries of virtual (not durable) stores of earlier incarnations
+   * (ids below `firstCollectionID`): nothing can reach them. Returns the budget used.
+   */
+  function sweepOld(firstCollectionID, budget) {
+    let used = 0;
+    let k = vs.getNextKey(sweepCursor);
+    while (used < budget && k !== undefined && k.startsWith('vc.')) {
+      const id = Number(/^vc\.(\d+)\./.exec(k)?.[1]);
+      const kindID = Number(vs.get(`vc.${id}.|kind`));
+      const name = STORE_KINDS[kindID - FIRST_STORE_KIND];
+      if (id < firstCollectionID && name !== undefined && !name.includes('Durable')) {
+        // Resume where the last sweep stopped inside it, or at its start.
+        const from = sweepCursor.startsWith(`vc.${id}.`) ? sweepCursor : `vc.${id}.`;
+        const { n, last } = deleteEntries(kindID, id, budget - used, from);
+        used += n + 1;
+        if (last !== undefined) {
+          sweepCursor = last;
+          return used;
+        }
+      }
+      // Past this collection ('~' sorts after every key-encoding letter and '|').
+      sweepCursor = `vc.${id}.~`;
+      k = vs.getNextKey(sweepCursor);
+    }
+    return used;
   }
 
   /** The representative of collection `vref` (kind in 2..9), or undefined for other kinds. */
@@ -217,7 +310,15 @@ export function makeCollectionManager(deps) {
     return b;
   }
 
-  return freeze({ bigStore, revive, provideBaggage });
+  return freeze({
+    bigStore,
+    revive,
+    provideBaggage,
+    deleteCollection,
+    deleteWeakEntry,
+    sweepOld,
+    isCollectionKind: (kindID) => STORE_KINDS[kindID - FIRST_STORE_KIND] !== undefined,
+  });
 }
 
 /** In-heap stores (`@agoric/store`): same interface, entries in a JS Map. */

@@ -251,6 +251,7 @@ fn builtin_sources() -> BTreeMap<String, String> {
     for (name, src) in [
         ("console.js", include_str!("../js/console.js")),
         ("errors.js", include_str!("../js/errors.js")),
+        ("gc.js", include_str!("../js/gc.js")),
         ("internal.js", include_str!("../js/internal.js")),
         ("passstyle.js", include_str!("../js/passstyle.js")),
         ("patterns.js", include_str!("../js/patterns.js")),
