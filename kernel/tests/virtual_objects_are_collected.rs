@@ -184,6 +184,31 @@ fn an_unreferenced_virtual_object_goes_with_the_imports_only_it_held() {
 }
 
 #[test]
+fn a_presence_freed_during_a_collection_is_dropped_once() {
+    let mut s = scene();
+    let h = s.heap("a");
+    s.tell("keepWithCloser", "[\"c\",\"$0.Alleged: heap\"]", &[h]);
+    s.tell("forget", "[\"c\"]", &[]);
+    s.tell("has", "[\"c\"]", &[]);
+    assert!(s.k.halted().is_none(), "{:?}", s.k.halted());
+    assert!(!s.imports(h), "the import was released");
+    let drops = s
+        .gc_syscalls()
+        .into_iter()
+        .filter(|(t, _)| t == "dropImports")
+        .count();
+    assert_eq!(drops, 1);
+    assert_eq!(
+        call(&mut s.k, s.croot, "#[\"has\",[\"c\"]]", &[]),
+        support::js::fulfilled("#false"),
+        "the vat lives on"
+    );
+    s.k.unpin(h);
+    s.k.run(RunBudget::UNLIMITED);
+    audit(&s.k);
+}
+
+#[test]
 fn a_loose_virtual_object_or_store_goes_at_the_next_reap() {
     let mut s = scene();
     let h = s.heap("a");

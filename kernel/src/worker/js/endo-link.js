@@ -8,8 +8,8 @@
 //               named re-exports (export name -> [import index, imported name]); the import
 //               indices it re-exports all of
 //   namespaces  the module namespace of each import, by index
-//   setters     local binding -> sets the generated module's variable for it (the one its
-//               ES `export` names)
+//   setters     for each of meta.locals, in order, the function that sets the generated
+//               module's variable for it (the one its ES `export` names)
 //   functor     the module's code, as upstream's module transform made it
 // and calls the functor as upstream's compartment linker does: `imports(updateRecord)`
 // wires each imported name to updater functions, `onceVar.x(v)` / `liveVar.x(v)` publish
@@ -44,54 +44,61 @@ const bindingOf = (r, local) => {
 };
 
 // Connects `updater` to export `name` of generated module `id`: now if its body has
-// started, else when it does.
-const subscribe = (id, name, updater) => {
+// started, else when it does. `via`: the modules whose `export *` led here, which a star
+// must not lead back to (`export *` cycles are legal; the engine's namespaces resolve
+// them, and so must this).
+// Each returns whether it found the binding (a subscription still pending counts as
+// found: the importer checked the name against the engine's namespace).
+const subscribe = (id, name, updater, via) => {
   const r = recordOf(id);
   if (r.meta === undefined) {
-    r.pending.push([name, updater]);
-  } else {
-    connect(r, name, updater);
+    r.pending.push([name, updater, via]);
+    return true;
   }
+  return connect(r, name, updater, via);
 };
 
-// `name` is among the module's exports (its importer checked against the namespace).
-const connect = (r, name, updater) => {
+const connect = (r, name, updater, via = []) => {
   const { meta, namespaces } = r;
   if (hasOwn(meta.own, name)) {
     const b = bindingOf(r, meta.own[name]);
     b.updaters.push(updater);
     if (b.initialized) updater(b.value);
-    return;
+    return true;
   }
   if (hasOwn(meta.named, name)) {
     const [i, imported] = meta.named[name];
-    connectImport(r, i, imported, updater);
-    return;
+    return connectImport(r, i, imported, updater, []);
   }
+  if (name === 'default') return false;
+  const path = [...via, meta.id];
   for (const i of meta.stars) {
-    if (name !== 'default' && name in namespaces[i]) {
-      connectImport(r, i, name, updater);
-      return;
-    }
+    const t = meta.targets[i];
+    if (hasOwn(t, 'instance') && path.includes(t.instance)) continue;
+    if (name in namespaces[i] && connectImport(r, i, name, updater, path)) return true;
   }
-  throw SyntaxError(`Internal: module ${meta.id} has no export ${name}`);
+  return false;
 };
 
 // Connects `updater` to `name` of the module that import `i` of `r` resolved to.
-const connectImport = (r, i, name, updater) => {
+const connectImport = (r, i, name, updater, via) => {
   const ns = r.namespaces[i];
   if (name === '*') {
     updater(ns);
-    return;
+    return true;
   }
   const target = r.meta.targets[i];
   if (hasOwn(target, 'builtin')) {
     // Built-ins export constants and never import bundle modules, so theirs have been
     // evaluated by the time any importer's body runs.
     updater(ns[name]);
-    return;
+    return true;
   }
-  subscribe(target.instance, name, updater);
+  return subscribe(target.instance, name, updater, via);
+};
+
+const mustConnect = (found, id, name) => {
+  if (!found) throw SyntaxError(`Internal: module ${id} has no export ${name}`);
 };
 
 const noDynamicImport = async (spec) => {
@@ -104,10 +111,10 @@ export function link(meta, namespaces, setters, functor) {
   r.namespaces = namespaces;
   const onceVar = create(null);
   const liveVar = create(null);
-  for (const [local, kind] of meta.locals) {
+  meta.locals.forEach(([local, kind], n) => {
     const b = bindingOf(r, local);
     const publish = (v) => {
-      setters[local](v);
+      setters[n](v);
       b.value = v;
       b.initialized = true;
       for (const u of b.updaters) u(v);
@@ -121,10 +128,12 @@ export function link(meta, namespaces, setters, functor) {
     } else {
       liveVar[local] = freeze(publish);
     }
-  }
+  });
   const pending = r.pending;
   r.pending = [];
-  for (const [name, updater] of pending) connect(r, name, updater);
+  for (const [name, updater, via] of pending) {
+    mustConnect(connect(r, name, updater, via), meta.id, name);
+  }
 
   const imports = (updateRecord) => {
     for (const [spec, importUpdaters] of updateRecord) {
@@ -136,7 +145,7 @@ export function link(meta, namespaces, setters, functor) {
             `The requested module '${spec}' does not provide an export named '${name}'`,
           );
         }
-        for (const u of updaters) connectImport(r, i, name, u);
+        for (const u of updaters) mustConnect(connectImport(r, i, name, u, []), spec, name);
       }
     }
   };

@@ -39,7 +39,7 @@ export const baseRefOf = (vref) => {
 };
 
 export function makeGC(deps) {
-  const { vs, lookup, forget, isVirtual, syscall } = deps;
+  const { vs, lookup, presenceHeld, forget, isVirtual, syscall } = deps;
   // Set by liveslots once the kinds and stores exist.
   let objects; // { facetVrefs(baseRef), pinned(baseRef), isOld(baseRef), delete(baseRef) }
   let weakEntries; // { delete(collectionID, keyVref) }: removes one weak store entry
@@ -191,9 +191,9 @@ export function makeGC(deps) {
           if (!collecting) continue;
           for (const v of collectObject(r, objects.isOld(r)) ?? []) retireExports.add(v);
         } else if (r.startsWith('o-')) {
-          // An import: dropped once neither a presence nor stored data holds it.
-          if (lookup(r) === undefined && !hasRefs(r) && !drop.has(r)) {
-            forget(r);
+          // An import: dropped once neither a presence (until its finalizer ran: see
+          // liveslots' `registry`) nor stored data holds it.
+          if (!presenceHeld(r) && !hasRefs(r) && !drop.has(r)) {
             drop.add(r);
             possiblyRetired.add(r);
           }
@@ -210,7 +210,7 @@ export function makeGC(deps) {
     }
     for (const v of [...possiblyRetired].sort()) {
       possiblyRetired.delete(v);
-      const reachable = !drop.has(v) && (lookup(v) !== undefined || hasRefs(v));
+      const reachable = !drop.has(v) && (presenceHeld(v) || hasRefs(v));
       if (!reachable && !isRecognized(v)) retireImports.add(v);
     }
     if (drop.size > 0) syscall.dropImports([...drop].sort());
@@ -234,6 +234,7 @@ export function makeGC(deps) {
     importRetired(vref) {
       ceaseRecognition(vref);
       possiblyRetired.delete(vref);
+      possiblyDead.delete(vref);
     },
     collect,
     connect(parts) {

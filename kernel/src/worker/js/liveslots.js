@@ -76,8 +76,15 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
 
   // Only the tables are touched when these run (what they note is acted on at
   // bringOutYourDead), so when they run cannot change what the vat does.
-  // A presence, or a heap remotable keying a weak store, is gone: it may be garbage.
-  const registry = new FinalizationRegistry((vref) => gc.possiblyDead(vref));
+  // A presence, or a heap remotable keying a weak store, is gone: it may be garbage. A
+  // presence's table entry stays until this runs (not only until its WeakRef empties): the
+  // GC counts an import as held while the entry is there, so that a presence freed in the
+  // middle of a collection is dropped once, at a later one, after this has run.
+  const registry = new FinalizationRegistry((vref) => {
+    const w = slotToVal.get(vref);
+    if (w !== undefined && w.deref() === undefined) slotToVal.delete(vref);
+    gc.possiblyDead(vref);
+  });
   // A virtual representative's entry goes when it is collected (a new one may be made for
   // the same vref later): otherwise every instance ever touched would leave an entry.
   const repRegistry = new FinalizationRegistry((vref) => {
@@ -249,6 +256,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   const gc = makeGC({
     vs,
     lookup,
+    presenceHeld: (vref) => slotToVal.has(vref),
     forget: (vref) => slotToVal.delete(vref),
     isVirtual,
     syscall,
@@ -810,9 +818,8 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
             gc.retired(vref);
             continue;
           }
-          const v = lookup(vref);
-          if (v !== undefined) valToSlot.delete(v);
-          slotToVal.delete(vref);
+          // The kernel forgets it; the vat may still hold it (in its heap, or named by
+          // stored data), so its vref stays (as upstream's retireOneExport).
           droppedExports.delete(vref);
         }
         return undefined;

@@ -235,9 +235,9 @@ impl Generator<'_> {
             ModuleEntry::DeferredError { deferred_error } => (
                 format!(
                     "import {{ link as {P}link }} from '{LINKER}';\n\
-                     {P}link({meta}, [], {{}}, () => {{ throw Error({msg}); }});\n",
-                    meta = json!({"id": name, "specs": [], "targets": [], "own": {},
-                                  "locals": [], "named": {}, "stars": []}),
+                     {P}link({meta}, [], [], () => {{ throw Error({msg}); }});\n",
+                    meta = meta_expr(&json!({"id": name, "specs": [], "targets": [],
+                                  "own": {}, "locals": [], "named": {}, "stars": []})),
                     msg = lit(deferred_error),
                 ),
                 vec![],
@@ -375,12 +375,14 @@ impl Generator<'_> {
             "needsImport": r.needs_import,
         });
         let namespaces: Vec<String> = (0..specs.len()).map(|i| format!("{P}n{i}")).collect();
+        // In the order of `meta.locals` (both iterate `locals`).
         let setters: Vec<String> = locals
-            .iter()
-            .map(|(l, (var, _))| format!("{}: ({P}x) => {{ {var} = {P}x; }}", lit(l)))
+            .values()
+            .map(|(var, _)| format!("({P}x) => {{ {var} = {P}x; }}"))
             .collect();
         out.push_str(&format!(
-            "{P}link({meta}, [{}], {{ {} }}, (\n{}\n));\n",
+            "{P}link({}, [{}], [{}], (\n{}\n));\n",
+            meta_expr(&meta),
             namespaces.join(", "),
             setters.join(", "),
             r.program
@@ -391,12 +393,19 @@ impl Generator<'_> {
 
 /// A module whose only export is `default`, the value of `expr`.
 fn value_module(name: &str, expr: &str) -> String {
-    let meta = json!({"id": name, "specs": [], "targets": [], "own": {"default": "default"},
-                      "locals": [["default", "once"]], "named": {}, "stars": []});
+    let meta = meta_expr(&json!({"id": name, "specs": [], "targets": [],
+                      "own": {"default": "default"}, "locals": [["default", "once"]],
+                      "named": {}, "stars": []}));
     format!(
         "import {{ link as {P}link }} from '{LINKER}';\n\
          let {P}v0;\nexport {{ {P}v0 as default }};\n\
-         {P}link({meta}, [], {{ \"default\": ({P}x) => {{ {P}v0 = {P}x; }} }}, \
+         {P}link({meta}, [], [({P}x) => {{ {P}v0 = {P}x; }}], \
          ({{ onceVar }}) => {{ onceVar.default({expr}); }});\n"
     )
+}
+
+/// A module's linker metadata as a JavaScript expression: parsed from a string, since an
+/// object literal would treat a `"__proto__"` key (a legal export name) as the prototype.
+fn meta_expr(meta: &serde_json::Value) -> String {
+    format!("JSON.parse({})", lit(&meta.to_string()))
 }
