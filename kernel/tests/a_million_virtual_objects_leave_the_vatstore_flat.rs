@@ -5,27 +5,14 @@
 
 mod support;
 
-use support::js::{call, fixture, fulfilled, js_kernel};
-use vatchain_kernel::capdata::CapData;
-use vatchain_kernel::worker::VatSource;
-use vatchain_kernel::{RunBudget, VatOptions};
+use support::js::{call, fixture, fulfilled, js_kernel, reaping_vat};
+use vatchain_kernel::RunBudget;
 
 #[test]
 fn churning_a_million_virtual_objects_leaves_the_vatstore_flat() {
     let mut k = js_kernel();
     let bundle = k.install_bundle(&fixture("collector")).expect("install");
-    let v = k
-        .create_vat(
-            VatSource { bundle_id: bundle },
-            VatOptions {
-                name: "churner".into(),
-                reap_interval: Some(1),
-                ..VatOptions::default()
-            },
-            CapData::data("#null"),
-        )
-        .expect("create vat");
-    let root = k.vat_root(v).expect("root");
+    let (v, root) = reaping_vat(&mut k, &bundle, "churner");
     k.run(RunBudget::UNLIMITED);
     let vatstore = |k: &vatchain_kernel::Kernel| {
         let entries = k.kv_scan(&format!("{v}.vs."));

@@ -10,10 +10,10 @@
 
 mod support;
 
-use support::js::{audit, call, call_for_objects, fixture, slog_lines, upgrade_request};
-use vatchain_kernel::capdata::CapData;
-use vatchain_kernel::worker::VatSource;
-use vatchain_kernel::{KRef, Kernel, PromiseState, RunBudget, VatId, VatOptions};
+use support::js::{
+    audit, call, call_for_objects, fixture, reaping_vat, slog_lines, upgrade_request,
+};
+use vatchain_kernel::{KRef, Kernel, PromiseState, RunBudget, VatId};
 
 struct Scene {
     k: Kernel,
@@ -25,29 +25,12 @@ struct Scene {
     height: u64,
 }
 
-fn vat(k: &mut Kernel, bundle: &str, name: &str) -> (VatId, KRef) {
-    let v = k
-        .create_vat(
-            VatSource {
-                bundle_id: bundle.into(),
-            },
-            VatOptions {
-                name: name.into(),
-                reap_interval: Some(1),
-                ..VatOptions::default()
-            },
-            CapData::data("#null"),
-        )
-        .expect("create vat");
-    (v, k.vat_root(v).expect("root"))
-}
-
 fn scene() -> Scene {
     let slog = tempfile::tempdir().expect("tempdir");
     let mut k = support::js::js_kernel_with_slog(&slog.path().join("slog"));
     let bundle = k.install_bundle(&fixture("collector")).expect("install");
-    let (collector, croot) = vat(&mut k, &bundle, "collector");
-    let (_, groot) = vat(&mut k, &bundle, "giver");
+    let (collector, croot) = reaping_vat(&mut k, &bundle, "collector");
+    let (_, groot) = reaping_vat(&mut k, &bundle, "giver");
     k.run(RunBudget::UNLIMITED);
     assert!(k.halted().is_none(), "{:?}", k.halted());
     Scene {

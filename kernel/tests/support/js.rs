@@ -181,3 +181,13 @@ pub fn slog_lines(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("a slog line is JSON"))
         .collect()
 }
+
+/// A vat of installed bundle `bundle_id` named `name` that reaps (bringOutYourDead) after
+/// every delivery, with null vat parameters; its id and root.
+pub fn reaping_vat(k: &mut Kernel, bundle_id: &str, name: &str) -> (VatId, KRef) {
+    let options = VatOptions {
+        reap_interval: Some(1),
+        ..named(name)
+    };
+    create(k, bundle_id, options, "#null")
+}

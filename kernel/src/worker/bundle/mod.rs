@@ -230,6 +230,16 @@ pub fn resolve_relative(base: &str, spec: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// The package a bare specifier names (`@scope/pkg` or `pkg`).
+pub fn package_of(spec: &str) -> &str {
+    let end = if spec.starts_with('@') {
+        spec.match_indices('/').nth(1).map(|(i, _)| i)
+    } else {
+        spec.find('/')
+    };
+    end.map_or(spec, |i| &spec[..i])
+}
+
 /// Where a bare specifier (`pkg`, `pkg/sub/path.js`, `@scope/pkg/…`) imported by bundle
 /// module `importer` may be found inside the bundle, in the order to try: the package's
 /// directory under `node_modules/` in the importer's directory and each directory above it

@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::worker::bundle::{resolve_specifier, Archive, MjsRecord, ModuleEntry};
+use crate::worker::bundle::{package_of, resolve_specifier, Archive, MjsRecord, ModuleEntry};
 
 /// The modules of one vat's code: an entry and sources, by name under the vat prefix.
 pub(crate) struct VatModules {
@@ -109,16 +109,6 @@ struct Generator<'a> {
 
 fn is_relative(spec: &str) -> bool {
     spec == "." || spec == ".." || spec.starts_with("./") || spec.starts_with("../")
-}
-
-/// The package a bare specifier names (`@scope/pkg` or `pkg`).
-fn package_of(spec: &str) -> &str {
-    let end = if spec.starts_with('@') {
-        spec.match_indices('/').nth(1).map(|(i, _)| i)
-    } else {
-        spec.find('/')
-    };
-    end.map_or(spec, |i| &spec[..i])
 }
 
 /// Whether `s` can be written as a JavaScript identifier as it stands.

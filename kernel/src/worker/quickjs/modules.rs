@@ -13,7 +13,7 @@ use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
 use rquickjs::{Ctx, Error, Module, WriteOptions};
 
-use crate::worker::bundle::{package_candidates, resolve_relative, AnyBundle, Bundle};
+use crate::worker::bundle::{package_candidates, package_of, resolve_relative, AnyBundle, Bundle};
 
 use super::endo_modules::{self, Builtins, VatModules, LINKER};
 
@@ -35,15 +35,6 @@ const LIVESLOTS_COUPLED: &[&str] = &[
     "@endo/patterns",
 ];
 
-/// The package a bare specifier names (`@scope/pkg` or `pkg`).
-fn package_of(spec: &str) -> &str {
-    let end = if spec.starts_with('@') {
-        spec.match_indices('/').nth(1).map(|(i, _)| i)
-    } else {
-        spec.find('/')
-    };
-    end.map_or(spec, |i| &spec[..i])
-}
 const BUNDLE_PREFIX: &str = "vat/";
 
 const FAR: &str = r#"import { ls } from 'vatchain/instance.js';
