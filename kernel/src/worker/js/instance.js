@@ -53,6 +53,10 @@ export const ls = makeLiveSlots(syscall, {
   },
 });
 
+// Upstream vat code finds `HandledPromise` as a global (SES installs it); lockdown
+// freezes it with the other globals.
+globalThis.HandledPromise = ls.HandledPromise;
+
 function describe(e) {
   if (e instanceof Error) return `${e.name}: ${e.message}`;
   try {

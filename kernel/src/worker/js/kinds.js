@@ -6,14 +6,15 @@
 // Names: instances are `o+vK/I` (virtual) or `o+dK/I` (durable), facet F of a multi-facet
 // instance `…:F`; kind handles are `o+d1/K`. Vatstore records (liveslots' own, outside the
 // user's `vvs.` space):
-//   vom.dkind.<K>.descriptor  {kindID, tag, nextInstanceID, unfaceted | facets, stateShapeCapData?}
+//   vom.dkind.<K>.descriptor  {kindID, tag, nextInstanceID, unfaceted | facets, stateShapeCapData?,
+//                             shapeTagged? (the shape is in tagged patterns, not the legacy records)}
 //   vom.<baseRef>             JSON {property: capdata} — the instance's state
 //
 // Invariant: a representative (the JS object for an instance) holds no strong reference to
 // itself or to its facets — `self` and `facets` are looked up on use — so an unreferenced
 // representative is freed at once by refcounting, whatever the number of instances.
 
-import { matches } from './patterns.js';
+import { matches, fromLegacyPattern } from './patterns.js';
 
 const { freeze, keys, entries } = Object;
 
@@ -302,6 +303,17 @@ export function makeKindManager(deps) {
     return p.instance;
   }
 
+  /** The tag of a kind handle (for messages), or the string itself if given a tag. */
+  function tagOf(tagOrHandle) {
+    if (typeof tagOrHandle === 'string') return tagOrHandle;
+    try {
+      const kindID = handleKindID(tagOrHandle);
+      return (kinds.get(kindID)?.descriptor ?? descriptor(kindID))?.tag ?? 'kind';
+    } catch {
+      return 'kind';
+    }
+  }
+
   // Checks a redefinition against what an earlier incarnation recorded (upstream's rules).
   function reconcile(kind, old, facetNames, shapeData) {
     const tag = old.tag;
@@ -324,7 +336,9 @@ export function makeKindManager(deps) {
       }
     }
     if (old.stateShapeCapData !== undefined || shapeData !== undefined) {
-      const oldShape = old.stateShapeCapData ? unserialize(old.stateShapeCapData) : {};
+      // (A shape stored without `shapeTagged` predates tagged patterns.)
+      const stored = old.stateShapeCapData ? unserialize(old.stateShapeCapData) : {};
+      const oldShape = old.shapeTagged ? stored : fromLegacyPattern(stored);
       const newShape = shapeData ? unserialize(shapeData) : {};
       if (old.stateShapeCapData !== undefined && shapeData === undefined) {
         throw TypeError(`durable kind "${tag}" had a stateShape and must keep one`);
@@ -376,7 +390,11 @@ export function makeKindManager(deps) {
     delete d.facets;
     if (facetNames) d.facets = facetNames;
     else d.unfaceted = true;
-    if (shapeData) d.stateShapeCapData = shapeData;
+    delete d.shapeTagged;
+    if (shapeData) {
+      d.stateShapeCapData = shapeData;
+      d.shapeTagged = true;
+    }
     kind.descriptor = d;
     kinds.set(kindID, kind);
     saveDescriptor(kind);
@@ -457,6 +475,7 @@ export function makeKindManager(deps) {
     defineDurableKind: (h, init, behavior, options) => defineDurableKindInternal(h, init, behavior, options, false),
     defineDurableKindMulti: (h, init, behavior, options) => defineDurableKindInternal(h, init, behavior, options, true),
     insistAllDurableKindsReconnected,
+    tagOf,
     reanimate,
     parseVref,
     isVirtualVref,

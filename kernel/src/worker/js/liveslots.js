@@ -21,6 +21,8 @@ import { makeKindManager, KIND_HANDLE_KIND } from './kinds.js';
 import { makeCollectionManager, makeHeapStores, STORE_KINDS, FIRST_STORE_KIND } from './stores.js';
 import { makeWatcherManager } from './watchers.js';
 import { M, matches, mustMatch } from './patterns.js';
+import { defendBehavior, defendBehaviorKit } from './guards.js';
+import { makeHandledPromise } from './handled-promise.js';
 import { makeGC, baseRefOf } from './gc.js';
 
 const { freeze, isFrozen, getOwnPropertyDescriptor } = Object;
@@ -237,6 +239,8 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
         return v.every(checkDurable);
       case 'copyRecord':
         return Object.values(v).every(checkDurable);
+      case 'tagged':
+        return checkDurable(v.payload);
       default:
         return true;
     }
@@ -432,22 +436,35 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   const makeScalarBigWeakSetStore = bigStore('scalarWeakSetStore');
   const durable = (make) => (baggage, name, options = {}) =>
     provide(baggage, name, () => make(name, { ...options, durable: true }));
-  const prepareKind = (baggage, tag, init, behavior, options) =>
-    kindsM.defineDurableKind(provideKindHandle(baggage, tag), init, behavior, options);
-  const prepareKindMulti = (baggage, tag, init, behavior, options) =>
-    kindsM.defineDurableKindMulti(provideKindHandle(baggage, tag), init, behavior, options);
+  // (Defined as functions: `defineDurableKind` is the guarded one, below.)
+  function prepareKind(baggage, tag, init, behavior, options) {
+    return defineDurableKind(provideKindHandle(baggage, tag), init, behavior, options);
+  }
+  function prepareKindMulti(baggage, tag, init, behavior, options) {
+    return defineDurableKindMulti(provideKindHandle(baggage, tag), init, behavior, options);
+  }
   const thisful = (options = {}) => ({ ...options, thisfulMethods: true });
-  // As upstream's @agoric/vat-data (exo-utils.js): exo classes are kinds with thisful
-  // methods (interface guards are accepted and not enforced; see ARCHITECTURE's list of
-  // differences).
-  const defineVirtualExoClass = (tag, _guard, init, methods, options) =>
-    kindsM.defineKind(tag, init, methods, thisful(options));
-  const defineVirtualExoClassKit = (tag, _guards, init, facets, options) =>
-    kindsM.defineKindMulti(tag, init, facets, thisful(options));
-  const defineDurableExoClass = (handle, _guard, init, methods, options) =>
-    kindsM.defineDurableKind(handle, init, methods, thisful(options));
-  const defineDurableExoClassKit = (handle, _guards, init, facets, options) =>
-    kindsM.defineDurableKindMulti(handle, init, facets, thisful(options));
+  // Exo classes are kinds with thisful methods whose interface guards are enforced
+  // (guards.js) on the behavior given to the kind; plain kinds are guarded only when their
+  // options name an `interfaceGuard`, as upstream's VOM does.
+  const guardedKind = (define) => (tag, init, behavior, options = {}) =>
+    define(tag, init, defendBehavior(kindsM.tagOf(tag), behavior, options.interfaceGuard, !!options.thisfulMethods), options);
+  const guardedKindMulti = (define) => (tag, init, facets, options = {}) => {
+    const guards = options.interfaceGuardKit ?? options.interfaceGuard;
+    return define(tag, init, defendBehaviorKit(kindsM.tagOf(tag), facets, guards, !!options.thisfulMethods), options);
+  };
+  const defineKind = guardedKind(kindsM.defineKind);
+  const defineKindMulti = guardedKindMulti(kindsM.defineKindMulti);
+  const defineDurableKind = guardedKind(kindsM.defineDurableKind);
+  const defineDurableKindMulti = guardedKindMulti(kindsM.defineDurableKindMulti);
+  const defineVirtualExoClass = (tag, guard, init, methods, options) =>
+    defineKind(tag, init, methods, thisful({ ...options, interfaceGuard: guard }));
+  const defineVirtualExoClassKit = (tag, guards, init, facets, options) =>
+    defineKindMulti(tag, init, facets, thisful({ ...options, interfaceGuardKit: guards }));
+  const defineDurableExoClass = (handle, guard, init, methods, options) =>
+    defineDurableKind(handle, init, methods, thisful({ ...options, interfaceGuard: guard }));
+  const defineDurableExoClassKit = (handle, guards, init, facets, options) =>
+    defineDurableKindMulti(handle, init, facets, thisful({ ...options, interfaceGuardKit: guards }));
   const pickFacet = (maker, facetName) => (...args) => maker(...args)[facetName];
   const partialAssign = (target, source) => {
     for (const [key, value] of Object.entries(source)) {
@@ -456,10 +473,10 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     }
   };
   const ignoreContext = (fn) => (_context, ...args) => fn(...args);
-  const prepareExoClass = (baggage, tag, _guard, init, methods, options) =>
-    prepareKind(baggage, tag, init, methods, thisful(options));
-  const prepareExoClassKit = (baggage, tag, _guards, init, facets, options) =>
-    prepareKindMulti(baggage, tag, init, facets, thisful(options));
+  const prepareExoClass = (baggage, tag, guard, init, methods, options) =>
+    prepareKind(baggage, tag, init, methods, thisful({ ...options, interfaceGuard: guard }));
+  const prepareExoClassKit = (baggage, tag, guards, init, facets, options) =>
+    prepareKindMulti(baggage, tag, init, facets, thisful({ ...options, interfaceGuardKit: guards }));
   const prepareExo = (baggage, tag, guard, methods, options) => {
     const make = prepareExoClass(baggage, tag, guard, initEmpty, methods, options);
     return provide(baggage, `the_${tag}`, () => make());
@@ -488,19 +505,24 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   };
 
   // Ephemeral (heap) exos, @endo/exo style: methods see `this.state` and `this.self`.
-  const defineExoClass = (tag, _guard, init, methods, options = {}) => (...args) => {
+  const defineExoClass = (tag, guard, init, methods, options = {}) => {
+    const defended = defendBehavior(tag, methods, guard, true);
+    return (...args) => {
     const ctx = { state: Object.seal({ ...init(...args) }) };
     const obj = {};
-    for (const [name, fn] of Object.entries(methods)) obj[name] = (...a) => fn.apply(ctx, a);
+    for (const [name, fn] of Object.entries(defended)) obj[name] = (...a) => fn.apply(ctx, a);
     ctx.self = Far(tag, obj);
     freeze(ctx);
     if (options.finish) options.finish(ctx);
     return ctx.self;
+    };
   };
-  const defineExoClassKit = (tag, _guards, init, facetMethods, options = {}) => (...args) => {
+  const defineExoClassKit = (tag, guards, init, facetMethods, options = {}) => {
+    const defended = defendBehaviorKit(tag, facetMethods, guards, true);
+    return (...args) => {
     const ctx = { state: Object.seal({ ...init(...args) }) };
     const facets = {};
-    for (const [fname, methods] of Object.entries(facetMethods)) {
+    for (const [fname, methods] of Object.entries(defended)) {
       const obj = {};
       for (const [name, fn] of Object.entries(methods)) obj[name] = (...a) => fn.apply(ctx, a);
       facets[fname] = Far(`${tag} ${fname}`, obj);
@@ -509,8 +531,9 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     freeze(ctx);
     if (options.finish) options.finish(ctx);
     return ctx.facets;
+    };
   };
-  const makeExo = (tag, _guard, methods) => Far(tag, { ...methods });
+  const makeExo = (tag, guard, methods, options) => defineExoClass(tag, guard, initEmpty, methods, options)();
 
   // Zones (@agoric/zone): one vocabulary over heap or durable storage.
   const makeHeapZone = (name = 'heapZone') => {
@@ -550,11 +573,11 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
   };
 
   const vatData = freeze({
-    defineKind: kindsM.defineKind,
-    defineKindMulti: kindsM.defineKindMulti,
+    defineKind,
+    defineKindMulti,
     makeKindHandle: kindsM.makeKindHandle,
-    defineDurableKind: kindsM.defineDurableKind,
-    defineDurableKindMulti: kindsM.defineDurableKindMulti,
+    defineDurableKind,
+    defineDurableKindMulti,
     provideKindHandle,
     prepareKind,
     prepareKindMulti,
@@ -597,7 +620,20 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
 
   // Eventual send: to an import or an imported promise goes to the kernel; to a local
   // object runs in a later turn; to a local promise waits for it.
+  // Local handlers of HandledPromise (handled-promise.js): a presence it made, or one of
+  // its promises while unsettled, to the handler its sends go to.
+  const localHandlers = new WeakMap();
+
   function eventualSend(target, method, args) {
+    const handler = target !== null && typeof target === 'object' ? localHandlers.get(target) : undefined;
+    if (handler !== undefined) {
+      const op = method === undefined ? handler.applyFunction : handler.applyMethod;
+      if (typeof op === 'function') {
+        return PromiseCtor.resolve().then(() =>
+          method === undefined ? op.call(handler, target, args) : op.call(handler, target, method, args),
+        );
+      }
+    }
     const vref = valToSlot.get(target);
     if (vref !== undefined && (vref.startsWith('o-') || importedPromises.has(vref))) {
       const rvpid = allocatePromiseID();
@@ -611,6 +647,11 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
       return target.then((t) => eventualSend(t, method, args));
     }
     return PromiseCtor.resolve().then(() => {
+      // A method of undefined is a function application (`E(f)(…)`).
+      if (method === undefined) {
+        if (typeof target !== 'function') throw TypeError('target is not a function');
+        return target(...args);
+      }
       const f = target === null || target === undefined ? undefined : target[method];
       if (typeof f !== 'function') {
         throw TypeError(`target has no method ${JSON.stringify(String(method))}`);
@@ -618,6 +659,16 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
       return f.apply(target, args);
     });
   }
+
+  function eventualGet(target, prop) {
+    const handler = target !== null && typeof target === 'object' ? localHandlers.get(target) : undefined;
+    if (handler !== undefined && typeof handler.get === 'function') {
+      return PromiseCtor.resolve().then(() => handler.get(target, prop));
+    }
+    return PromiseCtor.resolve(target).then((o) => o[prop]);
+  }
+
+  const HandledPromise = makeHandledPromise({ eventualSend, eventualGet, handlers: localHandlers, harden });
 
   // One handler for every E() proxy; the proxy's own target records what to send to.
   const eHandler = freeze({
@@ -640,7 +691,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     });
   };
   const getHandler = freeze({
-    get: (holder, prop) => PromiseCtor.resolve(holder.target).then((o) => o[prop]),
+    get: (holder, prop) => eventualGet(holder.target, prop),
   });
   E.get = (target) => new ProxyCtor({ target }, getHandler);
   freeze(E);
@@ -847,6 +898,7 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     deliverNotify,
     flush,
     E,
+    HandledPromise,
     Far,
     Remotable,
     passStyleOf,

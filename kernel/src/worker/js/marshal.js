@@ -2,10 +2,12 @@
 //
 // The encoding is upstream's (@endo/marshal "smallcaps"): the body is "#" + JSON, where
 // strings that start with one of the reserved characters "!" .. "-" are escaped with "!",
-// and special values are strings: "#undefined", "#NaN", "#Infinity", "#-Infinity", "#-0",
+// and special values are strings: "#undefined", "#NaN", "#Infinity", "#-Infinity",
 // "+7"/"-7" (bigints), "%name" (registered symbols), "$N.iface" (remotable in slot N),
-// "&N" (promise in slot N). Errors are {"#error": message, "name": name}; records are
-// JSON objects with their keys sorted, so equal values always encode to equal bytes.
+// "&N" (promise in slot N). Errors are {"#error": message, "name": name}; tagged values
+// (CopySet, CopyBag, CopyMap, patterns, guards) are {"#tag": tag, "payload": payload};
+// records are JSON objects with their keys sorted, so equal values always encode to equal
+// bytes.
 //
 // This file must run unchanged in QuickJS (the vat worker) and in Node (its tests): no
 // host APIs, no nondeterminism.
@@ -27,6 +29,39 @@ const MapCtor = Map;
 const SetCtor = Set;
 
 const remotables = new WeakMap(); // remotable -> interface name ("Alleged: …")
+
+/** @endo/pass-style's marker of a tagged value (a registered symbol, as upstream's). */
+export const PASS_STYLE = SymbolCtor.for('passStyle');
+const TO_STRING_TAG = SymbolCtor.toStringTag;
+
+/**
+ * `makeTagged(tag, payload)`: upstream's tagged value, a frozen object of the plain
+ * prototype whose only own properties are the non-enumerable `[PASS_STYLE]: 'tagged'` and
+ * `[Symbol.toStringTag]: tag`, and the enumerable `payload`. The payload must be passable
+ * (checked when the value is serialized or matched).
+ */
+export function makeTagged(tag, payload) {
+  if (typeof tag !== 'string') throw TypeErrorCtor(`the tag of a tagged value must be a string, got ${typeof tag}`);
+  const t = Object.create(ObjectPrototype, {
+    [PASS_STYLE]: { value: 'tagged' },
+    [TO_STRING_TAG]: { value: tag },
+    payload: { value: payload, enumerable: true },
+  });
+  if (payload !== null && typeof payload === 'object') freezeDeep(payload);
+  return freeze(t);
+}
+
+// A payload is frozen with everything in it (data only: makeTagged's callers pass
+// passable data, and a remotable is frozen already).
+function freezeDeep(v) {
+  if (v === null || typeof v !== 'object' || isFrozen(v)) return;
+  freeze(v);
+  const ks = keys(v);
+  for (let i = 0; i < ks.length; i += 1) freezeDeep(v[ks[i]]);
+}
+
+/** The tag of a tagged value. */
+export const getTag = (tagged) => tagged[TO_STRING_TAG];
 
 /** Marks `obj` (an object or function with only methods) as a pass-by-reference remotable. */
 export function Remotable(iface = 'Remotable', _props = undefined, obj = {}) {
@@ -62,9 +97,10 @@ const PROMISE = 8;
 const ERROR = 9;
 const COPY_ARRAY = 10;
 const COPY_RECORD = 11;
+const TAGGED = 12;
 const STYLE_NAMES = freeze([
   'undefined', 'null', 'boolean', 'number', 'bigint', 'string', 'symbol',
-  'remotable', 'promise', 'error', 'copyArray', 'copyRecord',
+  'remotable', 'promise', 'error', 'copyArray', 'copyRecord', 'tagged',
 ]);
 
 function styleOf(v) {
@@ -77,7 +113,13 @@ function styleOf(v) {
     if (v instanceof ErrorCtor) return ERROR;
     if (isArray(v)) return COPY_ARRAY;
     const proto = getPrototypeOf(v);
-    if (proto === ObjectPrototype || proto === null) return COPY_RECORD;
+    if (proto === ObjectPrototype || proto === null) {
+      // A plain object is a record unless it carries the tagged marker (a symbol-keyed
+      // property: one lookup, which a record's keys cannot collide with).
+      if (v[PASS_STYLE] === undefined) return COPY_RECORD;
+      if (v[PASS_STYLE] === 'tagged' && typeof v[TO_STRING_TAG] === 'string' && isFrozen(v)) return TAGGED;
+      throw TypeErrorCtor(`not passable: an object marked as ${stringify(String(v[PASS_STYLE]))}`);
+    }
     throw TypeErrorCtor(`not passable: an object with a custom prototype (${String(v)})`);
   }
   if (t === 'string') return STRING;
@@ -136,7 +178,8 @@ function encode(v, cx) {
       if (isNaN(v)) return '#NaN';
       if (v === Infinity) return '#Infinity';
       if (v === -Infinity) return '#-Infinity';
-      if (is(v, -0)) return '#-0';
+      // -0 is sent as 0, as upstream does ("#-0" is still read, as older bodies have it).
+      if (is(v, -0)) return 0;
       return v;
     case COPY_ARRAY:
     case COPY_RECORD: {
@@ -180,6 +223,14 @@ function encode(v, cx) {
       return slotFor(v, '&', cx);
     case ERROR:
       return { '#error': String(v.message), name: String(v.name) };
+    case TAGGED: {
+      if (cx.seen === undefined) cx.seen = new SetCtor();
+      if (cx.seen.size >= MAX_DEPTH) throw TypeErrorCtor(`data nests deeper than ${MAX_DEPTH} levels`);
+      cx.seen.add(v);
+      const out = { '#tag': encode(getTag(v), cx), payload: encode(v.payload, cx) };
+      cx.seen.delete(v);
+      return out;
+    }
     default:
       throw TypeErrorCtor(`cannot serialize ${STYLE_NAMES[style]}`);
   }
@@ -260,6 +311,11 @@ function decode(j, cx, depth = 0) {
     }
     return freeze(e);
   }
+  if ('#tag' in j) {
+    const tag = decode(j['#tag'], cx, depth + 1);
+    if (typeof tag !== 'string') throw TypeErrorCtor('the tag of a tagged value must be a string');
+    return makeTagged(tag, decode(j.payload, cx, depth + 1));
+  }
   const out = {};
   const ks = keys(j);
   for (let i = 0; i < ks.length; i += 1) out[ks[i]] = decode(j[ks[i]], cx, depth + 1);
@@ -273,8 +329,8 @@ function decode(j, cx, depth = 0) {
 export function makeMarshal(convertValToSlot, convertSlotToVal) {
   function serialize(root) {
     // A finite number (the commonest answer) encodes as itself: JSON writes it as
-    // ToString does. (-0 is special: "#-0".)
-    if (typeof root === 'number' && isFinite(root) && !is(root, -0)) {
+    // ToString does (and -0 as 0, which is what upstream sends).
+    if (typeof root === 'number' && isFinite(root)) {
       return freeze({ body: `#${root}`, slots: freeze([]) });
     }
     // The slot index and the cycle check are made when first needed: most values are

@@ -1,13 +1,22 @@
 // The parts of `@endo/pass-style` and `@endo/marshal` upstream vat code imports, over our
-// marshal (smallcaps only; no tagged values, see ARCHITECTURE's list of differences).
+// marshal (smallcaps only, see ARCHITECTURE's list of differences).
 
-import { Far, Remotable, getInterfaceOf, passStyleOf, makeMarshal as makeSmallcaps, ERRORS } from './marshal.js';
+import {
+  Far,
+  Remotable,
+  getInterfaceOf,
+  passStyleOf,
+  makeMarshal as makeSmallcaps,
+  ERRORS,
+  PASS_STYLE,
+  makeTagged,
+  getTag,
+} from './marshal.js';
 import { Fail, q } from './errors.js';
 import { harden } from './liveslots.js';
 
-export { Far, Remotable, getInterfaceOf, passStyleOf };
+export { Far, Remotable, getInterfaceOf, passStyleOf, PASS_STYLE, makeTagged, getTag };
 
-export const PASS_STYLE = Symbol.for('passStyle');
 export const QCLASS = '@qclass';
 
 export const isPrimitive = (v) => v === null || (typeof v !== 'object' && typeof v !== 'function');
@@ -43,6 +52,7 @@ export const assertPassable = (v) => {
   const style = passStyleOf(v);
   if (style === 'copyArray') v.forEach(assertPassable);
   else if (style === 'copyRecord') Object.values(v).forEach(assertPassable);
+  else if (style === 'tagged') assertPassable(v.payload);
 };
 
 export const isErrorLike = (v) => v instanceof Error;
@@ -60,6 +70,7 @@ export const deeplyFulfilled = async (v) => {
     const values = await Promise.all(keys.map((k) => deeplyFulfilled(v[k])));
     return harden(Object.fromEntries(keys.map((k, i) => [k, values[i]])));
   }
+  if (style === 'tagged') return makeTagged(getTag(v), await deeplyFulfilled(v.payload));
   return v;
 };
 

@@ -1,128 +1,627 @@
-// A small subset of @endo/patterns: the `M` pattern makers and `matches`/`mustMatch`,
-// enough for durable kinds' `stateShape` and for vat code that builds interface guards.
+// @endo/patterns: the `M` pattern and guard makers, `matches`/`mustMatch`, `kindOf`,
+// `isPattern`/`assertPattern`, over upstream's representation, so patterns and guards
+// serialize, compare and match as upstream's do.
 //
-// A pattern is plain passable data, `{ matcher: <name>, … }` or a literal value, so a
-// `stateShape` can be stored in a kind's descriptor and compared across incarnations by its
-// serialization. Interface guards (`M.interface`, `M.call`) are accepted and ignored:
-// methods are not checked against them.
+// A pattern is passable data. A key (copy.js) used as a pattern matches only keys equal to
+// it. An array, record or CopyMap containing matchers matches specimens of the same shape
+// whose elements match (`harden({ brand: BrandShape, value: M.nat() })`). A matcher is a
+// tagged value `match:<name>` whose payload is its arguments (`M.string()` is
+// `makeTagged('match:string', [])`). Guards are tagged `guard:<name>` and are not patterns:
+// `M.interface`, `M.call`/`M.callWhen` (which make method guards with `.optional`, `.rest`,
+// `.returns`), `M.await`, `M.raw`. guards.js enforces them on exo methods.
+//
+// Failure messages are upstream's, built with `Fail` so that specimens are redacted as SES
+// redacts them (`string (a string) - Must be a number`); nested failures are prefixed by
+// where they are (`arg 0: `, `[2]: `, a property name).
+//
+// Matchers whose payload has `limits` use upstream's defaults (e.g. strings of at most
+// 100,000 code units, records of at most 80 properties): what a vat is sent cannot make a
+// pattern check unboundedly slow.
 
-import { passStyleOf } from './marshal.js';
+import { passStyleOf, getTag, makeTagged } from './marshal.js';
+import {
+  isKey,
+  confirmKey,
+  confirmScalarKey,
+  assertKey,
+  keyEQ,
+  compareKeys,
+  isCopySet,
+  isCopyBag,
+  isCopyMap,
+  makeCopyMap,
+  getCopyMapEntryArray,
+  copyMapKeySet,
+} from './copy.js';
+import { recordNames } from './rank.js';
+import { Fail, q, b, makeError, note, X } from './errors.js';
 
-const { freeze, keys } = Object;
+const { freeze, keys, entries, fromEntries } = Object;
+const { ownKeys } = Reflect;
 
-const make = (matcher, extra = {}) => freeze({ matcher, ...extra });
+const DEFAULT_LIMITS = freeze({
+  decimalDigitsLimit: 100,
+  stringLengthLimit: 100_000,
+  symbolNameLengthLimit: 100,
+  numPropertiesLimit: 80,
+  propertyNameLengthLimit: 100,
+  arrayLengthLimit: 10_000,
+  numSetElementsLimit: 10_000,
+  numUniqueBagElementsLimit: 10_000,
+  numMapEntriesLimit: 5000,
+});
+const limitsOf = (limits) => freeze({ ...DEFAULT_LIMITS, ...(limits ?? {}) });
 
-// `M.call(...)` and friends: chainable, never stored.
-function methodGuard(kind, args) {
-  const g = {
-    kind,
-    args,
-    optional: (...more) => methodGuard(kind, [...args, ...more]),
-    rest: () => g,
-    returns: () => freeze({ kind, args }),
-  };
-  return freeze(g);
+// ---- kinds ----
+
+const COLLECTION_TAGS = new Set(['copySet', 'copyBag', 'copyMap']);
+const isMatcherTag = (tag) => typeof tag === 'string' && tag.startsWith('match:');
+const isGuardTag = (tag) => typeof tag === 'string' && tag.startsWith('guard:');
+
+/**
+ * The kind of a passable: its pass style, or for a tagged value the tag when it is one
+ * this module recognizes (a well-formed collection, a matcher, a guard); undefined for
+ * other tagged values and for what is not passable.
+ */
+export function kindOf(specimen) {
+  let style;
+  try {
+    style = passStyleOf(specimen);
+  } catch {
+    return undefined;
+  }
+  if (style !== 'tagged') return style;
+  const tag = getTag(specimen);
+  if (tag === 'copySet') return isCopySet(specimen) ? tag : undefined;
+  if (tag === 'copyBag') return isCopyBag(specimen) ? tag : undefined;
+  if (tag === 'copyMap') return isCopyMap(specimen) ? tag : undefined;
+  if (isMatcherTag(tag) && MATCHERS[tag] !== undefined) return tag;
+  if (isGuardTag(tag)) return tag;
+  return undefined;
+}
+
+// ---- checking ----
+//
+// `check(specimen, patt, reject)` returns whether `specimen` matches `patt`. With `reject`
+// false it never throws for a mismatch; with `reject` = Fail it throws the reason instead
+// of returning false (mustMatch runs it so only after a quick check failed).
+
+function nested(specimen, patt, label, reject) {
+  if (!reject) return check(specimen, patt, false);
+  try {
+    return check(specimen, patt, reject);
+  } catch (e) {
+    const prefix = typeof label === 'number' ? `[${label}]` : label;
+    const outer = makeError(`${prefix}: ${e.message}`);
+    note(outer, X`Caused by ${e}`);
+    throw outer;
+  }
+}
+
+// Where upstream's messages show a pattern, it is a string (its Justin rendering) left
+// unquoted, which SES redacts: "(a string)". This gives the same.
+const qp = (_patt) => 'pattern';
+
+const isMatcher = (p) => {
+  try {
+    return passStyleOf(p) === 'tagged' && isMatcherTag(getTag(p));
+  } catch {
+    return false;
+  }
+};
+
+function check(specimen, patt, reject) {
+  // A key (no matchers inside) matches only equal keys.
+  if (isKey(patt)) {
+    return (isKey(specimen) && keyEQ(specimen, patt)) || (reject && reject`${specimen} - Must be: ${patt}`);
+  }
+  const style = passStyleOf(patt);
+  switch (style) {
+    case 'copyArray': {
+      if (kindOf(specimen) !== 'copyArray') {
+        return reject && reject`${specimen} - Must be a copyArray to match a copyArray pattern: ${qp(patt)}`;
+      }
+      if (specimen.length !== patt.length) {
+        return reject && reject`Array ${specimen} - Must be as long as copyArray pattern: ${qp(patt)}`;
+      }
+      return patt.every((p, i) => nested(specimen[i], p, i, reject));
+    }
+    case 'copyRecord': {
+      if (kindOf(specimen) !== 'copyRecord') {
+        return reject && reject`${specimen} - Must be a copyRecord to match a copyRecord pattern: ${qp(patt)}`;
+      }
+      const names = recordNames(patt);
+      const missing = names.filter((k) => !Object.hasOwn(specimen, k));
+      if (missing.length > 0) return reject && reject`${specimen} - Must have missing properties ${q(missing)}`;
+      const unexpected = keys(specimen).filter((k) => !Object.hasOwn(patt, k));
+      if (unexpected.length > 0) {
+        return reject && reject`${specimen} - Must not have unexpected properties: ${q(unexpected)}`;
+      }
+      return names.every((k) => nested(specimen[k], patt[k], k, reject));
+    }
+    case 'tagged': {
+      const tag = getTag(patt);
+      const matcher = MATCHERS[tag];
+      if (matcher !== undefined) return matcher(specimen, patt.payload, reject);
+      if (tag === 'copyMap' && isCopyMap(patt)) {
+        // A CopyMap with patterns for values: the same keys, each value matching.
+        if (kindOf(specimen) !== 'copyMap') {
+          return reject && reject`${specimen} - Must be a copyMap to match a copyMap pattern: ${qp(patt)}`;
+        }
+        // The same keys (compared as CopySets), then each value against its pattern.
+        const pattKeys = copyMapKeySet(patt);
+        const specimenKeys = copyMapKeySet(specimen);
+        if (!keyEQ(specimenKeys, pattKeys)) return reject && reject`${specimenKeys} - Must be: ${pattKeys}`;
+        const se = getCopyMapEntryArray(specimen);
+        return getCopyMapEntryArray(patt).every(([k, p], i) => {
+          const found = se.find(([k2]) => keyEQ(k, k2));
+          return nested(found[1], p, i, reject);
+        });
+      }
+      // Guards and tagged values of other tags are not patterns.
+      throw makeError(X`cannot check unrecognized tag ${q(tag)}: ${patt}`);
+    }
+    case 'promise':
+      return reject && reject`promises cannot be patterns: ${patt}`;
+    case 'error':
+      return reject && reject`errors cannot be patterns: ${patt}`;
+    default:
+      return reject && reject`pattern expected: ${patt}`;
+  }
+}
+
+const confirmKind = (specimen, kind, reject) => {
+  // null and undefined are matched as the keys they are.
+  if (kind === 'undefined' || kind === 'null') {
+    const v = kind === 'null' ? null : undefined;
+    return specimen === v || (reject && reject`${specimen} - Must be: ${v}`);
+  }
+  const real = kindOf(specimen);
+  if (real === kind) return true;
+  if (!reject) return false;
+  if (real === undefined && passStyleOf(specimen) === 'tagged') {
+    return reject`cannot check unrecognized tag ${q(getTag(specimen))}: ${specimen}`;
+  }
+  return reject`${b(real ?? 'unknown')} ${specimen} - Must be a ${b(kind)}`;
+};
+
+
+function checkString(specimen, limits, reject) {
+  const { stringLengthLimit } = limitsOf(limits);
+  return (
+    confirmKind(specimen, 'string', reject) &&
+    (specimen.length <= stringLengthLimit ||
+      (reject && reject`string ${specimen} must not be bigger than ${stringLengthLimit}`))
+  );
+}
+
+function checkBigint(specimen, limits, reject) {
+  const { decimalDigitsLimit } = limitsOf(limits);
+  if (!confirmKind(specimen, 'bigint', reject)) return false;
+  const digits = (specimen < 0n ? -specimen : specimen).toString().length;
+  return (
+    digits <= decimalDigitsLimit ||
+    (reject && reject`bigint ${specimen} must not have more than ${decimalDigitsLimit} digits`)
+  );
+}
+
+// A comparison matcher (`M.gte(x)` …): the specimen must be a key comparable to `x`.
+const comparing = (holds, word) => (specimen, operand, reject) => {
+  // (A specimen that is not a key fails with the reason it is not, as upstream's.)
+  if (!isKey(specimen)) return reject && confirmKey(specimen, reject);
+  const c = compareKeys(specimen, operand);
+  // (The template is built so that the operator is text, the two values substitutions.)
+  return holds(c) || (reject && reject(freeze(['', ` - Must be ${word} `, '']), specimen, operand));
+};
+
+// Splits `specimen` for `M.splitArray(required, optional, rest)`.
+// (A rest pattern left out is M.any(), as upstream's.)
+function checkSplitArray(specimen, [required, optional = [], rest = AnyShape], reject) {
+  if (!confirmKind(specimen, 'copyArray', reject)) return false;
+  if (specimen.length < required.length) {
+    return reject && reject`Expected at least ${q(required.length)} arguments: ${specimen}`;
+  }
+  let n = 0;
+  const arg = () => `arg ${n++}`;
+  for (let i = 0; i < required.length; i += 1) {
+    if (!nested(specimen[i], required[i], arg(), reject)) return false;
+  }
+  const opt = specimen.slice(required.length, required.length + optional.length);
+  for (let i = 0; i < opt.length; i += 1) {
+    if (!nested(opt[i], optional[i], `${arg()}?`, reject)) return false;
+  }
+  const restSpecimen = freeze(specimen.slice(required.length + optional.length));
+  return nested(restSpecimen, rest, '...rest', reject);
+}
+
+function checkSplitRecord(specimen, [required, optional = {}, rest = AnyShape], reject) {
+  if (!confirmKind(specimen, 'copyRecord', reject)) return false;
+  for (const k of recordNames(required)) {
+    if (!Object.hasOwn(specimen, k)) return reject && reject`${specimen} - Must have missing properties ${q([k])}`;
+    if (!nested(specimen[k], required[k], k, reject)) return false;
+  }
+  const restEntries = [];
+  for (const k of keys(specimen)) {
+    if (Object.hasOwn(required, k)) continue;
+    if (Object.hasOwn(optional, k)) {
+      if (!nested(specimen[k], optional[k], `${k}?`, reject)) return false;
+    } else {
+      restEntries.push([k, specimen[k]]);
+    }
+  }
+  return nested(freeze(fromEntries(restEntries)), rest, '...rest', reject);
+}
+
+// How upstream names a specimen's style in a message: bare, or for a tagged value its tag
+// quoted (a tag is the sender's choice).
+const styleDetails = (specimen) => {
+  const style = passStyleOf(specimen);
+  return style === 'tagged' ? q(getTag(specimen)) : b(style);
+};
+
+const AnyShape = makeTagged('match:any', undefined);
+
+// One checker per matcher tag: (specimen, payload, reject) -> boolean.
+const MATCHERS = freeze({
+  'match:any': () => true,
+  'match:and': (specimen, patts, reject) => patts.every((p) => check(specimen, p, reject)),
+  'match:or': (specimen, patts, reject) => {
+    if (patts.length === 0) return reject && reject`${specimen} - no pattern disjuncts to match: ${qp(patts)}`;
+    // A two-way `M.opt`-style disjunction with undefined reports the other's failure.
+    if (patts.length === 2 && specimen !== undefined) {
+      const undefIdx = patts.findIndex((p) => p === undefined || (isMatcher(p) && getTag(p) === 'match:kind' && p.payload === 'undefined'));
+      if (undefIdx >= 0) return check(specimen, patts[1 - undefIdx], reject);
+    }
+    return patts.some((p) => check(specimen, p, false)) || (reject && reject`${specimen} - Must match one of ${qp(patts)}`);
+  },
+  'match:not': (specimen, patt, reject) =>
+    !check(specimen, patt, false) || (reject && reject`${specimen} - Must fail negated pattern: ${qp(patt)}`),
+  'match:scalar': (specimen, _p, reject) => confirmScalarKey(specimen, reject),
+  'match:key': (specimen, _p, reject) => confirmKey(specimen, reject),
+  'match:pattern': (specimen, _p, reject) => confirmPattern(specimen, reject),
+  'match:kind': (specimen, kind, reject) => confirmKind(specimen, kind, reject),
+  'match:tagged': (specimen, [tagPatt, payloadPatt], reject) => {
+    let style;
+    try {
+      style = passStyleOf(specimen);
+    } catch {
+      style = undefined;
+    }
+    if (style !== 'tagged') return reject && reject`Expected tagged object, not ${q(style)}: ${specimen}`;
+    return nested(getTag(specimen), tagPatt, 'tag', reject) && nested(specimen.payload, payloadPatt, 'payload', reject);
+  },
+  'match:bigint': (specimen, [limits] = [], reject) => checkBigint(specimen, limits, reject),
+  'match:nat': (specimen, [limits] = [], reject) =>
+    checkBigint(specimen, limits, reject) && (specimen >= 0n || (reject && reject`${specimen} - Must be non-negative`)),
+  'match:string': (specimen, [limits] = [], reject) => checkString(specimen, limits, reject),
+  'match:symbol': (specimen, [limits] = [], reject) => {
+    if (!confirmKind(specimen, 'symbol', reject)) return false;
+    const { symbolNameLengthLimit } = limitsOf(limits);
+    const name = Symbol.keyFor(specimen) ?? String(specimen.description);
+    return (
+      name.length <= symbolNameLengthLimit ||
+      (reject && reject`Symbol name ${q(name)} must not be bigger than ${q(symbolNameLengthLimit)}`)
+    );
+  },
+  'match:remotable': (specimen, { label }, reject) =>
+    kindOf(specimen) === 'remotable' ||
+    (reject && reject`${specimen} - Must be a remotable ${b(label)}, not ${styleDetails(specimen)}`),
+  'match:promise': (specimen, { label }, reject) =>
+    kindOf(specimen) === 'promise' ||
+    (reject && reject`${specimen} - Must be a promise ${b(label)}, not ${styleDetails(specimen)}`),
+  'match:lt': comparing((c) => c < 0, '<'),
+  'match:lte': comparing((c) => c <= 0, '<='),
+  'match:gte': comparing((c) => c >= 0, '>='),
+  'match:gt': comparing((c) => c > 0, '>'),
+  'match:arrayOf': (specimen, [elementPatt, limits], reject) => {
+    if (!confirmKind(specimen, 'copyArray', reject)) return false;
+    const { arrayLengthLimit } = limitsOf(limits);
+    return (
+      (specimen.length <= arrayLengthLimit ||
+        (reject && reject`Array length ${specimen.length} must be <= limit ${arrayLengthLimit}`)) &&
+      specimen.every((x, i) => nested(x, elementPatt, i, reject))
+    );
+  },
+  'match:recordOf': (specimen, [keyPatt, valuePatt, limits], reject) => {
+    if (!confirmKind(specimen, 'copyRecord', reject)) return false;
+    const { numPropertiesLimit, propertyNameLengthLimit } = limitsOf(limits);
+    const es = entries(specimen);
+    if (es.length > numPropertiesLimit) {
+      return reject && reject`Must not have more than ${q(numPropertiesLimit)} properties: ${specimen}`;
+    }
+    return es.every(
+      ([k, v]) =>
+        (k.length <= propertyNameLengthLimit ||
+          (reject && reject`Property name must not be longer than ${q(propertyNameLengthLimit)}`)) &&
+        nested(freeze([k, v]), freeze([keyPatt, valuePatt]), k, reject),
+    );
+  },
+  'match:setOf': (specimen, [keyPatt, limits], reject) => {
+    if (!confirmKind(specimen, 'copySet', reject)) return false;
+    const { numSetElementsLimit } = limitsOf(limits);
+    return (
+      (specimen.payload.length < numSetElementsLimit ||
+        (reject && reject`Set must not have more than ${q(numSetElementsLimit)} elements: ${specimen.payload.length}`)) &&
+      specimen.payload.every((k, i) => nested(k, keyPatt, `set elements[${i}]`, reject))
+    );
+  },
+  'match:bagOf': (specimen, [keyPatt, countPatt, limits], reject) => {
+    if (!confirmKind(specimen, 'copyBag', reject)) return false;
+    const { numUniqueBagElementsLimit } = limitsOf(limits);
+    return (
+      (specimen.payload.length <= numUniqueBagElementsLimit ||
+        (reject && reject`Bag must not have more than ${q(numUniqueBagElementsLimit)} unique elements: ${specimen}`)) &&
+      specimen.payload.every(
+        ([k, n], i) => nested(k, keyPatt, `bag keys[${i}]`, reject) && nested(n, countPatt, `bag counts[${i}]`, reject),
+      )
+    );
+  },
+  'match:mapOf': (specimen, [keyPatt, valuePatt, limits], reject) => {
+    if (!confirmKind(specimen, 'copyMap', reject)) return false;
+    const { numMapEntriesLimit } = limitsOf(limits);
+    const { keys: ks, values: vs } = specimen.payload;
+    return (
+      (ks.length <= numMapEntriesLimit ||
+        (reject && reject`CopyMap must have no more than ${q(numMapEntriesLimit)} entries: ${specimen}`)) &&
+      ks.every((k, i) => nested(k, keyPatt, `map keys[${i}]`, reject)) &&
+      vs.every((v, i) => nested(v, valuePatt, `map values[${i}]`, reject))
+    );
+  },
+  'match:containerHas': (specimen, [elementPatt, countPatt = 1n], reject) => {
+    const kind = kindOf(specimen);
+    let found = 0n;
+    if (kind === 'copyArray') for (const x of specimen) found += check(x, elementPatt, false) ? 1n : 0n;
+    else if (kind === 'copySet') for (const x of specimen.payload) found += check(x, elementPatt, false) ? 1n : 0n;
+    else if (kind === 'copyBag') for (const [x, n] of specimen.payload) found += check(x, elementPatt, false) ? n : 0n;
+    else if (kind === undefined && passStyleOf(specimen) === 'tagged') {
+      return reject && reject`cannot check unrecognized tag ${q(getTag(specimen))}: ${specimen}`;
+    } else return reject && reject`unexpected ${q(kind)}`;
+    return found >= countPatt || (reject && reject`Has only ${q(found)} matches, but needs ${q(countPatt)}`);
+  },
+  'match:splitArray': (specimen, payload, reject) => checkSplitArray(specimen, payload, reject),
+  'match:splitRecord': (specimen, payload, reject) => checkSplitRecord(specimen, payload, reject),
+});
+
+/** Whether `specimen` matches `patt`. */
+export function matches(specimen, patt) {
+  try {
+    return check(specimen, patt, false);
+  } catch {
+    return false;
+  }
+}
+
+/** Throws, with upstream's message, unless `specimen` matches `patt`. */
+export function mustMatch(specimen, patt, label = undefined) {
+  if (matches(specimen, patt)) return;
+  if (label === undefined) {
+    check(specimen, patt, Fail);
+  } else {
+    nested(specimen, patt, label, Fail);
+  }
+  throw makeError(X`internal: ${label}: inconsistent pattern match: ${q(patt)}`);
+}
+
+/** Whether `patt` is a pattern: passable, no promises or errors, matchers well formed. */
+export function isPattern(patt) {
+  try {
+    return confirmPattern(patt, false);
+  } catch {
+    return false;
+  }
+}
+
+function confirmPattern(patt, reject) {
+  if (isKey(patt)) return true;
+  const style = passStyleOf(patt);
+  switch (style) {
+    case 'copyArray':
+      return patt.every((p) => confirmPattern(p, reject));
+    case 'copyRecord':
+      return Object.values(patt).every((p) => confirmPattern(p, reject));
+    case 'tagged': {
+      const tag = getTag(patt);
+      if (MATCHERS[tag] !== undefined) return true;
+      if (tag === 'copyMap' && isCopyMap(patt)) return patt.payload.values.every((p) => confirmPattern(p, reject));
+      const kind = kindOf(patt);
+      if (kind === undefined) return reject && reject`cannot check unrecognized tag ${q(tag)}: ${patt}`;
+      return reject && reject`A passable of kind ${q(kind)} is not a pattern: ${patt}`;
+    }
+    case 'promise':
+    case 'error':
+      return reject && reject`A ${q(style)} cannot be a pattern`;
+    default:
+      return reject && reject`A passable of kind ${q(style)} is not a pattern: ${patt}`;
+  }
+}
+
+export const assertPattern = (patt) => {
+  isPattern(patt) || Fail`Not a pattern: ${q(patt)}`;
+};
+
+// ---- makers ----
+
+const matcher = (tag, payload) => makeTagged(tag, payload);
+// A matcher whose last argument is optional `limits`: left out when not given, so that
+// `M.string()` and `M.string(undefined)` are the same value.
+const withLimits = (tag, args) => {
+  const list = args[args.length - 1] === undefined ? args.slice(0, -1) : args;
+  return matcher(tag, freeze(list));
+};
+const splitPayload = (empty, base, optional, rest) => {
+  if (rest !== undefined) return freeze([base, optional ?? empty, rest]);
+  if (optional !== undefined) return freeze([base, optional]);
+  return freeze([base]);
+};
+
+const kind = (k) => matcher('match:kind', k);
+
+// Method guard makers: not passable (they have methods); `.returns()` makes the guard.
+function methodGuardMaker(callKind, argGuards, optionalArgGuards = undefined, restArgGuard = undefined) {
+  return freeze({
+    optional: (...opt) => {
+      optionalArgGuards === undefined || Fail`Can only have one set of optional guards`;
+      restArgGuard === undefined || Fail`optional arg guards must come before rest arg`;
+      return methodGuardMaker(callKind, argGuards, freeze(opt));
+    },
+    rest: (rest) => {
+      restArgGuard === undefined || Fail`Can only have one rest arg`;
+      return methodGuardMaker(callKind, argGuards, optionalArgGuards, rest);
+    },
+    returns: (returnGuard = kind('undefined')) => {
+      // (Every field present, undefined or not, as upstream's payload has them.)
+      const payload = { callKind, argGuards: freeze(argGuards), optionalArgGuards, restArgGuard, returnGuard };
+      const guard = makeTagged('guard:methodGuard', freeze(payload));
+      assertMethodGuard(guard);
+      return guard;
+    },
+  });
+}
+
+const isTaggedWith = (v, tag) => {
+  try {
+    return passStyleOf(v) === 'tagged' && getTag(v) === tag;
+  } catch {
+    return false;
+  }
+};
+export const isRawGuard = (v) => isTaggedWith(v, 'guard:rawGuard');
+export const isAwaitArgGuard = (v) => isTaggedWith(v, 'guard:awaitArgGuard');
+export const isMethodGuard = (v) => isTaggedWith(v, 'guard:methodGuard');
+export const isInterfaceGuard = (v) => isTaggedWith(v, 'guard:interfaceGuard');
+
+const isValueGuard = (g) => isRawGuard(g) || isPattern(g);
+const isArgGuard = (g, callKind) =>
+  isValueGuard(g) || (callKind === 'async' && isAwaitArgGuard(g) && isPattern(g.payload.argGuard));
+
+export function assertMethodGuard(g) {
+  isMethodGuard(g) || Fail`${q(g)} - Must be a method guard (M.call(…).returns(…))`;
+  const { callKind, argGuards, optionalArgGuards = [], restArgGuard, returnGuard } = g.payload;
+  (callKind === 'sync' || callKind === 'async') || Fail`unknown callKind ${q(callKind)}`;
+  [...argGuards, ...optionalArgGuards].every((a) => isArgGuard(a, callKind)) ||
+    Fail`method guard arguments must be patterns${b(callKind === 'async' ? ', M.await(…)' : '')} or M.raw()`;
+  restArgGuard === undefined || isValueGuard(restArgGuard) || Fail`Rest args may not be awaited: ${q(restArgGuard)}`;
+  isValueGuard(returnGuard) || Fail`a method guard's return guard must be a pattern or M.raw()`;
+}
+
+export function assertInterfaceGuard(g) {
+  isInterfaceGuard(g) || Fail`${q(g)} - Must be an interface guard (M.interface(…))`;
+}
+
+function makeInterfaceGuard(interfaceName, methodGuards, options = {}) {
+  typeof interfaceName === 'string' || Fail`an interface name must be a string, not ${q(interfaceName)}`;
+  const { sloppy = false, defaultGuards = sloppy ? 'passable' : undefined } = options;
+  [undefined, 'passable', 'raw'].includes(defaultGuards) || Fail`Unrecognized defaultGuards ${q(defaultGuards)}`;
+  const stringGuards = {};
+  const symbolGuards = [];
+  for (const key of ownKeys(methodGuards)) {
+    const g = methodGuards[key];
+    isMethodGuard(g) ||
+      Fail`${q(String(key))} of interface ${q(interfaceName)} must be a method guard: did you leave off .returns()?`;
+    if (typeof key === 'symbol') symbolGuards.push([key, g]);
+    else stringGuards[key] = g;
+  }
+  const payload = { interfaceName, methodGuards: freeze(stringGuards), defaultGuards };
+  if (symbolGuards.length > 0) payload.symbolMethodGuards = makeCopyMap(symbolGuards);
+  return makeTagged('guard:interfaceGuard', freeze(payload));
 }
 
 export const M = freeze({
-  any: () => make('any'),
-  string: () => make('string'),
-  number: () => make('number'),
-  bigint: () => make('bigint'),
-  nat: () => make('nat'),
-  boolean: () => make('boolean'),
-  symbol: () => make('symbol'),
-  undefined: () => make('undefined'),
-  null: () => make('null'),
-  key: () => make('any'),
-  scalar: () => make('any'),
-  pattern: () => make('any'),
-  promise: () => make('promise'),
-  error: () => make('error'),
-  remotable: (label = 'Remotable') => make('remotable', { label }),
-  record: () => make('record'),
-  array: () => make('array'),
-  arrayOf: () => make('array'),
-  recordOf: () => make('record'),
-  bag: () => make('any'),
-  set: () => make('any'),
-  map: () => make('any'),
-  splitRecord: () => make('record'),
-  eref: (p) => make('or', { alts: freeze([p, make('promise')]) }),
-  opt: (p) => make('or', { alts: freeze([p, make('undefined')]) }),
-  or: (...alts) => make('or', { alts: freeze(alts) }),
-  and: (...alts) => make('and', { alts: freeze(alts) }),
-  not: (p) => make('not', { p }),
-  eq: (value) => make('eq', { value }),
-  interface: (name, methods = {}, options = {}) => freeze({ interfaceGuard: name, methods, options }),
-  call: (...args) => methodGuard('call', args),
-  callWhen: (...args) => methodGuard('callWhen', args),
-  await: (p) => p,
+  any: () => AnyShape,
+  and: (...patts) => matcher('match:and', freeze(patts)),
+  or: (...patts) => matcher('match:or', freeze(patts)),
+  not: (patt) => matcher('match:not', patt),
+  scalar: () => matcher('match:scalar', undefined),
+  key: () => matcher('match:key', undefined),
+  pattern: () => matcher('match:pattern', undefined),
+  kind,
+  tagged: (tagPatt = M.string(), payloadPatt = M.any()) => matcher('match:tagged', freeze([tagPatt, payloadPatt])),
+  boolean: () => kind('boolean'),
+  number: () => kind('number'),
+  bigint: (limits) => withLimits('match:bigint', [limits]),
+  nat: (limits) => withLimits('match:nat', [limits]),
+  string: (limits) => withLimits('match:string', [limits]),
+  symbol: (limits) => withLimits('match:symbol', [limits]),
+  record: (limits) => withLimits('match:recordOf', [AnyShape, AnyShape, limits]),
+  array: (limits) => withLimits('match:arrayOf', [AnyShape, limits]),
+  set: (limits) => withLimits('match:setOf', [AnyShape, limits]),
+  bag: (limits) => withLimits('match:bagOf', [AnyShape, AnyShape, limits]),
+  map: (limits) => withLimits('match:mapOf', [AnyShape, AnyShape, limits]),
+  remotable: (label) => (label === undefined ? kind('remotable') : matcher('match:remotable', freeze({ label }))),
+  error: () => kind('error'),
+  promise: (label) => (label === undefined ? kind('promise') : matcher('match:promise', freeze({ label }))),
+  undefined: () => kind('undefined'),
+  null: () => null,
+  lt: (x) => matcher('match:lt', x),
+  lte: (x) => matcher('match:lte', x),
+  eq: (key) => {
+    assertKey(key);
+    return key === undefined ? M.undefined() : key;
+  },
+  neq: (key) => M.not(M.eq(key)),
+  gte: (x) => matcher('match:gte', x),
+  gt: (x) => matcher('match:gt', x),
+  recordOf: (keyPatt = AnyShape, valuePatt = AnyShape, limits) => withLimits('match:recordOf', [keyPatt, valuePatt, limits]),
+  arrayOf: (patt = AnyShape, limits) => withLimits('match:arrayOf', [patt, limits]),
+  setOf: (patt = AnyShape, limits) => withLimits('match:setOf', [patt, limits]),
+  bagOf: (keyPatt = AnyShape, countPatt = AnyShape, limits) => withLimits('match:bagOf', [keyPatt, countPatt, limits]),
+  mapOf: (keyPatt = AnyShape, valuePatt = AnyShape, limits) => withLimits('match:mapOf', [keyPatt, valuePatt, limits]),
+  containerHas: (patt = AnyShape, count = 1n, limits) => withLimits('match:containerHas', [patt, count, limits]),
+  splitArray: (base, optional, rest) => matcher('match:splitArray', splitPayload(freeze([]), base, optional, rest)),
+  splitRecord: (base, optional, rest) => matcher('match:splitRecord', splitPayload(freeze({}), base, optional, rest)),
+  split: (base, rest) =>
+    passStyleOf(base) === 'copyArray'
+      ? M.splitArray(base, rest && freeze([]), rest)
+      : M.splitRecord(base, rest && freeze({}), rest),
+  partial: (base, rest) =>
+    passStyleOf(base) === 'copyArray' ? M.splitArray(freeze([]), base, rest) : M.splitRecord(freeze({}), base, rest),
+  eref: (patt) => M.or(patt, M.promise()),
+  opt: (patt) => M.or(M.undefined(), patt),
+  interface: (name, methodGuards, options) => makeInterfaceGuard(name, methodGuards, options),
+  call: (...argGuards) => methodGuardMaker('sync', argGuards),
+  callWhen: (...argGuards) => methodGuardMaker('async', argGuards),
+  await: (argGuard) => makeTagged('guard:awaitArgGuard', freeze({ argGuard })),
+  raw: () => makeTagged('guard:rawGuard', freeze({})),
 });
 
-function isPattern(p) {
-  return p !== null && typeof p === 'object' && typeof p.matcher === 'string' && !Array.isArray(p);
-}
+// Upstream's payload readers for guards.
+export const getInterfaceGuardPayload = (g) => (assertInterfaceGuard(g), g.payload);
+export const getMethodGuardPayload = (g) => (assertMethodGuard(g), g.payload);
+export const getAwaitArgGuardPayload = (g) => {
+  isAwaitArgGuard(g) || Fail`${q(g)} - Must be an await arg guard`;
+  return g.payload;
+};
+export const getInterfaceMethodKeys = (g) => {
+  const { methodGuards, symbolMethodGuards } = getInterfaceGuardPayload(g);
+  const symbols = symbolMethodGuards === undefined ? [] : getCopyMapEntryArray(symbolMethodGuards).map(([k]) => k);
+  return freeze([...keys(methodGuards), ...symbols]);
+};
 
-/** Whether `value` matches `pattern` (a pattern from `M`, or a literal to compare with). */
-export function matches(value, pattern) {
-  if (!isPattern(pattern)) return sameValue(value, pattern);
-  const style = passStyleOf(value);
-  switch (pattern.matcher) {
-    case 'any':
-      return true;
-    case 'string':
-    case 'bigint':
-    case 'boolean':
-    case 'symbol':
-    case 'undefined':
-    case 'null':
-    case 'promise':
-    case 'error':
-    case 'remotable':
-      return style === pattern.matcher;
-    case 'number':
-      return style === 'number';
-    case 'nat':
-      return style === 'bigint' && value >= 0n;
-    case 'record':
-      return style === 'copyRecord';
-    case 'array':
-      return style === 'copyArray';
+/**
+ * A stateShape stored by a liveslots that predates tagged patterns held matchers as
+ * records `{ matcher: <name>, … }`; this reads one as the pattern it meant, so a durable
+ * kind whose shape is unchanged still compares equal after the upgrade.
+ */
+export function fromLegacyPattern(p) {
+  if (p === null || typeof p !== 'object' || Array.isArray(p) || passStyleOf(p) !== 'copyRecord') return p;
+  if (typeof p.matcher !== 'string') return freeze(fromEntries(entries(p).map(([k, v]) => [k, fromLegacyPattern(v)])));
+  const alts = () => (p.alts ?? []).map(fromLegacyPattern);
+  switch (p.matcher) {
     case 'or':
-      return pattern.alts.some((p) => matches(value, p));
+      return M.or(...alts());
     case 'and':
-      return pattern.alts.every((p) => matches(value, p));
+      return M.and(...alts());
     case 'not':
-      return !matches(value, pattern.p);
+      return M.not(fromLegacyPattern(p.p));
     case 'eq':
-      return sameValue(value, pattern.value);
+      return p.value;
+    case 'remotable':
+      return M.remotable(p.label === 'Remotable' ? undefined : p.label);
+    case 'record':
+      return M.record();
+    case 'array':
+      return M.array();
     default:
-      throw TypeError(`unknown pattern ${JSON.stringify(pattern.matcher)}`);
+      return typeof M[p.matcher] === 'function' ? M[p.matcher]() : p;
   }
-}
-
-function sameValue(a, b) {
-  if (Object.is(a, b)) return true;
-  const sa = passStyleOf(a);
-  if (sa !== passStyleOf(b)) return false;
-  if (sa === 'copyArray') return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
-  if (sa === 'copyRecord') {
-    const ka = keys(a).sort();
-    const kb = keys(b).sort();
-    return ka.length === kb.length && ka.every((k, i) => k === kb[i] && sameValue(a[k], b[k]));
-  }
-  return false;
-}
-
-export function mustMatch(value, pattern, label = 'value') {
-  if (!matches(value, pattern)) {
-    throw TypeError(`${label} does not match its pattern (${describe(pattern)})`);
-  }
-}
-
-function describe(p) {
-  if (!isPattern(p)) return 'a literal';
-  if (p.matcher === 'or') return p.alts.map(describe).join(' | ');
-  return p.matcher;
 }

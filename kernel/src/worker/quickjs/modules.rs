@@ -101,9 +101,6 @@ const STORE: &[&str] = &[
     "makeScalarWeakSetStore",
     "provide",
     "provideLazy",
-    "M",
-    "matches",
-    "mustMatch",
     "initEmpty",
     "defineExoClass",
     "defineExoClassKit",
@@ -115,7 +112,24 @@ const EXO: &[&str] = &[
     "makeExo",
     "initEmpty",
 ];
-const PATTERNS: &[&str] = &["M", "matches", "mustMatch"];
+
+/// What `@endo/patterns` exports that we have (`js/patterns.js`, `js/copy.js`), which
+/// `@agoric/store` re-exports as upstream's does.
+const PATTERNS_MODULE: &str = r#"export {
+  M, matches, mustMatch, isPattern, assertPattern, kindOf, isRawGuard, isAwaitArgGuard,
+  isMethodGuard, isInterfaceGuard, assertMethodGuard, assertInterfaceGuard,
+  getInterfaceGuardPayload, getMethodGuardPayload, getAwaitArgGuardPayload,
+  getInterfaceMethodKeys,
+} from 'vatchain/patterns.js';
+export {
+  isKey, assertKey, isScalarKey, assertScalarKey, keyEQ, keyLT, keyLTE, keyGT, keyGTE,
+  compareKeys, makeCopySet, makeCopyBag, makeCopyBagFromElements, makeCopyMap, isCopySet,
+  isCopyBag, isCopyMap, assertCopySet, assertCopyBag, assertCopyMap, getCopySetKeys,
+  getCopyBagEntries, getCopyMapKeys, getCopyMapValues, getCopyMapEntryArray,
+  getCopyMapEntries, everyCopySetKey, everyCopyBagEntry, everyCopyMapKey, everyCopyMapValue,
+  copyMapKeySet,
+} from 'vatchain/copy.js';
+"#;
 const ZONE: &[&str] = &["makeHeapZone", "makeDurableZone"];
 
 /// `@endo/errors`: the whole module (`js/errors.js`).
@@ -135,13 +149,14 @@ const INTERNAL: &str = r#"export {
 
 /// What `@endo/pass-style` exports that we have (`js/passstyle.js`).
 const PASS_STYLE_NAMES: &str =
-    "Far, Remotable, getInterfaceOf, passStyleOf, PASS_STYLE, isPrimitive, \
+    "Far, Remotable, getInterfaceOf, passStyleOf, PASS_STYLE, makeTagged, getTag, isPrimitive, \
   isObject, isRemotable, isRecord, isCopyArray, assertRemotable, assertRecord, assertCopyArray, \
   isPassable, assertPassable, isErrorLike, getErrorConstructor, toPassableError, toThrowable, \
   deeplyFulfilled";
 
 const EVENTUAL_SEND: &str = r#"import { ls } from 'vatchain/instance.js';
 export const E = ls.E;
+export const HandledPromise = ls.HandledPromise;
 "#;
 
 const PROMISE_KIT: &str = r#"export function makePromiseKit() {
@@ -225,13 +240,24 @@ fn builtin_sources() -> BTreeMap<String, String> {
         "@endo/marshal".into(),
         format!(
             "export {{ {PASS_STYLE_NAMES}, makeMarshal, stringify, parse, QCLASS }} \
-                 from 'vatchain/passstyle.js';\n"
+                 from 'vatchain/passstyle.js';\n\
+             export {{ compareRank, compareAntiRank, isRankSorted, sortByRank, recordNames }} \
+                 from 'vatchain/rank.js';\n"
         ),
     );
     m.insert("@agoric/vat-data".into(), vat_data_module(VAT_DATA));
-    m.insert("@agoric/store".into(), vat_data_module(STORE));
-    m.insert("@endo/exo".into(), vat_data_module(EXO));
-    m.insert("@endo/patterns".into(), vat_data_module(PATTERNS));
+    m.insert(
+        "@agoric/store".into(),
+        format!("{}{PATTERNS_MODULE}", vat_data_module(STORE)),
+    );
+    m.insert(
+        "@endo/exo".into(),
+        format!(
+            "{}export {{ GET_INTERFACE_GUARD }} from 'vatchain/guards.js';\n",
+            vat_data_module(EXO)
+        ),
+    );
+    m.insert("@endo/patterns".into(), PATTERNS_MODULE.into());
     for z in [
         "@agoric/zone",
         "@agoric/zone/durable.js",
@@ -241,6 +267,10 @@ fn builtin_sources() -> BTreeMap<String, String> {
     }
     for (name, src) in [
         ("console.js", include_str!("../js/console.js")),
+        ("copy.js", include_str!("../js/copy.js")),
+        ("guards.js", include_str!("../js/guards.js")),
+        ("handled-promise.js", include_str!("../js/handled-promise.js")),
+        ("rank.js", include_str!("../js/rank.js")),
         ("errors.js", include_str!("../js/errors.js")),
         ("gc.js", include_str!("../js/gc.js")),
         ("internal.js", include_str!("../js/internal.js")),

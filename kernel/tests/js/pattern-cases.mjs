@@ -1,0 +1,294 @@
+// The cases of the patterns comparison (patterns.test.mjs): built once with our modules and
+// once with upstream's (upstream-patterns.mjs, under SES), from the same description, so
+// that the two implementations can be compared value for value.
+//
+// `lib` is { M, makeCopySet, makeCopyBag, makeCopyMap, makeTagged, Far, harden }. Every
+// remotable and promise is made through `lib.ref(name, make)`, which names it for the
+// marshaller that turns results into comparable text.
+
+export function makeCases(lib) {
+  const { M, makeCopySet, makeCopyBag, makeCopyMap, makeTagged, Far, harden, ref } = lib;
+  const brand = ref('brand', () => Far('Brand', {}));
+  const other = ref('other', () => Far('Other', {}));
+  const promise = ref('promise', () => new Promise(() => {}));
+
+  const specimens = harden([
+    'abc',
+    'abcdef',
+    '',
+    3,
+    -0,
+    NaN,
+    Infinity,
+    -1n,
+    5n,
+    10n ** 120n,
+    true,
+    undefined,
+    null,
+    Symbol.for('x'),
+    brand,
+    other,
+    promise,
+    Error('boom'),
+    {},
+    { a: 1 },
+    { a: 1, b: 'x' },
+    { a: 'x' },
+    [],
+    [1, 2],
+    ['a', 3],
+    ['a', 3, true, false],
+    makeCopySet([2, 1, 'a']),
+    makeCopySet([brand, other]),
+    makeCopyBag([['a', 2n], ['b', 1n]]),
+    makeCopyMap([['x', 1n], ['y', 2n]]),
+    makeCopyMap([[brand, 'b']]),
+    { brand, value: 10n },
+    { brand, value: -1n },
+    { brand: other, value: 10n },
+    makeTagged('thing', { n: 1 }),
+  ]);
+
+  const patterns = harden([
+    M.any(),
+    M.string(),
+    M.string({ stringLengthLimit: 3 }),
+    M.number(),
+    M.nat(),
+    M.bigint(),
+    M.boolean(),
+    M.symbol(),
+    M.undefined(),
+    M.null(),
+    M.remotable(),
+    M.remotable('Brand'),
+    M.promise(),
+    M.error(),
+    M.record(),
+    M.array(),
+    M.set(),
+    M.bag(),
+    M.map(),
+    M.key(),
+    M.scalar(),
+    M.pattern(),
+    M.kind('copySet'),
+    M.kind('copyRecord'),
+    M.eq(3),
+    M.neq('abc'),
+    M.gte(3n),
+    M.lt(10),
+    M.lte('b'),
+    M.gt(makeCopySet([1])),
+    M.or(M.string(), M.number()),
+    M.or(),
+    M.and(M.nat(), M.lte(100n)),
+    M.not(M.string()),
+    M.opt(M.string()),
+    M.eref(M.remotable()),
+    M.arrayOf(M.string()),
+    M.arrayOf(M.number(), { arrayLengthLimit: 1 }),
+    M.recordOf(M.string(), M.number()),
+    M.setOf(M.number()),
+    M.bagOf(M.string()),
+    M.bagOf(M.string(), M.gte(2n)),
+    M.mapOf(M.string(), M.nat()),
+    M.splitRecord({ a: M.number() }, { b: M.string() }),
+    M.splitRecord({ a: M.number() }, {}, M.record()),
+    M.splitArray([M.string()], [M.number()], M.arrayOf(M.boolean())),
+    M.splitArray([M.string()]),
+    M.partial({ a: M.number(), b: M.string() }),
+    M.tagged('copySet'),
+    M.tagged(M.string(), M.record()),
+    M.containerHas('a'),
+    { brand: M.remotable('Brand'), value: M.nat() },
+    { brand, value: M.nat() },
+    { a: M.number() },
+    [M.string(), 3],
+    [M.string(), M.number(), M.boolean(), M.any()],
+    { a: 1 },
+    [1, 2],
+    makeCopySet([1, 2, 'a']),
+    makeCopyMap([['x', M.nat()], ['y', M.gte(2n)]]),
+    brand,
+    'abc',
+    M.splitRecord({}),
+  ]);
+
+  // Keys whose rank and key order are compared pairwise.
+  const keys = harden([
+    'a',
+    'b',
+    '',
+    1,
+    -0,
+    0,
+    NaN,
+    -Infinity,
+    2n,
+    -3n,
+    true,
+    false,
+    undefined,
+    null,
+    Symbol.for('s'),
+    brand,
+    other,
+    [],
+    [1],
+    [1, 2],
+    ['a'],
+    {},
+    { a: 1 },
+    { b: 1 },
+    { a: 1, b: 2 },
+    { a: 2, b: 1 },
+    makeCopySet([1]),
+    makeCopySet([1, 2]),
+    makeCopySet([3]),
+    makeCopyBag([['a', 1n]]),
+    makeCopyBag([['a', 2n]]),
+  ]);
+
+  const guards = harden([
+    M.interface('Counter', {
+      incr: M.call().optional(M.number()).returns(M.number()),
+      set: M.call(M.nat()).rest(M.any()).returns(),
+      later: M.callWhen(M.await(M.string())).returns(M.string()),
+      raw: M.call(M.raw()).returns(M.raw()),
+    }),
+    M.interface('Sloppy', {}, { sloppy: true }),
+    M.interface('Raw', {}, { defaultGuards: 'raw' }),
+    M.call(M.string(), M.number()).optional(M.boolean()).rest(M.arrayOf(M.any())).returns(M.record()),
+    M.await(M.nat()),
+    M.raw(),
+  ]);
+
+  return { specimens, patterns, keys, guards };
+}
+
+// The calls of the guarded exo both sides make (see `exoCalls` in the two runners): the
+// method, its arguments, and whether the exo's method breaks its return guard.
+export const EXO_CALLS = [
+  ['incr', []],
+  ['incr', [2]],
+  ['incr', ['x']],
+  ['incr', [1, 2]],
+  ['set', [3n, 'extra', { any: 'thing' }]],
+  ['set', [-3n]],
+  ['set', []],
+  ['bad', []],
+  ['unguarded', [1]],
+  ['later', ['hi']],
+  ['later', [7]],
+  ['raw', [{ not: 'hardened' }]],
+];
+
+/** The exo both runners make: `makeExo(tag, guard, methods)` with these methods. */
+export const exoMethods = () => ({
+  incr(n = 0) {
+    return n + 1;
+  },
+  set(n, ..._rest) {
+    return undefined;
+  },
+  later(s) {
+    return `${s} later`;
+  },
+  // Whether the raw argument came in unhardened (a raw guard leaves it as it is).
+  raw(x) {
+    return Object.isFrozen(x);
+  },
+  bad() {
+    return 'not a number';
+  },
+  unguarded(x) {
+    return x;
+  },
+});
+
+export const exoGuard = (M) =>
+  M.interface(
+    'Counter',
+    {
+      incr: M.call().optional(M.number()).returns(M.number()),
+      set: M.call(M.nat()).rest(M.any()).returns(),
+      later: M.callWhen(M.await(M.string())).returns(M.string()),
+      raw: M.call(M.raw()).returns(M.raw()),
+      bad: M.call().returns(M.number()),
+    },
+    { defaultGuards: 'passable' },
+  );
+
+const messageOf = (e) => (e instanceof Error ? `${e.name}: ${e.message}` : `thrown ${String(e)}`);
+
+/**
+ * Everything compared, as JSON-able data: each pattern's and specimen's smallcaps body,
+ * each verdict and mustMatch message, rank and key comparisons, guards' bodies, and what
+ * each exo call answered or threw. `lib` adds to makeCases' needs: matches, mustMatch,
+ * compareRank, compareKeys, makeMarshal, makeExo, and `refs` (value -> name).
+ */
+export async function computeResults(lib) {
+  const { specimens, patterns, keys, guards } = makeCases(lib);
+  const { matches, mustMatch, compareRank, compareKeys, makeMarshal, makeExo, harden, M } = lib;
+  const marshal = makeMarshal(
+    (v) => lib.refs.get(v) ?? 'unnamed',
+    (slot) => slot,
+    // (Upstream's marshal would add an `errorId` to errors; liveslots' bodies have none.)
+    { serializeBodyFormat: 'smallcaps', errorTagging: 'off' },
+  );
+  const body = (v) => {
+    try {
+      const { body: b, slots } = marshal.toCapData(v);
+      return `${b} ${slots.join(',')}`;
+    } catch (e) {
+      return `unserializable: ${messageOf(e)}`;
+    }
+  };
+  const out = { patterns: [], specimens: specimens.map(body), verdicts: [], rank: [], keys: [], guards: guards.map(body) };
+  for (const p of patterns) out.patterns.push(body(p));
+  for (const [pi, p] of patterns.entries()) {
+    for (const [si, s] of specimens.entries()) {
+      let message = null;
+      try {
+        mustMatch(s, p, si % 2 === 0 ? 'label' : undefined);
+      } catch (e) {
+        message = messageOf(e);
+      }
+      // (Upstream's `matches` throws for some non-key specimens, e.g. a promise against
+      // M.gt(…): recorded as such, and ours must answer false there.)
+      let verdict;
+      try {
+        verdict = matches(s, p);
+      } catch {
+        verdict = 'threw';
+      }
+      out.verdicts.push({ pi, si, matches: verdict, message });
+    }
+  }
+  for (const [i, a] of keys.entries()) {
+    for (const [j, b] of keys.entries()) {
+      out.rank.push([i, j, compareRank(a, b)]);
+      let k;
+      try {
+        k = compareKeys(a, b);
+      } catch (e) {
+        k = messageOf(e);
+      }
+      out.keys.push([i, j, Number.isNaN(k) ? 'NaN' : k]);
+    }
+  }
+  const exo = makeExo('Counter', exoGuard(M), exoMethods());
+  out.exo = [];
+  for (const [method, args] of EXO_CALLS) {
+    try {
+      const r = await exo[method](...args.map((a) => (method === 'raw' ? { ...a } : harden(a))));
+      out.exo.push(['ok', body(r)]);
+    } catch (e) {
+      out.exo.push(['threw', messageOf(e)]);
+    }
+  }
+  out.getInterfaceGuard = body(exo.__getInterfaceGuard__());
+  return out;
+}
