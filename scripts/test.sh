@@ -20,11 +20,13 @@ no_rocksdb_rebuild "${NODE_BUILD[@]}"
 no_rocksdb_rebuild "${SOAK_BUILD[@]}"
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
 "${LEGACY_TESTS[@]}" 2>&1 | tee -a "$log"
-node --test --test-reporter=tap kernel/tests/js/ 2>&1 | tee -a "$log"
 # The endoZipBase64 bundles the kernel's tests install are what the real
-# @endo/bundle-source (npm, pinned by the lock file) makes from their sources.
+# @endo/bundle-source (npm, pinned by the lock file) makes from their sources. (Before the
+# Node tests: patterns.test.mjs compares our patterns with the upstream packages this
+# installs.)
 (cd kernel/tests/fixtures/endo && npm ci --no-audit --no-fund --loglevel=error &&
   node make-bundles.mjs --check)
+node --test --test-reporter=tap kernel/tests/js/ 2>&1 | tee -a "$log"
 # The determinism harness as a command, a short run: its figures go to the log (the Rust
 # test nodes_agree_through_random_blocks_and_kills asserts on another run).
 "$(target_dir)/debug/vatchain-soak" --nodes 4 --blocks 30 --progress-every 0

@@ -120,6 +120,17 @@ fn interface_guards_are_enforced_for_remote_and_local_callers() {
 }
 
 #[test]
+fn store_has_upstreams_set_algebra_and_helpers() {
+    let (mut k, _, root) = vat();
+    assert_eq!(
+        body(&mut k, root, "storeHelpers", "", &[]),
+        "#[{\"#tag\":\"copySet\",\"payload\":[\"b\",\"a\"]},true,\
+         {\"#tag\":\"copyBag\",\"payload\":[[\"x\",\"+3\"]]},1,\
+         \"Error: \\\"thing\\\" already registered: (a function)\",[\"value\",\"value\"],1]"
+    );
+}
+
+#[test]
 fn handled_promise_is_a_global_with_local_handlers() {
     let (mut k, _, root) = vat();
     assert_eq!(

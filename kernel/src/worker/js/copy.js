@@ -79,20 +79,22 @@ export const assertScalarKey = (v) => {
 
 // ---- the collections' invariants ----
 
-// Whether `list` (already in reverse rank order) has two equal keys. Equal keys tie in
-// rank, so only runs of tied elements need comparing (remotables all tie).
-function hasDuplicates(list, keyOf = (x) => x) {
+// The first key of `list` (already in reverse rank order) that another equals, if any.
+// Equal keys tie in rank, so only runs of tied elements need comparing (remotables all
+// tie).
+function firstDuplicate(list, keyOf = (x) => x) {
   let start = 0;
   for (let i = 1; i <= list.length; i += 1) {
     if (i === list.length || compareRank(keyOf(list[i - 1]), keyOf(list[i])) !== 0) {
       for (let a = start; a < i; a += 1) {
-        for (let b = a + 1; b < i; b += 1) if (keyEQ(keyOf(list[a]), keyOf(list[b]))) return true;
+        for (let b = a + 1; b < i; b += 1) if (keyEQ(keyOf(list[a]), keyOf(list[b]))) return keyOf(list[a]);
       }
       start = i;
     }
   }
-  return false;
+  return undefined;
 }
+const hasDuplicates = (list, keyOf) => firstDuplicate(list, keyOf) !== undefined;
 
 function inReverseRankOrder(list, keyOf = (x) => x) {
   for (let i = 1; i < list.length; i += 1) if (compareRank(keyOf(list[i - 1]), keyOf(list[i])) < 0) return false;
@@ -150,16 +152,17 @@ export const assertCopyMap = asserting(isCopyMap, 'copyMap');
 
 // ---- makers ----
 
-function sortedUnique(list, keyOf, what) {
+function sortedUnique(list, keyOf) {
   for (const x of list) assertKey(keyOf(x));
   const sorted = [...list].sort((a, b) => compareAntiRank(keyOf(a), keyOf(b)));
-  !hasDuplicates(sorted, keyOf) || Fail`a ${what} cannot have duplicate keys`;
+  const dup = firstDuplicate(sorted, keyOf);
+  dup === undefined || Fail`value has duplicate keys: ${dup}`;
   return sorted;
 }
 
 /** A CopySet of the keys `elements` yields (no duplicates). */
 export const makeCopySet = (elements) =>
-  makeTagged('copySet', Object.freeze(sortedUnique([...elements], (x) => x, 'copySet')));
+  makeTagged('copySet', Object.freeze(sortedUnique([...elements], (x) => x)));
 
 /** A CopyBag of `[key, count]` entries (counts positive bigints, keys unique). */
 export const makeCopyBag = (entries) => {
@@ -168,7 +171,7 @@ export const makeCopyBag = (entries) => {
     (typeof e[1] === 'bigint' && e[1] > 0n) || Fail`a copyBag count must be a positive bigint, not ${q(e[1])}`;
     return Object.freeze([e[0], e[1]]);
   });
-  return makeTagged('copyBag', Object.freeze(sortedUnique(list, entryKey, 'copyBag')));
+  return makeTagged('copyBag', Object.freeze(sortedUnique(list, entryKey)));
 };
 
 /** A CopyBag counting each key `elements` yields. */
@@ -189,7 +192,7 @@ export const makeCopyMap = (entries) => {
     (isArray(e) && e.length === 2) || Fail`a copyMap entry must be [key, value], not ${e}`;
     return e;
   });
-  const sorted = sortedUnique(list, entryKey, 'copyMap');
+  const sorted = sortedUnique(list, entryKey);
   return makeTagged(
     'copyMap',
     Object.freeze({

@@ -129,7 +129,18 @@ export {
   getCopyMapEntries, everyCopySetKey, everyCopyBagEntry, everyCopyMapKey, everyCopyMapValue,
   copyMapKeySet,
 } from 'vatchain/copy.js';
+export {
+  coerceToElements, coerceToBagEntries, elementsIsSuperset, elementsIsDisjoint, elementsCompare,
+  elementsUnion, elementsDisjointUnion, elementsIntersection, elementsDisjointSubtract,
+  setIsSuperset, setIsDisjoint, setCompare, setUnion, setDisjointUnion, setIntersection,
+  setDisjointSubtract, bagIsSuperbag, bagIsDisjoint, bagCompare, bagUnion, bagIntersection,
+  bagDisjointSubtract,
+} from 'vatchain/set-ops.js';
 "#;
+
+/// `@agoric/store`'s helpers beyond its stores (`js/store-utils.js`).
+const STORE_UTILS: &str = "export { makeAtomicProvider, appendToStoredArray, makeLegacyMap, \
+     makeLegacyWeakMap } from 'vatchain/store-utils.js';\n";
 const ZONE: &[&str] = &["makeHeapZone", "makeDurableZone"];
 
 /// `@endo/errors`: the whole module (`js/errors.js`).
@@ -248,7 +259,7 @@ fn builtin_sources() -> BTreeMap<String, String> {
     m.insert("@agoric/vat-data".into(), vat_data_module(VAT_DATA));
     m.insert(
         "@agoric/store".into(),
-        format!("{}{PATTERNS_MODULE}", vat_data_module(STORE)),
+        format!("{}{PATTERNS_MODULE}{STORE_UTILS}", vat_data_module(STORE)),
     );
     m.insert(
         "@endo/exo".into(),
@@ -271,6 +282,8 @@ fn builtin_sources() -> BTreeMap<String, String> {
         ("guards.js", include_str!("../js/guards.js")),
         ("handled-promise.js", include_str!("../js/handled-promise.js")),
         ("rank.js", include_str!("../js/rank.js")),
+        ("set-ops.js", include_str!("../js/set-ops.js")),
+        ("store-utils.js", include_str!("../js/store-utils.js")),
         ("errors.js", include_str!("../js/errors.js")),
         ("gc.js", include_str!("../js/gc.js")),
         ("internal.js", include_str!("../js/internal.js")),
