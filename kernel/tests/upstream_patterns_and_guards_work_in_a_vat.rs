@@ -9,7 +9,9 @@
 
 mod support;
 
-use support::js::{audit, call, call_for_objects, create, fixture, js_kernel, named, upgrade_request};
+use support::js::{
+    audit, call, call_for_objects, create, fixture, js_kernel, named, upgrade_request,
+};
 use vatchain_kernel::{KRef, Kernel, PromiseState, RunBudget};
 
 fn vat() -> (Kernel, String, KRef) {
@@ -54,12 +56,24 @@ fn collections_cross_the_kernel_in_upstreams_encoding() {
     );
     // A CopySet made elsewhere (here: by the host) is one in the vat.
     assert_eq!(
-        body(&mut k, root, "inspect", "{\"#tag\":\"copySet\",\"payload\":[\"y\",\"x\"]}", &[]),
+        body(
+            &mut k,
+            root,
+            "inspect",
+            "{\"#tag\":\"copySet\",\"payload\":[\"y\",\"x\"]}",
+            &[]
+        ),
         "#[\"tagged\",\"copySet\",true,true,true,[\"y\",\"x\"]]"
     );
     // One out of order is a tagged value but no CopySet.
     assert_eq!(
-        body(&mut k, root, "inspect", "{\"#tag\":\"copySet\",\"payload\":[\"x\",\"y\"]}", &[]),
+        body(
+            &mut k,
+            root,
+            "inspect",
+            "{\"#tag\":\"copySet\",\"payload\":[\"x\",\"y\"]}",
+            &[]
+        ),
         "#[\"tagged\",\"copySet\",false,false,false,null]"
     );
     assert_eq!(
@@ -87,7 +101,10 @@ fn interface_guards_are_enforced_for_remote_and_local_callers() {
     let purse = call_for_objects(&mut k, root, "#[\"purse\",[]]", &[])[0];
     let brand = call_for_objects(&mut k, root, "#[\"brand\",[]]", &[])[0];
     let amount = |v: &str| format!("{{\"brand\":\"$0.Alleged: Brand\",\"value\":\"{v}\"}}");
-    assert_eq!(body(&mut k, purse, "deposit", &amount("+5"), &[brand]), "#\"+5\"");
+    assert_eq!(
+        body(&mut k, purse, "deposit", &amount("+5"), &[brand]),
+        "#\"+5\""
+    );
     // A remote caller breaking the guard gets upstream's error; the vat goes on.
     let r = rejection(&mut k, purse, "deposit", &amount("-5"), &[brand]);
     assert_eq!(
@@ -95,14 +112,25 @@ fn interface_guards_are_enforced_for_remote_and_local_callers() {
         "#{\"#error\":\"In \\\"deposit\\\" method of (Purse): arg 0: value: (a bigint) - Must be non-negative\",\"name\":\"Error\"}"
     );
     let r = rejection(&mut k, purse, "deposit", "", &[]);
-    assert!(r.contains("In \\\"deposit\\\" method of (Purse): Expected at least 1 arguments"), "{r}");
+    assert!(
+        r.contains("In \\\"deposit\\\" method of (Purse): Expected at least 1 arguments"),
+        "{r}"
+    );
     let r = rejection(&mut k, purse, "getBalance", "1", &[]);
     assert!(r.contains("accepts at most 0 arguments, not 1"), "{r}");
     // callWhen: the awaited argument is checked once it settles.
     assert_eq!(body(&mut k, purse, "sendLater", "\"+1\"", &[]), "#\"+2\"");
     let r = rejection(&mut k, purse, "sendLater", "\"x\"", &[]);
-    assert!(r.contains("In \\\"sendLater\\\" method of (Purse): arg 0: string (a string) - Must be a bigint"), "{r}");
-    assert_eq!(body(&mut k, purse, "getBalance", "", &[]), format!("#{}", amount("+5")));
+    assert!(
+        r.contains(
+            "In \\\"sendLater\\\" method of (Purse): arg 0: string (a string) - Must be a bigint"
+        ),
+        "{r}"
+    );
+    assert_eq!(
+        body(&mut k, purse, "getBalance", "", &[]),
+        format!("#{}", amount("+5"))
+    );
     // The same guards for calls from inside the vat; a guard must cover the methods.
     assert_eq!(
         body(&mut k, root, "guardedLocally", "", &[]),
@@ -146,12 +174,27 @@ fn stored_collections_and_guarded_durable_kinds_outlive_an_upgrade() {
     let purse = call_for_objects(&mut k, root, "#[\"purse\",[]]", &[])[0];
     let brand = call_for_objects(&mut k, root, "#[\"brand\",[]]", &[])[0];
     assert_eq!(
-        body(&mut k, root, "remember", "{\"#tag\":\"copySet\",\"payload\":[\"q\",\"p\"]}", &[]),
+        body(
+            &mut k,
+            root,
+            "remember",
+            "{\"#tag\":\"copySet\",\"payload\":[\"q\",\"p\"]}",
+            &[]
+        ),
         "#2"
     );
     // Not a set of strings: refused before anything is stored.
-    let r = rejection(&mut k, root, "remember", "{\"#tag\":\"copySet\",\"payload\":[2,1]}", &[]);
-    assert!(r.contains("tags: set elements[0]: number (a number) - Must be a string"), "{r}");
+    let r = rejection(
+        &mut k,
+        root,
+        "remember",
+        "{\"#tag\":\"copySet\",\"payload\":[2,1]}",
+        &[],
+    );
+    assert!(
+        r.contains("tags: set elements[0]: number (a number) - Must be a string"),
+        "{r}"
+    );
     let deposit = "{\"brand\":\"$0.Alleged: Brand\",\"value\":\"+3\"}";
     assert_eq!(body(&mut k, purse, "deposit", deposit, &[brand]), "#\"+3\"");
 
@@ -160,7 +203,10 @@ fn stored_collections_and_guarded_durable_kinds_outlive_an_upgrade() {
         .expect("upgrade");
     k.run(RunBudget::UNLIMITED);
     assert_eq!(body(&mut k, root, "incarnation", "", &[]), "#2");
-    assert_eq!(body(&mut k, root, "recall", "", &[]), "#[true,true,[\"p\",\"q\"]]");
+    assert_eq!(
+        body(&mut k, root, "recall", "", &[]),
+        "#[true,true,[\"p\",\"q\"]]"
+    );
     // The purse and its guard, redefined by the new incarnation.
     assert_eq!(body(&mut k, purse, "deposit", deposit, &[brand]), "#\"+6\"");
     let r = rejection(&mut k, purse, "deposit", "1", &[]);

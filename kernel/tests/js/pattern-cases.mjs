@@ -183,6 +183,9 @@ export const EXO_CALLS = [
   ['later', ['hi']],
   ['later', [7]],
   ['raw', [{ not: 'hardened' }]],
+  // (A plain function, made by computeResults: not passable.)
+  ['unguarded', ['a plain function']],
+  ['set', [1n, 'a plain function']],
 ];
 
 /** The exo both runners make: `makeExo(tag, guard, methods)` with these methods. */
@@ -283,7 +286,11 @@ export async function computeResults(lib) {
   out.exo = [];
   for (const [method, args] of EXO_CALLS) {
     try {
-      const r = await exo[method](...args.map((a) => (method === 'raw' ? { ...a } : harden(a))));
+      const arg = (a) => {
+        if (a === 'a plain function') return () => 1;
+        return method === 'raw' ? { ...a } : harden(a);
+      };
+      const r = await exo[method](...args.map(arg));
       out.exo.push(['ok', body(r)]);
     } catch (e) {
       out.exo.push(['threw', messageOf(e)]);

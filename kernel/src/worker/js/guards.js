@@ -17,7 +17,8 @@
 
 import { M, mustMatch, isRawGuard, isAwaitArgGuard, getInterfaceGuardPayload, getMethodGuardPayload } from './patterns.js';
 import { getCopyMapEntryArray } from './copy.js';
-import { Fail, q } from './errors.js';
+import { Fail, q, makeError } from './errors.js';
+import { assertPassable } from './marshal.js';
 import { harden } from './liveslots.js';
 
 const { freeze, entries, fromEntries } = Object;
@@ -51,6 +52,17 @@ function matchConfig({ argGuards, optionalArgGuards = [], restArgGuard }) {
   };
 }
 
+// Arguments and results must be passable (as upstream, where matching a specimen checks
+// its pass style all the way down): a guard's patterns see only data that could cross a
+// vat boundary.
+function mustBePassable(v, label) {
+  try {
+    assertPassable(v);
+  } catch (e) {
+    throw makeError(`${label}: ${e.message}`);
+  }
+}
+
 function checkArgs(args, cfg, label) {
   let matchable = args;
   if ((cfg.restRaw && args.length > cfg.declared) || (cfg.raw.length > 0 && cfg.raw[0] < args.length)) {
@@ -63,11 +75,16 @@ function checkArgs(args, cfg, label) {
   if (!cfg.hasRest && args.length > cfg.declared) {
     Fail`${q(label)} accepts at most ${q(cfg.declared)} arguments, not ${q(args.length)}: ${args}`;
   }
+  mustBePassable(freeze(matchable), label);
   mustMatch(freeze(matchable), cfg.params, label);
 }
 
 const checkResult = (result, returnGuard, label) => {
-  if (!isRawGuard(returnGuard)) mustMatch(harden(result), returnGuard, `${label}: result`);
+  if (!isRawGuard(returnGuard)) {
+    harden(result);
+    mustBePassable(result, `${label}: result`);
+    mustMatch(result, returnGuard, `${label}: result`);
+  }
   return result;
 };
 

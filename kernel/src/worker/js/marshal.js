@@ -130,7 +130,8 @@ function styleOf(v) {
   if (t === 'symbol') return SYMBOL;
   if (t === 'function') {
     if (remotables.has(v)) return REMOTABLE;
-    throw TypeErrorCtor('a plain function is not passable: wrap it with Far');
+    // (Upstream's message, with the function shown as SES's `q` shows one.)
+    throw TypeErrorCtor(`Remotables must be explicitly declared: ${stringify(`[Function ${v.name || '<anon>'}]`)}`);
   }
   throw TypeErrorCtor(`not passable: ${t}`);
 }
@@ -138,6 +139,20 @@ function styleOf(v) {
 /** The pass style of a value, as @endo/pass-style names it. */
 export function passStyleOf(v) {
   return STYLE_NAMES[styleOf(v)];
+}
+
+/** Throws unless `v` and everything in it is passable (passStyleOf looks at `v` only). */
+export function assertPassable(v, depth = 0) {
+  if (depth > MAX_DEPTH) throw TypeErrorCtor(`data nests deeper than ${MAX_DEPTH} levels`);
+  const style = styleOf(v);
+  if (style === COPY_ARRAY) {
+    for (let i = 0; i < v.length; i += 1) assertPassable(v[i], depth + 1);
+  } else if (style === COPY_RECORD) {
+    const ks = keys(v);
+    for (let i = 0; i < ks.length; i += 1) assertPassable(v[ks[i]], depth + 1);
+  } else if (style === TAGGED) {
+    assertPassable(v.payload, depth + 1);
+  }
 }
 
 const ERRORS = freeze({ Error, TypeError, RangeError, EvalError, ReferenceError, SyntaxError, URIError });

@@ -11,11 +11,12 @@ import {
   PASS_STYLE,
   makeTagged,
   getTag,
+  assertPassable,
 } from './marshal.js';
 import { Fail, q } from './errors.js';
 import { harden } from './liveslots.js';
 
-export { Far, Remotable, getInterfaceOf, passStyleOf, PASS_STYLE, makeTagged, getTag };
+export { Far, Remotable, getInterfaceOf, passStyleOf, PASS_STYLE, makeTagged, getTag, assertPassable };
 
 export const QCLASS = '@qclass';
 
@@ -48,12 +49,7 @@ export const isPassable = (v) => {
     return false;
   }
 };
-export const assertPassable = (v) => {
-  const style = passStyleOf(v);
-  if (style === 'copyArray') v.forEach(assertPassable);
-  else if (style === 'copyRecord') Object.values(v).forEach(assertPassable);
-  else if (style === 'tagged') assertPassable(v.payload);
-};
+
 
 export const isErrorLike = (v) => v instanceof Error;
 export const getErrorConstructor = (name) => ERRORS[name];

@@ -280,7 +280,10 @@ fn builtin_sources() -> BTreeMap<String, String> {
         ("console.js", include_str!("../js/console.js")),
         ("copy.js", include_str!("../js/copy.js")),
         ("guards.js", include_str!("../js/guards.js")),
-        ("handled-promise.js", include_str!("../js/handled-promise.js")),
+        (
+            "handled-promise.js",
+            include_str!("../js/handled-promise.js"),
+        ),
         ("rank.js", include_str!("../js/rank.js")),
         ("set-ops.js", include_str!("../js/set-ops.js")),
         ("store-utils.js", include_str!("../js/store-utils.js")),
