@@ -40,7 +40,7 @@ test('errors pass as name and message', () => {
 });
 
 test('unpassable values are refused', () => {
-  assert.throws(() => m.serialize(() => 1), /Far/);
+  assert.throws(() => m.serialize(() => 1), /Remotables must be explicitly declared/);
   assert.throws(() => m.serialize(new (class X {})()), /prototype/);
   const cyc = [];
   cyc.push(cyc);

@@ -86,11 +86,30 @@ function firstDuplicate(list, keyOf = (x) => x) {
   let start = 0;
   for (let i = 1; i <= list.length; i += 1) {
     if (i === list.length || compareRank(keyOf(list[i - 1]), keyOf(list[i])) !== 0) {
-      for (let a = start; a < i; a += 1) {
-        for (let b = a + 1; b < i; b += 1) if (keyEQ(keyOf(list[a]), keyOf(list[b]))) return keyOf(list[a]);
-      }
+      const dup = duplicateInRun(list, start, i, keyOf);
+      if (dup !== undefined) return dup;
       start = i;
     }
+  }
+  return undefined;
+}
+
+// A run of rank-tied keys: remotables (equal only to themselves) by identity, in linear
+// time, so that a collection of many remotables, which all tie, is not checked pairwise;
+// other tied keys (records or arrays that differ only in remotables) pairwise.
+function duplicateInRun(list, start, end, keyOf) {
+  if (end - start < 2) return undefined;
+  if (passStyleOf(keyOf(list[start])) === 'remotable') {
+    const seen = new Set();
+    for (let a = start; a < end; a += 1) {
+      const k = keyOf(list[a]);
+      if (seen.has(k)) return k;
+      seen.add(k);
+    }
+    return undefined;
+  }
+  for (let a = start; a < end; a += 1) {
+    for (let b = a + 1; b < end; b += 1) if (keyEQ(keyOf(list[a]), keyOf(list[b]))) return keyOf(list[a]);
   }
   return undefined;
 }
