@@ -48,6 +48,19 @@ export function makeCases(lib) {
     { brand, value: -1n },
     { brand: other, value: 10n },
     makeTagged('thing', { n: 1 }),
+    // An optional element or property given as undefined.
+    ['a', undefined],
+    { a: 1, b: undefined },
+    // Property names that smallcaps escapes.
+    { '#x': 1, '+y': 2, '!z': 3 },
+    // Tagged values that look like matchers or guards but are not well formed.
+    makeTagged('match:any', 'junk'),
+    makeTagged('match:and', 5),
+    makeTagged('guard:foo', null),
+    // Bigints at and past a digits limit, a bag count past the default.
+    99999999999999999999n,
+    9999999999999999999n,
+    makeCopyBag([['a', 10n ** 200n]]),
   ]);
 
   const patterns = harden([
@@ -114,6 +127,12 @@ export function makeCases(lib) {
     brand,
     'abc',
     M.splitRecord({}),
+    M.splitArray([M.string()], [M.number()]),
+    M.bigint(harden({ decimalDigitsLimit: 20 })),
+    M.kind('match:any'),
+    M.kind('guard:foo'),
+    // Not a pattern: matching throws.
+    makeTagged('match:and', 5),
   ]);
 
   // Keys whose rank and key order are compared pairwise.
@@ -186,6 +205,9 @@ export const EXO_CALLS = [
   // (A plain function, made by computeResults: not passable.)
   ['unguarded', ['a plain function']],
   ['set', [1n, 'a plain function']],
+  // (Review probes: an optional argument given as undefined; a symbol-named method.)
+  ['incr', [undefined]],
+  [Symbol.for('sym'), []],
 ];
 
 /** The exo both runners make: `makeExo(tag, guard, methods)` with these methods. */
@@ -209,6 +231,9 @@ export const exoMethods = () => ({
   unguarded(x) {
     return x;
   },
+  [Symbol.for('sym')]() {
+    return 'sym';
+  },
 });
 
 export const exoGuard = (M) =>
@@ -220,6 +245,7 @@ export const exoGuard = (M) =>
       later: M.callWhen(M.await(M.string())).returns(M.string()),
       raw: M.call(M.raw()).returns(M.raw()),
       bad: M.call().returns(M.number()),
+      [Symbol.for('sym')]: M.call().returns(M.string()),
     },
     { defaultGuards: 'passable' },
   );
@@ -259,8 +285,8 @@ export async function computeResults(lib) {
       } catch (e) {
         message = messageOf(e);
       }
-      // (Upstream's `matches` throws for some non-key specimens, e.g. a promise against
-      // M.gt(…): recorded as such, and ours must answer false there.)
+      // (`matches` throws for some specimens, e.g. a promise against M.gt(…), and for
+      // what is not a pattern: recorded as such.)
       let verdict;
       try {
         verdict = matches(s, p);

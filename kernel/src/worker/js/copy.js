@@ -14,51 +14,59 @@
 
 import { passStyleOf, getTag, makeTagged } from './marshal.js';
 import { compareRank, compareAntiRank, recordNames } from './rank.js';
-import { Fail, q } from './errors.js';
+import { Fail, q, X, makeError } from './errors.js';
 
 const { isArray } = Array;
 
 const isTaggedAs = (v, tag) => passStyleOf(v) === 'tagged' && getTag(v) === tag;
 
-/** Whether `v` is a key (see the file comment). Never throws. */
-export function isKey(v) {
-  try {
-    return confirmKey(v, false);
-  } catch {
-    return false;
-  }
-}
+// Objects already confirmed as keys. Passables are frozen, so a confirmation stays true;
+// remembering it makes checking a key that is reached again (compareKeys re-asserting
+// its operands at every level, the elements of a set of sets) cost one lookup, so that
+// what a vat is sent cannot make key checks super-linear.
+const keyMemo = new WeakSet();
+
+/** Whether `v` is a key (see the file comment). Throws, as upstream's, for what is not passable. */
+export const isKey = (v) => confirmKey(v, false);
 
 /**
  * Whether `v` is a key; with `reject` (`Fail`), throws upstream's reason where it is not:
  * the innermost part that is not a key.
  */
 export function confirmKey(v, reject) {
+  if (v !== null && (typeof v === 'object' || typeof v === 'function') && keyMemo.has(v)) return true;
   const style = passStyleOf(v);
+  let ok;
   switch (style) {
     case 'promise':
     case 'error':
       return reject && reject`A ${q(style)} cannot be a key`;
     case 'copyArray':
-      return v.every((x) => confirmKey(x, reject));
+      ok = v.every((x) => confirmKey(x, reject));
+      break;
     case 'copyRecord':
-      return Object.values(v).every((x) => confirmKey(x, reject));
+      ok = Object.values(v).every((x) => confirmKey(x, reject));
+      break;
     case 'tagged': {
       const tag = getTag(v);
-      if (tag === 'copySet' && isCopySet(v)) return true;
-      if (tag === 'copyBag' && isCopyBag(v)) return true;
-      if (tag === 'copyMap' && isCopyMap(v)) return v.payload.values.every((x) => confirmKey(x, reject));
-      return reject && reject`A passable tagged ${q(tag)} is not a key: ${v}`;
+      if (tag === 'copySet' && isCopySet(v)) ok = true;
+      else if (tag === 'copyBag' && isCopyBag(v)) ok = true;
+      else if (tag === 'copyMap' && isCopyMap(v)) ok = v.payload.values.every((x) => confirmKey(x, reject));
+      else return reject && reject`A passable tagged ${q(tag)} is not a key: ${v}`;
+      break;
     }
     default:
       return true;
   }
+  if (ok && style !== 'remotable') keyMemo.add(v);
+  return ok;
 }
 
 const checkKey = (v) => confirmKey(v, false);
 
+/** Throws, with upstream's reason (the innermost part that is not a key), unless `v` is a key. */
 export const assertKey = (v) => {
-  isKey(v) || Fail`${v} must be a key (passable data without promises, errors or patterns)`;
+  confirmKey(v, Fail);
 };
 
 const SCALARS = new Set(['undefined', 'null', 'boolean', 'number', 'bigint', 'string', 'symbol', 'remotable']);
@@ -79,37 +87,70 @@ export const assertScalarKey = (v) => {
 
 // ---- the collections' invariants ----
 
-// The first key of `list` (already in reverse rank order) that another equals, if any.
-// Equal keys tie in rank, so only runs of tied elements need comparing (remotables all
-// tie).
-function firstDuplicate(list, keyOf = (x) => x) {
-  let start = 0;
-  for (let i = 1; i <= list.length; i += 1) {
-    if (i === list.length || compareRank(keyOf(list[i - 1]), keyOf(list[i])) !== 0) {
-      const dup = duplicateInRun(list, start, i, keyOf);
-      if (dup !== undefined) return dup;
-      start = i;
+const trivial = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+
+/**
+ * A total order of keys for one computation, refining rank order: remotables, which all
+ * tie in rank, are ordered by when this comparator first saw them (so the order means
+ * nothing outside the computation, as upstream's `makeFullOrderComparatorKit`). Two keys
+ * compare 0 exactly when they are the same data; like upstream's, it compares a CopySet's
+ * payload as it is, so two CopySets that hold the same remotables in different orders
+ * differ here.
+ */
+export function makeFullCompare() {
+  const ids = new Map();
+  const idOf = (r) => {
+    let i = ids.get(r);
+    if (i === undefined) {
+      i = ids.size;
+      ids.set(r, i);
     }
-  }
-  return undefined;
+    return i;
+  };
+  const full = (a, b) => {
+    if (a === b) return 0;
+    const style = passStyleOf(a);
+    if (style !== passStyleOf(b)) return compareRank(a, b);
+    switch (style) {
+      case 'remotable':
+        return trivial(idOf(a), idOf(b));
+      case 'copyArray': {
+        const n = Math.min(a.length, b.length);
+        for (let i = 0; i < n; i += 1) {
+          const c = full(a[i], b[i]);
+          if (c !== 0) return c;
+        }
+        return trivial(a.length, b.length);
+      }
+      case 'copyRecord': {
+        const an = recordNames(a);
+        const bn = recordNames(b);
+        const byNames = compareRank(an, bn);
+        if (byNames !== 0) return byNames;
+        for (const k of an) {
+          const c = full(a[k], b[k]);
+          if (c !== 0) return c;
+        }
+        return 0;
+      }
+      case 'tagged': {
+        const byTag = trivial(getTag(a), getTag(b));
+        return byTag !== 0 ? byTag : full(a.payload, b.payload);
+      }
+      default:
+        return compareRank(a, b);
+    }
+  };
+  return full;
 }
 
-// A run of rank-tied keys: remotables (equal only to themselves) by identity, in linear
-// time, so that a collection of many remotables, which all tie, is not checked pairwise;
-// other tied keys (records or arrays that differ only in remotables) pairwise.
-function duplicateInRun(list, start, end, keyOf) {
-  if (end - start < 2) return undefined;
-  if (passStyleOf(keyOf(list[start])) === 'remotable') {
-    const seen = new Set();
-    for (let a = start; a < end; a += 1) {
-      const k = keyOf(list[a]);
-      if (seen.has(k)) return k;
-      seen.add(k);
-    }
-    return undefined;
-  }
-  for (let a = start; a < end; a += 1) {
-    for (let b = a + 1; b < end; b += 1) if (keyEQ(keyOf(list[a]), keyOf(list[b]))) return keyOf(list[a]);
+// The first key of `list` that another equals, if any: sorted by a full order, equal keys
+// are adjacent (n log n comparisons, not the pairwise comparison of rank-tied runs).
+function firstDuplicate(list, keyOf = (x) => x) {
+  const full = makeFullCompare();
+  const sorted = [...list].sort((x, y) => full(keyOf(x), keyOf(y)));
+  for (let i = 1; i < sorted.length; i += 1) {
+    if (full(keyOf(sorted[i - 1]), keyOf(sorted[i])) === 0) return keyOf(sorted[i]);
   }
   return undefined;
 }
@@ -129,27 +170,33 @@ function wellFormedKeys(list, keyOf) {
   );
 }
 
-const guarded = (f) => (v) => {
-  try {
-    return f(v);
-  } catch {
-    return false;
-  }
+// Collections already found well formed (a WeakSet per tag, for keyMemo's reason).
+const wellFormed = (tag, f) => {
+  const memo = new WeakSet();
+  return (v) => {
+    if (v !== null && typeof v === 'object' && memo.has(v)) return true;
+    try {
+      const ok = isTaggedAs(v, tag) && f(v);
+      if (ok) memo.add(v);
+      return ok;
+    } catch {
+      return false;
+    }
+  };
 };
 
-export const isCopySet = guarded((s) => isTaggedAs(s, 'copySet') && wellFormedKeys(s.payload, (x) => x));
+export const isCopySet = wellFormed('copySet', (s) => wellFormedKeys(s.payload, (x) => x));
 
 const entryKey = (e) => e[0];
-export const isCopyBag = guarded(
+export const isCopyBag = wellFormed(
+  'copyBag',
   (b) =>
-    isTaggedAs(b, 'copyBag') &&
     passStyleOf(b.payload) === 'copyArray' &&
     b.payload.every((e) => isArray(e) && e.length === 2 && typeof e[1] === 'bigint' && e[1] > 0n) &&
     wellFormedKeys(b.payload, entryKey),
 );
 
-export const isCopyMap = guarded((m) => {
-  if (!isTaggedAs(m, 'copyMap')) return false;
+export const isCopyMap = wellFormed('copyMap', (m) => {
   const { payload } = m;
   if (passStyleOf(payload) !== 'copyRecord') return false;
   const names = Object.keys(payload).sort();
@@ -195,11 +242,15 @@ export const makeCopyBag = (entries) => {
 
 /** A CopyBag counting each key `elements` yields. */
 export const makeCopyBagFromElements = (elements) => {
+  const list = [...elements];
+  for (const x of list) assertKey(x);
+  // Equal keys are adjacent in a full order: count the runs.
+  const full = makeFullCompare();
+  list.sort(full);
   const entries = [];
-  for (const x of elements) {
-    assertKey(x);
-    const e = entries.find((y) => keyEQ(y[0], x));
-    if (e) e[1] += 1n;
+  for (const x of list) {
+    const last = entries[entries.length - 1];
+    if (last !== undefined && full(last[0], x) === 0) last[1] += 1n;
     else entries.push([x, 1n]);
   }
   return makeCopyBag(entries);
@@ -255,17 +306,34 @@ export const copyMapKeySet = (m) => makeTagged('copySet', getCopyMapKeys(m));
 // ---- comparison ----
 
 // Bags (a set is a bag of counts 1) by inclusion: -1 if `left` is included in `right`,
-// 1 the other way, 0 equal, NaN neither.
+// 1 the other way, 0 equal, NaN neither. Both are put in one full order and merged, so
+// this is linear after the sort (not a search of one bag per element of the other).
 function compareBags(leftEntries, rightEntries) {
+  const full = makeFullCompare();
+  const byKey = (x, y) => full(x[0], y[0]);
+  const left = [...leftEntries].sort(byKey);
+  const right = [...rightEntries].sort(byKey);
   let leftMore = false;
   let rightMore = false;
-  const countIn = (entries, k) => entries.find((e) => keyEQ(e[0], k))?.[1] ?? 0n;
-  for (const [k, n] of leftEntries) {
-    const m = countIn(rightEntries, k);
-    if (n > m) leftMore = true;
-    if (n < m) rightMore = true;
+  let i = 0;
+  let j = 0;
+  while (i < left.length && j < right.length && !(leftMore && rightMore)) {
+    const c = byKey(left[i], right[j]);
+    if (c < 0) {
+      leftMore = true;
+      i += 1;
+    } else if (c > 0) {
+      rightMore = true;
+      j += 1;
+    } else {
+      if (left[i][1] > right[j][1]) leftMore = true;
+      if (left[i][1] < right[j][1]) rightMore = true;
+      i += 1;
+      j += 1;
+    }
   }
-  for (const [k, m] of rightEntries) if (countIn(leftEntries, k) === 0n && m > 0n) rightMore = true;
+  if (i < left.length) leftMore = true;
+  if (j < right.length) rightMore = true;
   if (leftMore && rightMore) return NaN;
   if (leftMore) return 1;
   if (rightMore) return -1;
@@ -321,12 +389,8 @@ function compareKeysUnchecked(left, right) {
         return compareBags(ones(left), ones(right));
       }
       if (tag === 'copyBag') return compareBags(left.payload, right.payload);
-      // Maps: only equality is defined.
-      const a = getCopyMapEntryArray(left);
-      const b = getCopyMapEntryArray(right);
-      return a.length === b.length && a.every(([k, v]) => b.some(([k2, v2]) => keyEQ(k, k2) && keyEQ(v, v2)))
-        ? 0
-        : NaN;
+      // (Upstream defines no order, not even equality, of CopyMaps.)
+      throw makeError(X`Map comparison not yet implemented: ${left} vs ${right}`);
     }
     default:
       return compareRank(left, right);

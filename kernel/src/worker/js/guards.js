@@ -72,11 +72,13 @@ function checkArgs(args, cfg, label) {
   }
   if (matchable === args) harden(args);
   else for (let i = 0; i < args.length; i += 1) if (matchable[i] !== RAW_ARG) harden(args[i]);
+  mustBePassable(freeze(matchable), label);
+  mustMatch(freeze(matchable), cfg.params, label);
+  // (After the match, as upstream: a call with a bad argument and too many reports the
+  // bad argument.)
   if (!cfg.hasRest && args.length > cfg.declared) {
     Fail`${q(label)} accepts at most ${q(cfg.declared)} arguments, not ${q(args.length)}: ${args}`;
   }
-  mustBePassable(freeze(matchable), label);
-  mustMatch(freeze(matchable), cfg.params, label);
 }
 
 const checkResult = (result, returnGuard, label) => {
@@ -129,20 +131,36 @@ function defendMethod(fn, methodGuard, label, contextFirst) {
 const methodNames = (behavior) =>
   ownKeys(behavior).filter((k) => typeof behavior[k] === 'function' && k !== 'constructor');
 
+/**
+ * The `[name, function]` methods of a behavior object, symbol-named ones included (an exo
+ * may have `[Symbol.asyncIterator]()` or any other registered symbol as a method name).
+ */
+export const methodEntries = (behavior) => methodNames(behavior).map((k) => [k, behavior[k]]);
+
+/**
+ * Sets `obj[name] = fn` as an own data property, whatever the name: assignment would run
+ * Object.prototype's `__proto__` setter for that name instead of defining a method.
+ */
+export const defineMethod = (obj, name, fn) => {
+  Object.defineProperty(obj, name, { value: fn, writable: true, enumerable: true, configurable: true });
+};
+
 const missingFrom = (list, other) => list.filter((x) => !other.includes(x));
 
 /** A behavior object whose methods enforce `interfaceGuard` (see the file comment). */
 export function defendBehavior(tag, behavior, interfaceGuard, thisful) {
   // What is not an object of methods is left for the kind's own check to refuse.
   if (behavior === null || typeof behavior !== 'object') return behavior;
-  let methodGuards = {};
+  // (No prototype: a method named "toString" must not find Object's as its guard.)
+  const methodGuards = Object.create(null);
   let defaultGuards;
   if (interfaceGuard !== undefined) {
     const p = getInterfaceGuardPayload(interfaceGuard);
-    methodGuards = {
-      ...p.methodGuards,
-      ...(p.symbolMethodGuards === undefined ? {} : fromEntries(getCopyMapEntryArray(p.symbolMethodGuards))),
-    };
+    Object.assign(
+      methodGuards,
+      p.methodGuards,
+      p.symbolMethodGuards === undefined ? {} : fromEntries(getCopyMapEntryArray(p.symbolMethodGuards)),
+    );
     defaultGuards = p.defaultGuards;
     const names = methodNames(behavior);
     const guarded = ownKeys(methodGuards);
@@ -159,15 +177,15 @@ export function defendBehavior(tag, behavior, interfaceGuard, thisful) {
     if (guard === undefined) {
       const raw = defaultGuards === 'raw' || (defaultGuards === undefined && !thisful);
       if (raw) {
-        out[name] = behavior[name];
+        defineMethod(out, name, behavior[name]);
         continue;
       }
       guard = PassableMethodGuard;
     }
-    out[name] = defendMethod(behavior[name], guard, `In ${q(String(name))} method of (${tag})`, !thisful);
+    defineMethod(out, name, defendMethod(behavior[name], guard, `In ${q(String(name))} method of (${tag})`, !thisful));
   }
   if (thisful && !Object.hasOwn(out, GET_INTERFACE_GUARD)) {
-    out[GET_INTERFACE_GUARD] = () => interfaceGuard;
+    defineMethod(out, GET_INTERFACE_GUARD, () => interfaceGuard);
   }
   return freeze(out);
 }

@@ -14,7 +14,9 @@
 // itself or to its facets — `self` and `facets` are looked up on use — so an unreferenced
 // representative is freed at once by refcounting, whatever the number of instances.
 
-import { matches, fromLegacyPattern } from './patterns.js';
+import { matches } from './patterns.js';
+import { sameAsLegacyPattern } from './legacy-patterns.js';
+import { methodEntries, defineMethod } from './guards.js';
 
 const { freeze, keys, entries } = Object;
 
@@ -133,9 +135,8 @@ export function makeKindManager(deps) {
     }
     freeze(ctx);
     const obj = {};
-    for (const [m, fn] of entries(methods)) {
-      if (typeof fn !== 'function') continue;
-      obj[m] = kind.thisful ? (...args) => fn.apply(ctx, args) : (...args) => fn(ctx, ...args);
+    for (const [m, fn] of methodEntries(methods)) {
+      defineMethod(obj, m, kind.thisful ? (...args) => fn.apply(ctx, args) : (...args) => fn(ctx, ...args));
     }
     return { rep: Far(name, obj), ctx };
   }
@@ -336,17 +337,18 @@ export function makeKindManager(deps) {
       }
     }
     if (old.stateShapeCapData !== undefined || shapeData !== undefined) {
-      // (A shape stored without `shapeTagged` predates tagged patterns.)
-      const stored = old.stateShapeCapData ? unserialize(old.stateShapeCapData) : {};
-      const oldShape = old.shapeTagged ? stored : fromLegacyPattern(stored);
+      const oldShape = old.stateShapeCapData ? unserialize(old.stateShapeCapData) : {};
       const newShape = shapeData ? unserialize(shapeData) : {};
       if (old.stateShapeCapData !== undefined && shapeData === undefined) {
         throw TypeError(`durable kind "${tag}" had a stateShape and must keep one`);
       }
+      const keyOf = (v) => JSON.stringify(serialize(v));
       for (const prop of keys(oldShape)) {
-        const a = JSON.stringify(serialize(oldShape[prop]));
-        const b = prop in newShape ? JSON.stringify(serialize(newShape[prop])) : undefined;
-        if (a !== b) {
+        // (A shape stored without `shapeTagged` predates tagged patterns: legacy-patterns.js.)
+        let same = Object.hasOwn(newShape, prop);
+        if (same && old.shapeTagged) same = keyOf(oldShape[prop]) === keyOf(newShape[prop]);
+        else if (same) same = sameAsLegacyPattern(oldShape[prop], newShape[prop], keyOf);
+        if (!same) {
           throw TypeError(`durable kind "${tag}" stateShape changes the pattern of "${prop}"`);
         }
       }

@@ -22,6 +22,7 @@ import { makeCollectionManager, makeHeapStores, STORE_KINDS, FIRST_STORE_KIND } 
 import { makeWatcherManager } from './watchers.js';
 import { M, matches, mustMatch } from './patterns.js';
 import { defendBehavior, defendBehaviorKit } from './guards.js';
+import { defineHeapExoClass, defineHeapExoClassKit } from './heap-exo.js';
 import { makeHandledPromise } from './handled-promise.js';
 import { makeGC, baseRefOf } from './gc.js';
 
@@ -504,35 +505,9 @@ export function makeLiveSlots(syscall, { gcAndFinalize = async () => {}, loadVat
     return provide(watcherTable, handle, () => make());
   };
 
-  // Ephemeral (heap) exos, @endo/exo style: methods see `this.state` and `this.self`.
-  const defineExoClass = (tag, guard, init, methods, options = {}) => {
-    const defended = defendBehavior(tag, methods, guard, true);
-    return (...args) => {
-    const ctx = { state: Object.seal({ ...init(...args) }) };
-    const obj = {};
-    for (const [name, fn] of Object.entries(defended)) obj[name] = (...a) => fn.apply(ctx, a);
-    ctx.self = Far(tag, obj);
-    freeze(ctx);
-    if (options.finish) options.finish(ctx);
-    return ctx.self;
-    };
-  };
-  const defineExoClassKit = (tag, guards, init, facetMethods, options = {}) => {
-    const defended = defendBehaviorKit(tag, facetMethods, guards, true);
-    return (...args) => {
-    const ctx = { state: Object.seal({ ...init(...args) }) };
-    const facets = {};
-    for (const [fname, methods] of Object.entries(defended)) {
-      const obj = {};
-      for (const [name, fn] of Object.entries(methods)) obj[name] = (...a) => fn.apply(ctx, a);
-      facets[fname] = Far(`${tag} ${fname}`, obj);
-    }
-    ctx.facets = freeze(facets);
-    freeze(ctx);
-    if (options.finish) options.finish(ctx);
-    return ctx.facets;
-    };
-  };
+  // Ephemeral (heap) exos, @endo/exo style (heap-exo.js).
+  const defineExoClass = defineHeapExoClass;
+  const defineExoClassKit = defineHeapExoClassKit;
   const makeExo = (tag, guard, methods, options) => defineExoClass(tag, guard, initEmpty, methods, options)();
 
   // Zones (@agoric/zone): one vocabulary over heap or durable storage.

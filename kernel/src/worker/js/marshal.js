@@ -12,7 +12,7 @@
 // This file must run unchanged in QuickJS (the vat worker) and in Node (its tests): no
 // host APIs, no nondeterminism.
 
-const { freeze, keys, getPrototypeOf, isFrozen, is } = Object;
+const { freeze, keys, getPrototypeOf, isFrozen, is, defineProperty } = Object;
 const { isArray } = Array;
 const { isNaN, isFinite } = Number;
 const { stringify, parse } = JSON;
@@ -213,8 +213,9 @@ function encode(v, cx) {
         const ks = keys(v).sort();
         for (let i = 0; i < ks.length; i += 1) {
           const k = ks[i];
-          if (k.charCodeAt(0) === 0x23) throw TypeErrorCtor(`record key ${stringify(k)} is reserved`);
-          out[k] = encode(v[k], cx);
+          // A name is encoded as a string is (upstream's): one starting with a character
+          // smallcaps reserves ("#", "+", "!" …) gets a "!" before it.
+          out[isReserved(k) ? `!${k}` : k] = encode(v[k], cx);
         }
       }
       cx.seen.delete(v);
@@ -322,18 +323,34 @@ function decode(j, cx, depth = 0) {
     const C = ERRORS[j.name] ?? ErrorCtor;
     const e = new C(decode(j['#error'], cx, depth + 1));
     if (typeof j.name === 'string' && e.name !== j.name) {
-      Object.defineProperty(e, 'name', { value: j.name, enumerable: false });
+      defineProperty(e, 'name', { value: j.name, enumerable: false });
     }
     return freeze(e);
   }
   if ('#tag' in j) {
     const tag = decode(j['#tag'], cx, depth + 1);
     if (typeof tag !== 'string') throw TypeErrorCtor('the tag of a tagged value must be a string');
+    const extra = keys(j).filter((k) => k !== '#tag' && k !== 'payload');
+    if (extra.length > 0) throw TypeErrorCtor(`#tag record unexpected properties: ${stringify(extra)}`);
     return makeTagged(tag, decode(j.payload, cx, depth + 1));
   }
+  // A record. Its names are encoded strings ("!#x" is "#x"); one starting with "#" is a
+  // kind of record this reader does not know. Properties are defined, not assigned, so
+  // that a "__proto__" name is a property like any other.
   const out = {};
   const ks = keys(j);
-  for (let i = 0; i < ks.length; i += 1) out[ks[i]] = decode(j[ks[i]], cx, depth + 1);
+  for (let i = 0; i < ks.length; i += 1) {
+    const encoded = ks[i];
+    if (encoded.charCodeAt(0) === 0x23) throw TypeErrorCtor(`Unrecognized record type ${stringify(encoded)}`);
+    // (Of the reserved prefixes only "!" decodes to a string: the others, slots among them,
+    // are refused without being decoded.)
+    let name = encoded;
+    if (isReserved(encoded)) {
+      if (encoded.charCodeAt(0) !== 0x21) throw TypeErrorCtor(`decoded property name ${stringify(encoded)} must be a string`);
+      name = encoded.slice(1);
+    }
+    defineProperty(out, name, { value: decode(j[encoded], cx, depth + 1), enumerable: true, writable: true, configurable: true });
+  }
   return freeze(out);
 }
 

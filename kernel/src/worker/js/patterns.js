@@ -32,6 +32,7 @@ import {
   makeCopyMap,
   getCopyMapEntryArray,
   copyMapKeySet,
+  makeFullCompare,
 } from './copy.js';
 import { recordNames } from './rank.js';
 import { Fail, q, b, makeError, note, X } from './errors.js';
@@ -58,27 +59,47 @@ const COLLECTION_TAGS = new Set(['copySet', 'copyBag', 'copyMap']);
 const isMatcherTag = (tag) => typeof tag === 'string' && tag.startsWith('match:');
 const isGuardTag = (tag) => typeof tag === 'string' && tag.startsWith('guard:');
 
+// Tagged values already classified (passables are frozen, so a verdict stays true).
+const kindMemo = new WeakMap();
+
 /**
  * The kind of a passable: its pass style, or for a tagged value the tag when it is one
- * this module recognizes (a well-formed collection, a matcher, a guard); undefined for
- * other tagged values and for what is not passable.
+ * this module recognizes and its payload is well formed (a collection keeping its
+ * invariants, a matcher whose arguments are what its maker gives, a guard of upstream's
+ * shape); undefined for other tagged values. Like upstream's, throws for what is not
+ * passable.
  */
 export function kindOf(specimen) {
-  let style;
-  try {
-    style = passStyleOf(specimen);
-  } catch {
-    return undefined;
-  }
-  if (style !== 'tagged') return style;
-  const tag = getTag(specimen);
-  if (tag === 'copySet') return isCopySet(specimen) ? tag : undefined;
-  if (tag === 'copyBag') return isCopyBag(specimen) ? tag : undefined;
-  if (tag === 'copyMap') return isCopyMap(specimen) ? tag : undefined;
-  if (isMatcherTag(tag) && MATCHERS[tag] !== undefined) return tag;
-  if (isGuardTag(tag)) return tag;
-  return undefined;
+  return confirmKindOf(specimen, false);
 }
+
+function confirmKindOf(specimen, reject) {
+  const style = passStyleOf(specimen);
+  if (style !== 'tagged') return style;
+  const known = kindMemo.get(specimen);
+  if (known !== undefined) return known;
+  const tag = getTag(specimen);
+  if (confirmTagged(specimen, tag, reject)) {
+    kindMemo.set(specimen, tag);
+    return tag;
+  }
+  return reject ? reject`cannot check unrecognized tag ${q(tag)}` : undefined;
+}
+
+function confirmTagged(tagged, tag, reject) {
+  const wellFormed = ownValue(WELL_FORMED, tag);
+  if (wellFormed !== undefined) return wellFormed(tagged.payload, reject);
+  const shape = ownValue(guardPayloadShapes(), tag);
+  if (shape !== undefined) return nested(tagged.payload, shape, tag, reject);
+  if (tag === 'copySet' && isCopySet(tagged)) return true;
+  if (tag === 'copyBag' && isCopyBag(tagged)) return true;
+  if (tag === 'copyMap' && isCopyMap(tagged)) return true;
+  return reject && reject`cannot check unrecognized tag ${q(tag)}: ${tagged}`;
+}
+
+// A table's own entry: never what Object.prototype has under that name (a tag or method
+// name is the sender's choice, and "constructor" must not find Object).
+const ownValue = (table, name) => (Object.hasOwn(table, name) ? table[name] : undefined);
 
 // ---- checking ----
 //
@@ -86,10 +107,11 @@ export function kindOf(specimen) {
 // false it never throws for a mismatch; with `reject` = Fail it throws the reason instead
 // of returning false (mustMatch runs it so only after a quick check failed).
 
-function nested(specimen, patt, label, reject) {
-  if (!reject) return check(specimen, patt, false);
+// Runs `f`; with `reject`, a failure it throws is prefixed by `label` (where it was).
+function labeled(label, reject, f) {
+  if (!reject || label === undefined) return f();
   try {
-    return check(specimen, patt, reject);
+    return f();
   } catch (e) {
     const prefix = typeof label === 'number' ? `[${label}]` : label;
     const outer = makeError(`${prefix}: ${e.message}`);
@@ -98,27 +120,31 @@ function nested(specimen, patt, label, reject) {
   }
 }
 
+const nested = (specimen, patt, label, reject) => labeled(label, reject, () => check(specimen, patt, reject));
+
 // Where upstream's messages show a pattern, it is a string (its Justin rendering) left
 // unquoted, which SES redacts: "(a string)". This gives the same.
 const qp = (_patt) => 'pattern';
 
-const isMatcher = (p) => {
-  try {
-    return passStyleOf(p) === 'tagged' && isMatcherTag(getTag(p));
-  } catch {
-    return false;
-  }
-};
+// Whether a pattern matches only undefined (the other half of an `M.opt`).
+const isUndefinedPatt = (p) => p === undefined || (kindOf(p) === 'match:kind' && p.payload === 'undefined');
+
+const confirmAsKeyPatt = (specimen, key, reject) =>
+  (isKey(specimen) && keyEQ(specimen, key)) || (reject && reject`${specimen} - Must be: ${key}`);
 
 function check(specimen, patt, reject) {
-  // A key (no matchers inside) matches only equal keys.
-  if (isKey(patt)) {
-    return (isKey(specimen) && keyEQ(specimen, patt)) || (reject && reject`${specimen} - Must be: ${patt}`);
-  }
-  const style = passStyleOf(patt);
-  switch (style) {
+  // (What is not a pattern throws whatever `reject` is, as upstream's.)
+  const pattKind = confirmKindOf(patt, Fail);
+  const specimenKind = kindOf(specimen);
+  switch (pattKind) {
+    case 'promise':
+      return reject && reject`promises cannot be patterns: ${patt}`;
+    case 'error':
+      return reject && reject`errors cannot be patterns: ${patt}`;
     case 'copyArray': {
-      if (kindOf(specimen) !== 'copyArray') {
+      // A key (no matchers inside) matches only equal keys.
+      if (isKey(patt)) return confirmAsKeyPatt(specimen, patt, reject);
+      if (specimenKind !== 'copyArray') {
         return reject && reject`${specimen} - Must be a copyArray to match a copyArray pattern: ${qp(patt)}`;
       }
       if (specimen.length !== patt.length) {
@@ -127,64 +153,57 @@ function check(specimen, patt, reject) {
       return patt.every((p, i) => nested(specimen[i], p, i, reject));
     }
     case 'copyRecord': {
-      if (kindOf(specimen) !== 'copyRecord') {
+      if (isKey(patt)) return confirmAsKeyPatt(specimen, patt, reject);
+      if (specimenKind !== 'copyRecord') {
         return reject && reject`${specimen} - Must be a copyRecord to match a copyRecord pattern: ${qp(patt)}`;
       }
       const names = recordNames(patt);
       const missing = names.filter((k) => !Object.hasOwn(specimen, k));
       if (missing.length > 0) return reject && reject`${specimen} - Must have missing properties ${q(missing)}`;
-      const unexpected = keys(specimen).filter((k) => !Object.hasOwn(patt, k));
+      const unexpected = recordNames(specimen).filter((k) => !Object.hasOwn(patt, k));
       if (unexpected.length > 0) {
         return reject && reject`${specimen} - Must not have unexpected properties: ${q(unexpected)}`;
       }
       return names.every((k) => nested(specimen[k], patt[k], k, reject));
     }
-    case 'tagged': {
-      const tag = getTag(patt);
-      const matcher = MATCHERS[tag];
-      if (matcher !== undefined) return matcher(specimen, patt.payload, reject);
-      if (tag === 'copyMap' && isCopyMap(patt)) {
-        // A CopyMap with patterns for values: the same keys, each value matching.
-        if (kindOf(specimen) !== 'copyMap') {
-          return reject && reject`${specimen} - Must be a copyMap to match a copyMap pattern: ${qp(patt)}`;
-        }
-        // The same keys (compared as CopySets), then each value against its pattern.
-        const pattKeys = copyMapKeySet(patt);
-        const specimenKeys = copyMapKeySet(specimen);
-        if (!keyEQ(specimenKeys, pattKeys)) return reject && reject`${specimenKeys} - Must be: ${pattKeys}`;
-        const se = getCopyMapEntryArray(specimen);
-        return getCopyMapEntryArray(patt).every(([k, p], i) => {
-          const found = se.find(([k2]) => keyEQ(k, k2));
-          return nested(found[1], p, i, reject);
-        });
+    case 'copyMap': {
+      if (isKey(patt)) return confirmAsKeyPatt(specimen, patt, reject);
+      // A CopyMap with patterns for values: the same keys (compared as CopySets), then
+      // each value against its pattern.
+      if (specimenKind !== 'copyMap') {
+        return reject && reject`${specimen} - Must be a copyMap to match a copyMap pattern: ${qp(patt)}`;
       }
-      // Guards and tagged values of other tags are not patterns.
-      throw makeError(X`cannot check unrecognized tag ${q(tag)}: ${patt}`);
+      if (!check(copyMapKeySet(specimen), copyMapKeySet(patt), reject)) return false;
+      // Pair the entries by key in one full order (equal keys adjacent), not by a search
+      // per key.
+      const full = makeFullCompare();
+      const byKey = (x, y) => full(x[0], y[0]);
+      const pattEntries = [...getCopyMapEntryArray(patt)].sort(byKey);
+      const specimenEntries = [...getCopyMapEntryArray(specimen)].sort(byKey);
+      return check(
+        freeze(specimenEntries.map((e) => e[1])),
+        freeze(pattEntries.map((e) => e[1])),
+        reject,
+      );
     }
-    case 'promise':
-      return reject && reject`promises cannot be patterns: ${patt}`;
-    case 'error':
-      return reject && reject`errors cannot be patterns: ${patt}`;
-    default:
-      return reject && reject`pattern expected: ${patt}`;
+    default: {
+      const matcher = ownValue(MATCHERS, pattKind);
+      if (matcher !== undefined) return matcher(specimen, patt.payload, reject);
+      // (A guard is recognized as a kind but is not a pattern.)
+      if (isGuardTag(pattKind)) throw makeError(X`internal: should have recognized ${q(pattKind)} `);
+      // The rest (primitives, remotables, CopySets, CopyBags) are keys.
+      return confirmAsKeyPatt(specimen, patt, reject);
+    }
   }
 }
 
 const confirmKind = (specimen, kind, reject) => {
   // null and undefined are matched as the keys they are.
-  if (kind === 'undefined' || kind === 'null') {
-    const v = kind === 'null' ? null : undefined;
-    return specimen === v || (reject && reject`${specimen} - Must be: ${v}`);
-  }
-  const real = kindOf(specimen);
+  if (kind === 'undefined' || kind === 'null') return confirmAsKeyPatt(specimen, kind === 'null' ? null : undefined, reject);
+  const real = confirmKindOf(specimen, reject);
   if (real === kind) return true;
-  if (!reject) return false;
-  if (real === undefined && passStyleOf(specimen) === 'tagged') {
-    return reject`cannot check unrecognized tag ${q(getTag(specimen))}: ${specimen}`;
-  }
-  return reject`${b(real ?? 'unknown')} ${specimen} - Must be a ${b(kind)}`;
+  return reject && reject`${b(real ?? 'unknown')} ${specimen} - Must be a ${b(kind)}`;
 };
-
 
 function checkString(specimen, limits, reject) {
   const { stringLengthLimit } = limitsOf(limits);
@@ -195,20 +214,21 @@ function checkString(specimen, limits, reject) {
   );
 }
 
+// Upstream's digit count: from the number's logarithm (so it is approximate near powers
+// of ten, and a count too large for a float has Infinity digits), kept so that the same
+// bigints pass the same limits.
+const confirmDecimalDigitsLimit = (specimen, decimalDigitsLimit, reject) =>
+  Math.floor(Math.log10(Math.abs(Number(specimen)))) + 1 <= decimalDigitsLimit ||
+  (reject && reject`bigint ${specimen} must not have more than ${decimalDigitsLimit} digits`);
+
 function checkBigint(specimen, limits, reject) {
   const { decimalDigitsLimit } = limitsOf(limits);
-  if (!confirmKind(specimen, 'bigint', reject)) return false;
-  const digits = (specimen < 0n ? -specimen : specimen).toString().length;
-  return (
-    digits <= decimalDigitsLimit ||
-    (reject && reject`bigint ${specimen} must not have more than ${decimalDigitsLimit} digits`)
-  );
+  return confirmKind(specimen, 'bigint', reject) && confirmDecimalDigitsLimit(specimen, decimalDigitsLimit, reject);
 }
 
-// A comparison matcher (`M.gte(x)` …): the specimen must be a key comparable to `x`.
+// A comparison matcher (`M.gte(x)` …): the specimen must be a key comparable to `x`
+// (compareKeys throws for one that is not a key, even in `matches`, as upstream's).
 const comparing = (holds, word) => (specimen, operand, reject) => {
-  // (A specimen that is not a key fails with the reason it is not, as upstream's.)
-  if (!isKey(specimen)) return reject && confirmKey(specimen, reject);
   const c = compareKeys(specimen, operand);
   // (The template is built so that the operator is text, the two values substitutions.)
   return holds(c) || (reject && reject(freeze(['', ` - Must be ${word} `, '']), specimen, operand));
@@ -216,6 +236,10 @@ const comparing = (holds, word) => (specimen, operand, reject) => {
 
 // Splits `specimen` for `M.splitArray(required, optional, rest)`.
 // (A rest pattern left out is M.any(), as upstream's.)
+// What an optional element or property matches: undefined (as if left out) or its pattern
+// (upstream's `M.opt`, whose failure reports the pattern's).
+const optionalPattern = (p) => makeTagged('match:or', freeze([makeTagged('match:kind', 'undefined'), p]));
+
 function checkSplitArray(specimen, [required, optional = [], rest = AnyShape], reject) {
   if (!confirmKind(specimen, 'copyArray', reject)) return false;
   if (specimen.length < required.length) {
@@ -228,7 +252,8 @@ function checkSplitArray(specimen, [required, optional = [], rest = AnyShape], r
   }
   const opt = specimen.slice(required.length, required.length + optional.length);
   for (let i = 0; i < opt.length; i += 1) {
-    if (!nested(opt[i], optional[i], `${arg()}?`, reject)) return false;
+    // (An optional element given as undefined matches, as if left out.)
+    if (!nested(opt[i], optionalPattern(optional[i]), `${arg()}?`, reject)) return false;
   }
   const restSpecimen = freeze(specimen.slice(required.length + optional.length));
   return nested(restSpecimen, rest, '...rest', reject);
@@ -244,7 +269,7 @@ function checkSplitRecord(specimen, [required, optional = {}, rest = AnyShape], 
   for (const k of keys(specimen)) {
     if (Object.hasOwn(required, k)) continue;
     if (Object.hasOwn(optional, k)) {
-      if (!nested(specimen[k], optional[k], `${k}?`, reject)) return false;
+      if (!nested(specimen[k], optionalPattern(optional[k]), `${k}?`, reject)) return false;
     } else {
       restEntries.push([k, specimen[k]]);
     }
@@ -261,16 +286,19 @@ const styleDetails = (specimen) => {
 
 const AnyShape = makeTagged('match:any', undefined);
 
+// A table keyed by tag, with no prototype: a lookup finds only what it defines.
+const table = (defs) => freeze(Object.assign(Object.create(null), defs));
+
 // One checker per matcher tag: (specimen, payload, reject) -> boolean.
-const MATCHERS = freeze({
+const MATCHERS = table({
   'match:any': () => true,
   'match:and': (specimen, patts, reject) => patts.every((p) => check(specimen, p, reject)),
   'match:or': (specimen, patts, reject) => {
     if (patts.length === 0) return reject && reject`${specimen} - no pattern disjuncts to match: ${qp(patts)}`;
     // A two-way `M.opt`-style disjunction with undefined reports the other's failure.
-    if (patts.length === 2 && specimen !== undefined) {
-      const undefIdx = patts.findIndex((p) => p === undefined || (isMatcher(p) && getTag(p) === 'match:kind' && p.payload === 'undefined'));
-      if (undefIdx >= 0) return check(specimen, patts[1 - undefIdx], reject);
+    if (patts.length === 2) {
+      const undefIdx = patts.findIndex(isUndefinedPatt);
+      if (undefIdx >= 0) return specimen === undefined || check(specimen, patts[1 - undefIdx], reject);
     }
     return patts.some((p) => check(specimen, p, false)) || (reject && reject`${specimen} - Must match one of ${qp(patts)}`);
   },
@@ -347,12 +375,14 @@ const MATCHERS = freeze({
   },
   'match:bagOf': (specimen, [keyPatt, countPatt, limits], reject) => {
     if (!confirmKind(specimen, 'copyBag', reject)) return false;
-    const { numUniqueBagElementsLimit } = limitsOf(limits);
+    const { numUniqueBagElementsLimit, decimalDigitsLimit } = limitsOf(limits);
     return (
       (specimen.payload.length <= numUniqueBagElementsLimit ||
         (reject && reject`Bag must not have more than ${q(numUniqueBagElementsLimit)} unique elements: ${specimen}`)) &&
       specimen.payload.every(
-        ([k, n], i) => nested(k, keyPatt, `bag keys[${i}]`, reject) && nested(n, countPatt, `bag counts[${i}]`, reject),
+        ([k, n], i) =>
+          nested(k, keyPatt, `bag keys[${i}]`, reject) &&
+          labeled(`bag counts[${i}]`, reject, () => confirmDecimalDigitsLimit(n, decimalDigitsLimit, reject) && check(n, countPatt, reject)),
       )
     );
   },
@@ -367,76 +397,188 @@ const MATCHERS = freeze({
       vs.every((v, i) => nested(v, valuePatt, `map values[${i}]`, reject))
     );
   },
-  'match:containerHas': (specimen, [elementPatt, countPatt = 1n], reject) => {
-    const kind = kindOf(specimen);
+  'match:containerHas': (specimen, [elementPatt, countPatt = 1n, limits], reject) => {
+    // (A tagged specimen that is not well formed is refused with the reason, as upstream.)
+    const kind = confirmKindOf(specimen, reject);
+    if (kind === undefined) return false;
+    if (!confirmDecimalDigitsLimit(countPatt, limitsOf(limits).decimalDigitsLimit, reject)) return false;
     let found = 0n;
     if (kind === 'copyArray') for (const x of specimen) found += check(x, elementPatt, false) ? 1n : 0n;
     else if (kind === 'copySet') for (const x of specimen.payload) found += check(x, elementPatt, false) ? 1n : 0n;
     else if (kind === 'copyBag') for (const [x, n] of specimen.payload) found += check(x, elementPatt, false) ? n : 0n;
-    else if (kind === undefined && passStyleOf(specimen) === 'tagged') {
-      return reject && reject`cannot check unrecognized tag ${q(getTag(specimen))}: ${specimen}`;
-    } else return reject && reject`unexpected ${q(kind)}`;
+    else return reject && reject`unexpected ${q(kind)}`;
     return found >= countPatt || (reject && reject`Has only ${q(found)} matches, but needs ${q(countPatt)}`);
   },
   'match:splitArray': (specimen, payload, reject) => checkSplitArray(specimen, payload, reject),
   'match:splitRecord': (specimen, payload, reject) => checkSplitRecord(specimen, payload, reject),
 });
 
-/** Whether `specimen` matches `patt`. */
-export function matches(specimen, patt) {
-  try {
-    return check(specimen, patt, false);
-  } catch {
-    return false;
-  }
+// What each matcher's payload must be for the matcher to be well formed (upstream's
+// `confirmIsWellFormed`): a tagged `match:*` value a vat is sent is a pattern only when
+// its payload is what `M` would have made, so that a matcher never runs on arguments it
+// was not written for.
+const undefinedPayload = (name) => (payload, reject) =>
+  payload === undefined || (reject && reject`${b(name)} payload: ${payload} - Must be undefined`);
+const patternList = (payload, reject) =>
+  (passStyleOf(payload) === 'copyArray' || (reject && reject`Needs array of sub-patterns: ${qp(payload)}`)) &&
+  payload.every((p) => confirmPattern(p, reject));
+const LIMITS_ARE_NUMBERS = (limits, reject) =>
+  (passStyleOf(limits) === 'copyRecord' || (reject && reject`Limits must be a record: ${q(limits)}`)) &&
+  entries(limits).every(
+    ([k, v]) => passStyleOf(v) === 'number' || (reject && reject`Value of limit ${q(k)} but be a number: ${q(v)}`),
+  );
+// A payload `[...main, limits?]` whose main part matches `mainShape` (a list of patterns).
+const withLimitsPayload = (prefix, mainShape) => (payload, reject) => {
+  if (!Array.isArray(payload)) return reject && reject`${q(prefix)} payload must be an array: ${payload}`;
+  const n = mainShape().length;
+  if (payload.length !== n && payload.length !== n + 1) return reject && reject`${q(prefix)} payload unexpected size: ${payload}`;
+  const limits = payload[n];
+  return (
+    nested(freeze(payload.slice(0, n)), mainShape(), prefix, reject) &&
+    (limits === undefined || LIMITS_ARE_NUMBERS(limits, reject))
+  );
+};
+const labelRecord = (prefix) => (payload, reject) => nested(payload, freeze({ label: M.string() }), prefix, reject);
+const none = () => freeze([]);
+const onePattern = () => freeze([M.pattern()]);
+const twoPatterns = () => freeze([M.pattern(), M.pattern()]);
+const splitShape = (what) => (payload, reject) => {
+  const bad = () =>
+    reject &&
+    reject`Must be an array of a requiredPatt ${b(what)}, an optional optionalPatt ${b(what)}, and an optional restPatt: ${q(payload)}`;
+  if (passStyleOf(payload) !== 'copyArray' || payload.length < 1 || payload.length > 3) return bad();
+  const [required, optional, rest] = payload;
+  const style = what === 'array' ? 'copyArray' : 'copyRecord';
+  return (
+    (isPattern(required) &&
+      passStyleOf(required) === style &&
+      (optional === undefined || (isPattern(optional) && passStyleOf(optional) === style)) &&
+      (rest === undefined || isPattern(rest))) ||
+    bad()
+  );
+};
+
+const WELL_FORMED = table({
+  'match:any': undefinedPayload('match:any'),
+  'match:and': patternList,
+  'match:or': patternList,
+  'match:not': (payload, reject) => confirmPattern(payload, reject),
+  'match:scalar': undefinedPayload('match:any'),
+  'match:key': undefinedPayload('match:any'),
+  'match:pattern': undefinedPayload('match:any'),
+  'match:kind': (payload, reject) =>
+    typeof payload === 'string' || (reject && reject`match:kind: payload: ${payload} - A kind name must be a string`),
+  'match:tagged': (payload, reject) => nested(payload, twoPatterns(), 'match:tagged payload', reject),
+  'match:bigint': withLimitsPayload('match:bigint payload', none),
+  'match:nat': withLimitsPayload('match:nat payload', none),
+  'match:string': withLimitsPayload('match:string payload', none),
+  'match:symbol': withLimitsPayload('match:symbol payload', none),
+  'match:remotable': labelRecord('match:remotable payload'),
+  'match:promise': labelRecord('match:promise payload'),
+  'match:lt': (payload, reject) => confirmKey(payload, reject),
+  'match:lte': (payload, reject) => confirmKey(payload, reject),
+  'match:gte': (payload, reject) => confirmKey(payload, reject),
+  'match:gt': (payload, reject) => confirmKey(payload, reject),
+  'match:recordOf': withLimitsPayload('match:recordOf payload', twoPatterns),
+  'match:arrayOf': withLimitsPayload('match:arrayOf payload', onePattern),
+  'match:setOf': withLimitsPayload('match:setOf payload', onePattern),
+  'match:bagOf': withLimitsPayload('match:bagOf payload', twoPatterns),
+  'match:mapOf': withLimitsPayload('match:mapOf payload', twoPatterns),
+  'match:containerHas': withLimitsPayload('M.containerHas payload', () => freeze([M.pattern(), M.gte(1n)])),
+  'match:splitArray': splitShape('array'),
+  'match:splitRecord': splitShape('record'),
+});
+
+// Upstream's shapes of the guards' payloads (made on first use: they are built with M).
+let guardShapes;
+function guardPayloadShapes() {
+  if (guardShapes !== undefined) return guardShapes;
+  const rawShape = M.kind('guard:rawGuard');
+  const syncValue = M.or(rawShape, M.pattern());
+  const argGuard = M.or(rawShape, M.kind('guard:awaitArgGuard'), M.pattern());
+  const methodPayload = (callKind, arg) =>
+    freeze({
+      callKind,
+      argGuards: M.arrayOf(arg),
+      optionalArgGuards: M.opt(M.arrayOf(arg)),
+      restArgGuard: M.opt(syncValue),
+      returnGuard: syncValue,
+    });
+  guardShapes = table({
+    'guard:awaitArgGuard': freeze({ argGuard: M.pattern() }),
+    'guard:rawGuard': M.record(),
+    'guard:methodGuard': M.or(methodPayload('sync', syncValue), methodPayload('async', argGuard)),
+    'guard:interfaceGuard': M.splitRecord(
+      { interfaceName: M.string(), methodGuards: M.recordOf(M.string(), M.kind('guard:methodGuard')) },
+      {
+        defaultGuards: M.or(M.undefined(), 'passable', 'raw'),
+        sloppy: M.boolean(),
+        symbolMethodGuards: M.mapOf(M.symbol(), M.kind('guard:methodGuard')),
+      },
+    ),
+  });
+  return guardShapes;
 }
+
+/**
+ * Whether `specimen` matches `patt`. Throws (as upstream's does) when `patt` is not a
+ * pattern, when `specimen` is not passable, and where a comparison needs a key.
+ */
+export const matches = (specimen, patt) => check(specimen, patt, false);
 
 /** Throws, with upstream's message, unless `specimen` matches `patt`. */
 export function mustMatch(specimen, patt, label = undefined) {
-  if (matches(specimen, patt)) return;
-  if (label === undefined) {
-    check(specimen, patt, Fail);
-  } else {
-    nested(specimen, patt, label, Fail);
+  let inner;
+  try {
+    if (check(specimen, patt, false)) return;
+  } catch (e) {
+    inner = e;
   }
-  throw makeError(X`internal: ${label}: inconsistent pattern match: ${q(patt)}`);
+  // (Should throw the reason; a check that passes now but failed before is a bug here.)
+  labeled(label, Fail, () => check(specimen, patt, Fail));
+  const outer = makeError(X`internal: ${label}: inconsistent pattern match: ${q(patt)}`);
+  if (inner !== undefined) note(outer, X`Caused by ${inner}`);
+  throw outer;
 }
+
+// Patterns already confirmed (for the memos' reason in copy.js).
+const patternMemo = new WeakSet();
 
 /** Whether `patt` is a pattern: passable, no promises or errors, matchers well formed. */
 export function isPattern(patt) {
-  try {
-    return confirmPattern(patt, false);
-  } catch {
-    return false;
-  }
+  return confirmPattern(patt, false);
 }
 
 function confirmPattern(patt, reject) {
   if (isKey(patt)) return true;
-  const style = passStyleOf(patt);
-  switch (style) {
+  if (patternMemo.has(patt)) return true;
+  const ok = confirmPatternInternal(patt, reject);
+  if (ok) patternMemo.add(patt);
+  return ok;
+}
+
+function confirmPatternInternal(patt, reject) {
+  const kind = confirmKindOf(patt, reject);
+  switch (kind) {
+    case undefined:
+      return false;
     case 'copyArray':
       return patt.every((p) => confirmPattern(p, reject));
     case 'copyRecord':
       return Object.values(patt).every((p) => confirmPattern(p, reject));
-    case 'tagged': {
-      const tag = getTag(patt);
-      if (MATCHERS[tag] !== undefined) return true;
-      if (tag === 'copyMap' && isCopyMap(patt)) return patt.payload.values.every((p) => confirmPattern(p, reject));
-      const kind = kindOf(patt);
-      if (kind === undefined) return reject && reject`cannot check unrecognized tag ${q(tag)}: ${patt}`;
-      return reject && reject`A passable of kind ${q(kind)} is not a pattern: ${patt}`;
-    }
+    case 'copyMap':
+      return confirmPattern(patt.payload.values, reject);
     case 'promise':
     case 'error':
-      return reject && reject`A ${q(style)} cannot be a pattern`;
+      return reject && reject`A ${q(kind)} cannot be a pattern`;
     default:
-      return reject && reject`A passable of kind ${q(style)} is not a pattern: ${patt}`;
+      if (ownValue(MATCHERS, kind) !== undefined) return true;
+      return reject && reject`A passable of kind ${q(kind)} is not a pattern: ${patt}`;
   }
 }
 
 export const assertPattern = (patt) => {
-  isPattern(patt) || Fail`Not a pattern: ${q(patt)}`;
+  confirmPattern(patt, Fail);
 };
 
 // ---- makers ----
@@ -596,32 +738,3 @@ export const getInterfaceMethodKeys = (g) => {
   const symbols = symbolMethodGuards === undefined ? [] : getCopyMapEntryArray(symbolMethodGuards).map(([k]) => k);
   return freeze([...keys(methodGuards), ...symbols]);
 };
-
-/**
- * A stateShape stored by a liveslots that predates tagged patterns held matchers as
- * records `{ matcher: <name>, … }`; this reads one as the pattern it meant, so a durable
- * kind whose shape is unchanged still compares equal after the upgrade.
- */
-export function fromLegacyPattern(p) {
-  if (p === null || typeof p !== 'object' || Array.isArray(p) || passStyleOf(p) !== 'copyRecord') return p;
-  if (typeof p.matcher !== 'string') return freeze(fromEntries(entries(p).map(([k, v]) => [k, fromLegacyPattern(v)])));
-  const alts = () => (p.alts ?? []).map(fromLegacyPattern);
-  switch (p.matcher) {
-    case 'or':
-      return M.or(...alts());
-    case 'and':
-      return M.and(...alts());
-    case 'not':
-      return M.not(fromLegacyPattern(p.p));
-    case 'eq':
-      return p.value;
-    case 'remotable':
-      return M.remotable(p.label === 'Remotable' ? undefined : p.label);
-    case 'record':
-      return M.record();
-    case 'array':
-      return M.array();
-    default:
-      return typeof M[p.matcher] === 'function' ? M[p.matcher]() : p;
-  }
-}

@@ -1,10 +1,10 @@
 // The set and bag algebra of @endo/patterns (which @agoric/store re-exports): on CopySets
 // (`set…`), on arrays of keys (`elements…`), on CopyBags (`bag…`). Results keep upstream's
 // representation (reverse rank order, via copy.js's makers), so they serialize as
-// upstream's do. Membership is key equality (`keyEQ`); the work is quadratic in the sizes,
-// which the vat's own meter pays for.
+// upstream's do. Membership is key equality (in a full order:
+// copy.js's makeFullCompare); the work is n log n in the sizes.
 
-import { makeCopySet, makeCopyBag, getCopySetKeys, getCopyBagEntries, keyEQ, assertKey } from './copy.js';
+import { makeCopySet, makeCopyBag, getCopySetKeys, getCopyBagEntries, assertKey, makeFullCompare } from './copy.js';
 import { compareAntiRank } from './rank.js';
 import { Fail } from './errors.js';
 
@@ -15,20 +15,25 @@ export const coerceToElements = (list) => getCopySetKeys(makeCopySet(list));
 /** `[key, count]` entries in reverse rank order (upstream's coerceToBagEntries). */
 export const coerceToBagEntries = (list) => getCopyBagEntries(makeCopyBag(list));
 
-// Both bags' counts per key: [{ key, x, y }], keys in the order first met.
+// Both bags' counts per key: [{ key, x, y }]. The entries of both are sorted together in
+// one full order (where equal keys are adjacent) and grouped, so the work is n log n.
 function pairUp(xs, ys) {
+  const tagged = [];
+  for (const [k, n] of xs) tagged.push([k, n, 0n]);
+  for (const [k, n] of ys) tagged.push([k, 0n, n]);
+  for (const [k] of tagged) assertKey(k);
+  const full = makeFullCompare();
+  tagged.sort((a, b) => full(a[0], b[0]));
   const rows = [];
-  const rowOf = (k) => {
-    let r = rows.find((row) => keyEQ(row.key, k));
-    if (r === undefined) {
-      assertKey(k);
-      r = { key: k, x: 0n, y: 0n };
-      rows.push(r);
+  for (const [key, x, y] of tagged) {
+    const last = rows[rows.length - 1];
+    if (last !== undefined && full(last.key, key) === 0) {
+      last.x += x;
+      last.y += y;
+    } else {
+      rows.push({ key, x, y });
     }
-    return r;
-  };
-  for (const [k, n] of xs) rowOf(k).x += n;
-  for (const [k, n] of ys) rowOf(k).y += n;
+  }
   return rows;
 }
 

@@ -280,6 +280,11 @@ fn builtin_sources() -> BTreeMap<String, String> {
         ("console.js", include_str!("../js/console.js")),
         ("copy.js", include_str!("../js/copy.js")),
         ("guards.js", include_str!("../js/guards.js")),
+        ("heap-exo.js", include_str!("../js/heap-exo.js")),
+        (
+            "legacy-patterns.js",
+            include_str!("../js/legacy-patterns.js"),
+        ),
         (
             "handled-promise.js",
             include_str!("../js/handled-promise.js"),
