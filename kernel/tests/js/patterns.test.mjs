@@ -183,3 +183,24 @@ test('smallcaps records: escaped names, "__proto__" an own property, #tag record
   assert.throws(() => m.fromCapData({ body: '#{"#foo":1}', slots: [] }), /Unrecognized record type/);
   assert.throws(() => m.fromCapData({ body: '#{"$0":1}', slots: ['o-1'] }), /must be a string/);
 });
+
+test('a verdict is remembered only for data frozen all the way down', () => {
+  // (Upstream refuses unfrozen data outright; ours passes it, so it must not be trusted.)
+  const list = ['a'];
+  assert.equal(isKey(list), true);
+  list.push(Promise.resolve());
+  assert.equal(isKey(list), false);
+  const inner = ['b'];
+  const outer = Object.freeze([inner]);
+  assert.equal(isKey(outer), true);
+  inner.push(Promise.resolve());
+  assert.equal(isKey(outer), false);
+  const shape = { a: M.string() };
+  assert.equal(isPattern(shape), true);
+  shape.b = Promise.resolve();
+  assert.equal(isPattern(shape), false);
+  // Hardened data is remembered, and stays a key.
+  const hardened = harden([['c'], { d: 1 }]);
+  assert.equal(isKey(hardened), true);
+  assert.equal(isKey(hardened), true);
+});

@@ -20,11 +20,39 @@ const { isArray } = Array;
 
 const isTaggedAs = (v, tag) => passStyleOf(v) === 'tagged' && getTag(v) === tag;
 
-// Objects already confirmed as keys. Passables are frozen, so a confirmation stays true;
-// remembering it makes checking a key that is reached again (compareKeys re-asserting
-// its operands at every level, the elements of a set of sets) cost one lookup, so that
-// what a vat is sent cannot make key checks super-linear.
+// Objects already confirmed as keys. Remembering a confirmation makes checking a key that
+// is reached again (compareKeys re-asserting its operands at every level, the elements of
+// a set of sets) cost one lookup, so that what a vat is sent cannot make key checks
+// super-linear. A confirmation is remembered only for data frozen all the way down (as
+// hardened and received data is): what can still change could stop being a key.
 const keyMemo = new WeakSet();
+
+const frozenMemo = new WeakSet();
+/**
+ * Whether `v` and the data in it are frozen (remotables, promises and errors count as
+ * leaves: what matters of them is their identity). Remembered per object, so the work is
+ * linear in what was not seen before.
+ */
+export function isDeeplyFrozen(v) {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return true;
+  if (frozenMemo.has(v)) return true;
+  let ok;
+  switch (passStyleOf(v)) {
+    case 'copyArray':
+      ok = Object.isFrozen(v) && v.every(isDeeplyFrozen);
+      break;
+    case 'copyRecord':
+      ok = Object.isFrozen(v) && Object.values(v).every(isDeeplyFrozen);
+      break;
+    case 'tagged':
+      ok = Object.isFrozen(v) && isDeeplyFrozen(v.payload);
+      break;
+    default:
+      return true;
+  }
+  if (ok) frozenMemo.add(v);
+  return ok;
+}
 
 /** Whether `v` is a key (see the file comment). Throws, as upstream's, for what is not passable. */
 export const isKey = (v) => confirmKey(v, false);
@@ -58,7 +86,7 @@ export function confirmKey(v, reject) {
     default:
       return true;
   }
-  if (ok && style !== 'remotable') keyMemo.add(v);
+  if (ok && isDeeplyFrozen(v)) keyMemo.add(v);
   return ok;
 }
 
@@ -170,14 +198,15 @@ function wellFormedKeys(list, keyOf) {
   );
 }
 
-// Collections already found well formed (a WeakSet per tag, for keyMemo's reason).
+// Collections already found well formed (a WeakSet per tag, for keyMemo's reason and
+// under its condition).
 const wellFormed = (tag, f) => {
   const memo = new WeakSet();
   return (v) => {
     if (v !== null && typeof v === 'object' && memo.has(v)) return true;
     try {
       const ok = isTaggedAs(v, tag) && f(v);
-      if (ok) memo.add(v);
+      if (ok && isDeeplyFrozen(v)) memo.add(v);
       return ok;
     } catch {
       return false;

@@ -33,6 +33,7 @@ import {
   getCopyMapEntryArray,
   copyMapKeySet,
   makeFullCompare,
+  isDeeplyFrozen,
 } from './copy.js';
 import { recordNames } from './rank.js';
 import { Fail, q, b, makeError, note, X } from './errors.js';
@@ -59,7 +60,8 @@ const COLLECTION_TAGS = new Set(['copySet', 'copyBag', 'copyMap']);
 const isMatcherTag = (tag) => typeof tag === 'string' && tag.startsWith('match:');
 const isGuardTag = (tag) => typeof tag === 'string' && tag.startsWith('guard:');
 
-// Tagged values already classified (passables are frozen, so a verdict stays true).
+// Tagged values already classified (remembered, as copy.js's memos, only for data frozen
+// all the way down, where a verdict stays true).
 const kindMemo = new WeakMap();
 
 /**
@@ -80,7 +82,7 @@ function confirmKindOf(specimen, reject) {
   if (known !== undefined) return known;
   const tag = getTag(specimen);
   if (confirmTagged(specimen, tag, reject)) {
-    kindMemo.set(specimen, tag);
+    if (isDeeplyFrozen(specimen)) kindMemo.set(specimen, tag);
     return tag;
   }
   return reject ? reject`cannot check unrecognized tag ${q(tag)}` : undefined;
@@ -541,7 +543,7 @@ export function mustMatch(specimen, patt, label = undefined) {
   throw outer;
 }
 
-// Patterns already confirmed (for the memos' reason in copy.js).
+// Patterns already confirmed (for the memos' reason in copy.js, under its condition).
 const patternMemo = new WeakSet();
 
 /** Whether `patt` is a pattern: passable, no promises or errors, matchers well formed. */
@@ -553,7 +555,7 @@ function confirmPattern(patt, reject) {
   if (isKey(patt)) return true;
   if (patternMemo.has(patt)) return true;
   const ok = confirmPatternInternal(patt, reject);
-  if (ok) patternMemo.add(patt);
+  if (ok && isDeeplyFrozen(patt)) patternMemo.add(patt);
   return ok;
 }
 
