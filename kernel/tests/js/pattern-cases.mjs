@@ -61,6 +61,12 @@ export function makeCases(lib) {
     99999999999999999999n,
     9999999999999999999n,
     makeCopyBag([['a', 10n ** 200n]]),
+    // Collections that are not well formed (each refused with upstream's reason).
+    makeTagged('copySet', ['a', 'b']),
+    makeTagged('copySet', ['b', 'b']),
+    makeTagged('copyBag', [['a', 0n]]),
+    makeTagged('copyMap', { keys: ['a'], values: [] }),
+    [1, promise],
   ]);
 
   const patterns = harden([
@@ -131,6 +137,8 @@ export function makeCases(lib) {
     M.bigint(harden({ decimalDigitsLimit: 20 })),
     M.kind('match:any'),
     M.kind('guard:foo'),
+    // Stops at the first match (a later element that is not a key is never compared).
+    M.containerHas(M.gte(0)),
     // Not a pattern: matching throws.
     makeTagged('match:and', 5),
   ]);

@@ -119,6 +119,12 @@ test('an interface guard must cover the methods, and a method guard needs .retur
   assert.throws(() => defendBehavior('T', { a() {}, b() {} }, guard, true), /methods \["b"\] not guarded by "G"/);
   assert.throws(() => defendBehavior('T', {}, guard, true), /methods \["a"\] not implemented by "T"/);
   assert.throws(() => M.interface('G', { a: M.call() }), /did you leave off .returns\(\)/);
+  // Names in upstream's order and rendering: symbols first, shown as "[Symbol(…)]".
+  const sym = Symbol.for('s');
+  assert.throws(
+    () => defendBehavior('T', { b() {}, a() {}, [sym]() {} }, M.interface('G', {}), true),
+    /methods \["\[Symbol\(s\)\]","a","b"\] not guarded by "G"/,
+  );
 });
 
 test("a tag naming an Object.prototype property is no matcher (upstream's lookup finds Object's)", () => {
@@ -182,6 +188,19 @@ test('smallcaps records: escaped names, "__proto__" an own property, #tag record
   assert.throws(() => m.fromCapData({ body: '#{"#tag":"copySet","payload":[],"x":1}', slots: [] }), /unexpected properties/);
   assert.throws(() => m.fromCapData({ body: '#{"#foo":1}', slots: [] }), /Unrecognized record type/);
   assert.throws(() => m.fromCapData({ body: '#{"$0":1}', slots: ['o-1'] }), /must be a string/);
+  // An error's message is encoded as a string is: a redacted one starts with "(".
+  const err = m.toCapData(harden(Error('(a string) - Must be a number')));
+  assert.equal(err.body, '#{"#error":"!(a string) - Must be a number","name":"Error"}');
+  assert.equal(m.fromCapData(err).message, '(a string) - Must be a number');
+});
+
+test("the set algebra takes elements as a CopySet keeps them, and says upstream's reasons", () => {
+  const { elementsIsSuperset, setIsSuperset: superset } = setOps;
+  assert.equal(elementsIsSuperset(harden(['b', 'a']), harden(['a'])), true);
+  assert.throws(() => elementsIsSuperset(harden(['a', 'b']), harden(['b'])), /Must be rank sorted/);
+  assert.throws(() => elementsIsSuperset(harden(['a', 'a']), harden([])), /value has duplicate keys/);
+  assert.throws(() => superset(makeTagged('copySet', ['a', 'b']), makeCopySet([])), /must be sorted in reverse rank order/);
+  assert.equal(String(Far('Brand', {})), '[object Alleged: Brand]');
 });
 
 test('a verdict is remembered only for data frozen all the way down', () => {

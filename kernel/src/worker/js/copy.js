@@ -17,6 +17,7 @@ import { compareRank, compareAntiRank, recordNames } from './rank.js';
 import { Fail, q, X, makeError } from './errors.js';
 
 const { isArray } = Array;
+const { freeze } = Object;
 
 const isTaggedAs = (v, tag) => passStyleOf(v) === 'tagged' && getTag(v) === tag;
 
@@ -28,10 +29,19 @@ const isTaggedAs = (v, tag) => passStyleOf(v) === 'tagged' && getTag(v) === tag;
 const keyMemo = new WeakSet();
 
 const frozenMemo = new WeakSet();
+
+// Whether every own property is a data property: a getter on a frozen object can still
+// answer differently each time (upstream refuses such objects as not passable).
+const dataOnly = (v) => {
+  const descs = Object.getOwnPropertyDescriptors(v);
+  for (const k of Reflect.ownKeys(descs)) if (!('value' in descs[k])) return false;
+  return true;
+};
+
 /**
- * Whether `v` and the data in it are frozen (remotables, promises and errors count as
- * leaves: what matters of them is their identity). Remembered per object, so the work is
- * linear in what was not seen before.
+ * Whether `v` and the data in it are frozen, with data properties only (remotables,
+ * promises and errors count as leaves: what matters of them is their identity).
+ * Remembered per object, so the work is linear in what was not seen before.
  */
 export function isDeeplyFrozen(v) {
   if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return true;
@@ -39,10 +49,8 @@ export function isDeeplyFrozen(v) {
   let ok;
   switch (passStyleOf(v)) {
     case 'copyArray':
-      ok = Object.isFrozen(v) && v.every(isDeeplyFrozen);
-      break;
     case 'copyRecord':
-      ok = Object.isFrozen(v) && Object.values(v).every(isDeeplyFrozen);
+      ok = Object.isFrozen(v) && dataOnly(v) && Object.values(v).every(isDeeplyFrozen);
       break;
     case 'tagged':
       ok = Object.isFrozen(v) && isDeeplyFrozen(v.payload);
@@ -77,9 +85,9 @@ export function confirmKey(v, reject) {
       break;
     case 'tagged': {
       const tag = getTag(v);
-      if (tag === 'copySet' && isCopySet(v)) ok = true;
-      else if (tag === 'copyBag' && isCopyBag(v)) ok = true;
-      else if (tag === 'copyMap' && isCopyMap(v)) ok = v.payload.values.every((x) => confirmKey(x, reject));
+      if (tag === 'copySet') ok = confirmCopySet(v, reject);
+      else if (tag === 'copyBag') ok = confirmCopyBag(v, reject);
+      else if (tag === 'copyMap') ok = confirmCopyMap(v, reject) && v.payload.values.every((x) => confirmKey(x, reject));
       else return reject && reject`A passable tagged ${q(tag)} is not a key: ${v}`;
       break;
     }
@@ -90,7 +98,6 @@ export function confirmKey(v, reject) {
   return ok;
 }
 
-const checkKey = (v) => confirmKey(v, false);
 
 /** Throws, with upstream's reason (the innermost part that is not a key), unless `v` is a key. */
 export const assertKey = (v) => {
@@ -174,7 +181,7 @@ export function makeFullCompare() {
 
 // The first key of `list` that another equals, if any: sorted by a full order, equal keys
 // are adjacent (n log n comparisons, not the pairwise comparison of rank-tied runs).
-function firstDuplicate(list, keyOf = (x) => x) {
+export function firstDuplicate(list, keyOf = (x) => x) {
   const full = makeFullCompare();
   const sorted = [...list].sort((x, y) => full(keyOf(x), keyOf(y)));
   for (let i = 1; i < sorted.length; i += 1) {
@@ -182,68 +189,108 @@ function firstDuplicate(list, keyOf = (x) => x) {
   }
   return undefined;
 }
-const hasDuplicates = (list, keyOf) => firstDuplicate(list, keyOf) !== undefined;
 
-function inReverseRankOrder(list, keyOf = (x) => x) {
-  for (let i = 1; i < list.length; i += 1) if (compareRank(keyOf(list[i - 1]), keyOf(list[i])) < 0) return false;
+function inReverseRankOrder(list) {
+  for (let i = 1; i < list.length; i += 1) if (compareRank(list[i - 1], list[i]) < 0) return false;
   return true;
 }
 
-function wellFormedKeys(list, keyOf) {
-  return (
-    passStyleOf(list) === 'copyArray' &&
-    list.every((x) => checkKey(keyOf(x))) &&
-    inReverseRankOrder(list, keyOf) &&
-    !hasDuplicates(list, keyOf)
-  );
+// The keys of a CopySet or CopyMap: upstream's checks, in its order, with its reasons.
+function confirmElements(list, reject) {
+  if (passStyleOf(list) !== 'copyArray') {
+    return reject && reject`The keys of a copySet or copyMap must be a copyArray: ${list}`;
+  }
+  if (!inReverseRankOrder(list)) {
+    return reject && reject`The keys of a copySet or copyMap must be sorted in reverse rank order: ${list}`;
+  }
+  const dup = firstDuplicate(list);
+  return dup === undefined || (reject && reject`value has duplicate keys: ${dup}`);
 }
+
+// The entries of a CopyBag (sorted as whole entries, key then count, as upstream's).
+function confirmBagEntries(entries, reject) {
+  if (passStyleOf(entries) !== 'copyArray') {
+    return reject && reject`The entries of a copyBag must be a copyArray: ${entries}`;
+  }
+  if (!inReverseRankOrder(entries)) {
+    return reject && reject`The entries of a copyBag must be sorted in reverse rank order: ${entries}`;
+  }
+  for (const e of entries) {
+    if (passStyleOf(e) !== 'copyArray' || e.length !== 2 || typeof e[1] !== 'bigint') {
+      return reject && reject`Each entry of a copyBag must be pair of a key and a bigint representing a count: ${e}`;
+    }
+    if (e[1] < 1n) return reject && reject`Each entry of a copyBag must have a positive count: ${e}`;
+  }
+  const dup = firstDuplicate(entries, entryKey);
+  return dup === undefined || (reject && reject`value has duplicate keys: ${dup}`);
+}
+
+const entryKey = (e) => e[0];
 
 // Collections already found well formed (a WeakSet per tag, for keyMemo's reason and
 // under its condition).
-const wellFormed = (tag, f) => {
+const remembering = (check) => {
   const memo = new WeakSet();
-  return (v) => {
+  return (v, reject) => {
     if (v !== null && typeof v === 'object' && memo.has(v)) return true;
-    try {
-      const ok = isTaggedAs(v, tag) && f(v);
-      if (ok && isDeeplyFrozen(v)) memo.add(v);
-      return ok;
-    } catch {
-      return false;
-    }
+    const ok = check(v, reject);
+    if (ok && isDeeplyFrozen(v)) memo.add(v);
+    return ok;
   };
 };
 
-export const isCopySet = wellFormed('copySet', (s) => wellFormedKeys(s.payload, (x) => x));
-
-const entryKey = (e) => e[0];
-export const isCopyBag = wellFormed(
-  'copyBag',
-  (b) =>
-    passStyleOf(b.payload) === 'copyArray' &&
-    b.payload.every((e) => isArray(e) && e.length === 2 && typeof e[1] === 'bigint' && e[1] > 0n) &&
-    wellFormedKeys(b.payload, entryKey),
+/** Whether `s` is a well-formed CopySet; with `reject`, throws upstream's reason if not. */
+export const confirmCopySet = remembering(
+  (s, reject) =>
+    (isTaggedAs(s, 'copySet') || (reject && reject`Not a copySet: ${s}`)) &&
+    confirmElements(s.payload, reject) &&
+    confirmKey(s.payload, reject),
 );
 
-export const isCopyMap = wellFormed('copyMap', (m) => {
+/** Whether `b` is a well-formed CopyBag; with `reject`, throws upstream's reason if not. */
+export const confirmCopyBag = remembering(
+  (b, reject) =>
+    (isTaggedAs(b, 'copyBag') || (reject && reject`Not a copyBag: ${b}`)) &&
+    confirmBagEntries(b.payload, reject) &&
+    confirmKey(b.payload, reject),
+);
+
+/** Whether `m` is a well-formed CopyMap; with `reject`, throws upstream's reason if not. */
+export const confirmCopyMap = remembering((m, reject) => {
+  if (!isTaggedAs(m, 'copyMap')) return reject && reject`Not a copyMap: ${m}`;
   const { payload } = m;
-  if (passStyleOf(payload) !== 'copyRecord') return false;
-  const names = Object.keys(payload).sort();
-  if (names.length !== 2 || names[0] !== 'keys' || names[1] !== 'values') return false;
+  if (passStyleOf(payload) !== 'copyRecord') return reject && reject`A copyMap's payload must be a record: ${m}`;
+  const others = Object.keys(payload).filter((k) => k !== 'keys' && k !== 'values');
+  if (others.length > 0) return reject && reject`A copyMap's payload must only have .keys and .values: ${m}`;
   const { keys, values } = payload;
   return (
-    passStyleOf(values) === 'copyArray' &&
-    keys.length === values.length &&
-    wellFormedKeys(keys, (x) => x)
+    confirmElements(keys, reject) &&
+    confirmKey(keys, reject) &&
+    (passStyleOf(values) === 'copyArray' || (reject && reject`A copyMap's .values must be a copyArray: ${m}`)) &&
+    (keys.length === values.length || (reject && reject`A copyMap must have the same number of keys and values: ${m}`))
   );
 });
 
-const asserting = (check, what) => (v) => {
-  check(v) || Fail`${v} must be a ${what}`;
+const never = (confirm) => (v) => {
+  try {
+    return confirm(v, false);
+  } catch {
+    return false;
+  }
 };
-export const assertCopySet = asserting(isCopySet, 'copySet');
-export const assertCopyBag = asserting(isCopyBag, 'copyBag');
-export const assertCopyMap = asserting(isCopyMap, 'copyMap');
+export const isCopySet = never(confirmCopySet);
+export const isCopyBag = never(confirmCopyBag);
+export const isCopyMap = never(confirmCopyMap);
+
+export const assertCopySet = (v) => {
+  confirmCopySet(v, Fail);
+};
+export const assertCopyBag = (v) => {
+  confirmCopyBag(v, Fail);
+};
+export const assertCopyMap = (v) => {
+  confirmCopyMap(v, Fail);
+};
 
 // ---- makers ----
 
@@ -274,8 +321,10 @@ export const makeCopyBagFromElements = (elements) => {
   const list = [...elements];
   for (const x of list) assertKey(x);
   // Equal keys are adjacent in a full order: count the runs.
+  // (Descending, upstream's anti-comparator: where remotables tie, the order they are first
+  // numbered in, and so the result's order, is upstream's.)
   const full = makeFullCompare();
-  list.sort(full);
+  list.sort((a, b) => full(b, a));
   const entries = [];
   for (const x of list) {
     const last = entries[entries.length - 1];

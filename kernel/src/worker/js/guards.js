@@ -147,6 +147,13 @@ export const defineMethod = (obj, name, fn) => {
 
 const missingFrom = (list, other) => list.filter((x) => !other.includes(x));
 
+// Method names by their text, symbols before strings (upstream's getMethodNames order).
+function compareStringified(a, b) {
+  if (typeof a !== typeof b) return typeof a === 'symbol' ? -1 : 1;
+  const [l, r] = [String(a), String(b)];
+  return l < r ? -1 : l > r ? 1 : 0;
+}
+
 /** A behavior object whose methods enforce `interfaceGuard` (see the file comment). */
 export function defendBehavior(tag, behavior, interfaceGuard, thisful) {
   // What is not an object of methods is left for the kind's own check to refuse.
@@ -162,12 +169,14 @@ export function defendBehavior(tag, behavior, interfaceGuard, thisful) {
       p.symbolMethodGuards === undefined ? {} : fromEntries(getCopyMapEntryArray(p.symbolMethodGuards)),
     );
     defaultGuards = p.defaultGuards;
-    const names = methodNames(behavior);
+    // (Upstream's orders in the messages: the behavior's names sorted, symbols first; the
+    // guard's as it lists them.)
+    const names = [...methodNames(behavior)].sort(compareStringified);
     const guarded = ownKeys(methodGuards);
-    const unimplemented = missingFrom(guarded, names).map(String);
+    const unimplemented = missingFrom(guarded, names);
     unimplemented.length === 0 || Fail`methods ${q(unimplemented)} not implemented by ${q(tag)}`;
     if (defaultGuards === undefined) {
-      const unguarded = missingFrom(names, guarded).map(String);
+      const unguarded = missingFrom(names, guarded);
       unguarded.length === 0 || Fail`methods ${q(unguarded)} not guarded by ${q(p.interfaceName)}`;
     }
   }

@@ -83,7 +83,7 @@ export function makeKindManager(deps) {
   function checkShape(kind, prop, value) {
     const shape = kind.stateShape;
     if (shape === undefined) return;
-    if (!(prop in shape)) {
+    if (!Object.hasOwn(shape, prop)) {
       throw TypeError(`state of kind "${kind.tag}" has no property "${prop}" in its stateShape`);
     }
     if (!matches(value, shape[prop])) {
@@ -203,7 +203,7 @@ export function makeKindManager(deps) {
       const props = keys(initial).sort();
       if (kind.stateShape) {
         for (const prop of keys(kind.stateShape)) {
-          if (!(prop in initial) && !matches(undefined, kind.stateShape[prop])) {
+          if (!Object.hasOwn(initial, prop) && !matches(undefined, kind.stateShape[prop])) {
             throw TypeError(`init of kind "${kind.tag}" is missing "${prop}" of its stateShape`);
           }
         }
@@ -354,7 +354,7 @@ export function makeKindManager(deps) {
       }
       if (old.nextInstanceID > 1) {
         for (const prop of keys(newShape)) {
-          if (!(prop in oldShape) && !matches(undefined, newShape[prop])) {
+          if (!Object.hasOwn(oldShape, prop) && !matches(undefined, newShape[prop])) {
             throw TypeError(
               `durable kind "${tag}" stateShape adds "${prop}", which existing instances lack: its pattern must accept undefined`,
             );

@@ -37,6 +37,9 @@ function project(p) {
       return payload === 'remotable' ? legacy('remotable', { label: 'Remotable' }) : legacy(payload);
     case 'match:remotable':
       return legacy('remotable', { label: payload.label });
+    case 'match:promise':
+      // (The old `M.promise()` took no label.)
+      return legacy('promise');
     case 'match:string':
     case 'match:bigint':
     case 'match:nat':
@@ -62,7 +65,7 @@ function project(p) {
 const isLegacyMatcher = (p) => passStyleOf(p) === 'copyRecord' && typeof p.matcher === 'string';
 
 // One form for what the old `M` could store in more than one way: `eq` of a value is the
-// value, `null` is null, alternatives are sorted (by `keyOf`, their serialization).
+// value, `null` is null and `undefined` undefined, alternatives are sorted (by `keyOf`, their serialization).
 function normalize(p, keyOf) {
   const style = passStyleOf(p);
   if (style === 'copyArray') return freeze(p.map((x) => normalize(x, keyOf)));
@@ -73,6 +76,8 @@ function normalize(p, keyOf) {
       return normalize(p.value, keyOf);
     case 'null':
       return null;
+    case 'undefined':
+      return undefined;
     case 'or':
     case 'and': {
       const alts = (p.alts ?? []).map((x) => normalize(x, keyOf));

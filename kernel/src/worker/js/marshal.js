@@ -71,6 +71,10 @@ export function Remotable(iface = 'Remotable', _props = undefined, obj = {}) {
     throw TypeErrorCtor('a remotable must be an object or a function');
   }
   remotables.set(obj, iface);
+  // (As upstream's: `String(far)` is "[object Alleged: name]".)
+  if (Object.isExtensible(obj) && !Object.hasOwn(obj, TO_STRING_TAG)) {
+    defineProperty(obj, TO_STRING_TAG, { value: iface, enumerable: false });
+  }
   return freeze(obj);
 }
 
@@ -238,7 +242,9 @@ function encode(v, cx) {
     case PROMISE:
       return slotFor(v, '&', cx);
     case ERROR:
-      return { '#error': String(v.message), name: String(v.name) };
+      // (Message and name are encoded as strings are: one starting with a reserved
+      // character, as redacted messages do ("(a string) …"), gets its "!".)
+      return { '#error': encode(String(v.message), cx), name: encode(String(v.name), cx) };
     case TAGGED: {
       if (cx.seen === undefined) cx.seen = new SetCtor();
       if (cx.seen.size >= MAX_DEPTH) throw TypeErrorCtor(`data nests deeper than ${MAX_DEPTH} levels`);
@@ -294,7 +300,7 @@ function decodeString(j, cx) {
     case 0x26: // &
       return slotVal(cx, Number(j.slice(1)), undefined);
     default:
-      if (isReserved(j)) throw TypeErrorCtor(`unknown encoding ${stringify(j)}`);
+      if (isReserved(j)) throw TypeErrorCtor(`Special char ${stringify(j[0])} reserved for future use: (a string)`);
       return j;
   }
 }
@@ -307,6 +313,15 @@ function decodeString(j, cx) {
  */
 export const MAX_DEPTH = 64;
 
+// Why a record property name with a reserved prefix other than "!" is refused, in
+// upstream's words (which decode it first and name what it decoded to).
+function reservedNameReason(encoded) {
+  const what = { '+': 'a bigint', '-': 'a bigint', '%': 'a symbol', $: 'an object', '&': 'an object' }[encoded[0]];
+  return what === undefined
+    ? `Special char ${stringify(encoded[0])} reserved for future use: (a string)`
+    : `Decoded property name (${what}) from (an object) must be a string`;
+}
+
 function decode(j, cx, depth = 0) {
   if (typeof j === 'string') return decodeString(j, cx);
   if (j === null || typeof j !== 'object') return j;
@@ -317,22 +332,27 @@ function decode(j, cx, depth = 0) {
     for (let i = 0; i < j.length; i += 1) out.push(decode(j[i], cx, depth + 1));
     return freeze(out);
   }
-  if ('#error' in j) {
-    // Build the named error type; assigning `name` would fail once intrinsics are
-    // frozen (the "override mistake"), so other names are defined as own properties.
-    const C = ERRORS[j.name] ?? ErrorCtor;
-    const e = new C(decode(j['#error'], cx, depth + 1));
-    if (typeof j.name === 'string' && e.name !== j.name) {
-      defineProperty(e, 'name', { value: j.name, enumerable: false });
-    }
-    return freeze(e);
-  }
   if ('#tag' in j) {
     const tag = decode(j['#tag'], cx, depth + 1);
     if (typeof tag !== 'string') throw TypeErrorCtor('the tag of a tagged value must be a string');
+    // (Exactly "#tag" and "payload", checked before "#error", as upstream's reader.)
     const extra = keys(j).filter((k) => k !== '#tag' && k !== 'payload');
     if (extra.length > 0) throw TypeErrorCtor(`#tag record unexpected properties: ${stringify(extra)}`);
+    if (!('payload' in j)) throw TypeErrorCtor('a #tag record must have a payload');
     return makeTagged(tag, decode(j.payload, cx, depth + 1));
+  }
+  if ('#error' in j) {
+    // Build the named error type; assigning `name` would fail once intrinsics are
+    // frozen (the "override mistake"), so other names are defined as own properties.
+    const message = typeof j['#error'] === 'string' ? decodeString(j['#error'], cx) : j['#error'];
+    if (typeof message !== 'string') throw TypeErrorCtor(`invalid error message typeof ${stringify(typeof message)}`);
+    // (A missing name is an Error's, as older senders wrote none.)
+    const name = j.name === undefined ? 'Error' : typeof j.name === 'string' ? decodeString(j.name, cx) : j.name;
+    if (typeof name !== 'string') throw TypeErrorCtor(`invalid error name typeof ${stringify(typeof name)}`);
+    const C = ERRORS[name] ?? ErrorCtor;
+    const e = new C(message);
+    if (e.name !== name) defineProperty(e, 'name', { value: name, enumerable: false });
+    return freeze(e);
   }
   // A record. Its names are encoded strings ("!#x" is "#x"); one starting with "#" is a
   // kind of record this reader does not know. Properties are defined, not assigned, so
@@ -341,12 +361,12 @@ function decode(j, cx, depth = 0) {
   const ks = keys(j);
   for (let i = 0; i < ks.length; i += 1) {
     const encoded = ks[i];
-    if (encoded.charCodeAt(0) === 0x23) throw TypeErrorCtor(`Unrecognized record type ${stringify(encoded)}`);
+    if (encoded.charCodeAt(0) === 0x23) throw TypeErrorCtor(`Unrecognized record type ${stringify(encoded)}: (an object)`);
     // (Of the reserved prefixes only "!" decodes to a string: the others, slots among them,
     // are refused without being decoded.)
     let name = encoded;
     if (isReserved(encoded)) {
-      if (encoded.charCodeAt(0) !== 0x21) throw TypeErrorCtor(`decoded property name ${stringify(encoded)} must be a string`);
+      if (encoded.charCodeAt(0) !== 0x21) throw TypeErrorCtor(reservedNameReason(encoded));
       name = encoded.slice(1);
     }
     defineProperty(out, name, { value: decode(j[encoded], cx, depth + 1), enumerable: true, writable: true, configurable: true });

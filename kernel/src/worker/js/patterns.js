@@ -34,6 +34,9 @@ import {
   copyMapKeySet,
   makeFullCompare,
   isDeeplyFrozen,
+  confirmCopySet,
+  confirmCopyBag,
+  confirmCopyMap,
 } from './copy.js';
 import { recordNames } from './rank.js';
 import { Fail, q, b, makeError, note, X } from './errors.js';
@@ -93,9 +96,9 @@ function confirmTagged(tagged, tag, reject) {
   if (wellFormed !== undefined) return wellFormed(tagged.payload, reject);
   const shape = ownValue(guardPayloadShapes(), tag);
   if (shape !== undefined) return nested(tagged.payload, shape, tag, reject);
-  if (tag === 'copySet' && isCopySet(tagged)) return true;
-  if (tag === 'copyBag' && isCopyBag(tagged)) return true;
-  if (tag === 'copyMap' && isCopyMap(tagged)) return true;
+  if (tag === 'copySet') return confirmCopySet(tagged, reject);
+  if (tag === 'copyBag') return confirmCopyBag(tagged, reject);
+  if (tag === 'copyMap') return confirmCopyMap(tagged, reject);
   return reject && reject`cannot check unrecognized tag ${q(tag)}: ${tagged}`;
 }
 
@@ -179,7 +182,8 @@ function check(specimen, patt, reject) {
       // Pair the entries by key in one full order (equal keys adjacent), not by a search
       // per key.
       const full = makeFullCompare();
-      const byKey = (x, y) => full(x[0], y[0]);
+      // (Descending, as the payloads are, so that a failure names the entry upstream's does.)
+      const byKey = (x, y) => full(y[0], x[0]);
       const pattEntries = [...getCopyMapEntryArray(patt)].sort(byKey);
       const specimenEntries = [...getCopyMapEntryArray(specimen)].sort(byKey);
       return check(
@@ -404,10 +408,20 @@ const MATCHERS = table({
     const kind = confirmKindOf(specimen, reject);
     if (kind === undefined) return false;
     if (!confirmDecimalDigitsLimit(countPatt, limitsOf(limits).decimalDigitsLimit, reject)) return false;
+    // Elements are tried until enough match (the rest are never looked at, as upstream's):
+    // an array from the start, a CopySet's or CopyBag's payload from the end (ascending
+    // key order).
     let found = 0n;
-    if (kind === 'copyArray') for (const x of specimen) found += check(x, elementPatt, false) ? 1n : 0n;
-    else if (kind === 'copySet') for (const x of specimen.payload) found += check(x, elementPatt, false) ? 1n : 0n;
-    else if (kind === 'copyBag') for (const [x, n] of specimen.payload) found += check(x, elementPatt, false) ? n : 0n;
+    const tryAll = (list, countOf) => {
+      const n = list.length;
+      for (let i = 0; i < n && found < countPatt; i += 1) {
+        const x = kind === 'copyArray' ? list[i] : list[n - 1 - i];
+        if (check(kind === 'copyBag' ? x[0] : x, elementPatt, false)) found += countOf(x);
+      }
+    };
+    if (kind === 'copyArray') tryAll(specimen, () => 1n);
+    else if (kind === 'copySet') tryAll(specimen.payload, () => 1n);
+    else if (kind === 'copyBag') tryAll(specimen.payload, (e) => e[1]);
     else return reject && reject`unexpected ${q(kind)}`;
     return found >= countPatt || (reject && reject`Has only ${q(found)} matches, but needs ${q(countPatt)}`);
   },

@@ -4,8 +4,8 @@
 // upstream's do. Membership is key equality (in a full order:
 // copy.js's makeFullCompare); the work is n log n in the sizes.
 
-import { makeCopySet, makeCopyBag, getCopySetKeys, getCopyBagEntries, assertKey, makeFullCompare } from './copy.js';
-import { compareAntiRank } from './rank.js';
+import { makeCopySet, makeCopyBag, getCopySetKeys, getCopyBagEntries, makeFullCompare, firstDuplicate } from './copy.js';
+import { compareRank, compareAntiRank } from './rank.js';
 import { Fail } from './errors.js';
 
 const { freeze } = Object;
@@ -21,9 +21,8 @@ function pairUp(xs, ys) {
   const tagged = [];
   for (const [k, n] of xs) tagged.push([k, n, 0n]);
   for (const [k, n] of ys) tagged.push([k, 0n, n]);
-  for (const [k] of tagged) assertKey(k);
   const full = makeFullCompare();
-  tagged.sort((a, b) => full(a[0], b[0]));
+  tagged.sort((a, b) => full(b[0], a[0]));
   const rows = [];
   for (const [key, x, y] of tagged) {
     const last = rows[rows.length - 1];
@@ -37,7 +36,18 @@ function pairUp(xs, ys) {
   return rows;
 }
 
-const asEntries = (elements) => elements.map((k) => [k, 1n]);
+// Elements must be as a CopySet keeps them, in reverse rank order without duplicates
+// (upstream's merge asserts the same; it does not check that they are keys).
+function assertElements(elements) {
+  for (let i = 1; i < elements.length; i += 1) {
+    if (compareRank(elements[i - 1], elements[i]) < 0) {
+      Fail`Must be rank sorted: ${elements} vs ${sortedKeys(elements)}`;
+    }
+  }
+  const dup = firstDuplicate(elements);
+  dup === undefined || Fail`value has duplicate keys: ${dup}`;
+}
+const asEntries = (elements) => (assertElements(elements), elements.map((k) => [k, 1n]));
 const sortedKeys = (keys) => freeze([...keys].sort(compareAntiRank));
 
 function compareRows(rows) {
